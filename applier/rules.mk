@@ -1,0 +1,21 @@
+# applier/: lpatch, the ptrace-based command.
+APPLIER_SRCS := $(filter-out applier/main.c,$(wildcard applier/*.c))
+LPATCH     := $(BUILD)/bin/lpatch
+LPATCH_SAN := $(BUILD)/san/bin/lpatch
+
+$(LPATCH): $(call objs,applier/main.c $(APPLIER_SRCS)) $(LIBLP_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
+
+$(LPATCH_SAN): $(call sanobjs,applier/main.c $(APPLIER_SRCS)) $(LIBLP_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
+
+ALL_TARGETS += $(LPATCH)
+SAN_TARGETS += $(LPATCH_SAN)
+
+define INSTALL_APPLIER
+	install -D -m 0755 $(LPATCH) $(DESTDIR)$(PREFIX)/bin/lpatch
+
+endef
+INSTALL_STEPS += $(INSTALL_APPLIER)

@@ -1,0 +1,2 @@
+# bench/: benchmarks, run by bench/run.sh (make bench).  Each bench/*.sh
+# prints table rows "| what | value | target |".

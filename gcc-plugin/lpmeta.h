@@ -1,0 +1,134 @@
+/*
+ * lpmeta.h - what the livepatch GCC plugin records in every object file.
+ *
+ * This is the contract between gcc-plugin/ (writer) and differ/ (reader).
+ * Everything here is plain C so both the C++ plugin and the C differ include it.
+ *
+ * The plugin emits non-allocated ELF sections (no runtime cost, never loaded)
+ * holding a stream of records.  Every record starts with struct lpmeta_hdr and
+ * is padded to a multiple of 8 bytes; `size` covers header, fixed part and the
+ * trailing NUL-terminated strings.  A reader walks a section record by record
+ * and skips kinds it does not know (forward compatibility).  All integers are
+ * little-endian (x86-64 only).
+ *
+ * Sections:
+ *   .livepatch.func.<fn>  one LPMETA_FUNC record, SHF_LINK_ORDER to the
+ *                         function's own text section, so --gc-sections keeps
+ *                         or drops it with the function.  In a linked module
+ *                         the linker merges them into ".livepatch.func".
+ *   .livepatch.unit       one LPMETA_UNIT record per compilation unit.
+ *   .livepatch.link       LPMETA_LINK records: inlining and clone edges.
+ *   .livepatch.static     LPMETA_STATIC records: function-scope statics.
+ *
+ * A unit is identified by unit_id: XXH3-64 of the unit's source path as
+ * written after -ffile-prefix-map / -fdebug-prefix-map remapping, so it is
+ * the same for the same source file in any build directory.
+ */
+#ifndef LPMETA_H
+#define LPMETA_H
+
+#include <stdint.h>
+
+#define LPMETA_FORMAT_VERSION 1
+
+#define LPMETA_SEC_FUNC   ".livepatch.func"
+#define LPMETA_SEC_UNIT   ".livepatch.unit"
+#define LPMETA_SEC_LINK   ".livepatch.link"
+#define LPMETA_SEC_STATIC ".livepatch.static"
+
+enum lpmeta_kind {
+    LPMETA_FUNC = 1,
+    LPMETA_UNIT = 2,
+    LPMETA_LINK = 3,
+    LPMETA_STATIC = 4,
+};
+
+struct lpmeta_hdr {
+    uint32_t kind; /* enum lpmeta_kind */
+    uint32_t size; /* whole record in bytes, multiple of 8 */
+};
+
+/* Function flags. */
+enum lpmeta_func_flags {
+    LPMETA_F_PATCHABLE = 1u << 0, /* has the 2-byte atomic entry and the pad */
+    LPMETA_F_EXCLUDED = 1u << 1,  /* opted out: attribute or exclude= */
+    LPMETA_F_LOCAL = 1u << 2,     /* static (STB_LOCAL) function */
+    LPMETA_F_COLD = 1u << 3,      /* a .cold part split off its parent */
+    LPMETA_F_CLONE = 1u << 4,     /* an IPA clone (.constprop/.isra/.part) */
+    LPMETA_F_CTOR = 1u << 5,      /* constructor: runs once at start-up */
+    LPMETA_F_DTOR = 1u << 6,      /* destructor */
+    LPMETA_F_NORETURN = 1u << 7,  /* declared noreturn */
+};
+
+/*
+ * LPMETA_FUNC: one per emitted function body (cold parts get their own).
+ * Strings after the fixed part: name (assembler name), then origin (the
+ * function this one is a clone or cold part of; "" when none).
+ */
+struct lpmeta_func {
+    struct lpmeta_hdr hdr;
+    uint64_t addr;     /* R_X86_64_64 against the function symbol: the
+                          link-time address in a linked module */
+    uint64_t unit_id;  /* see above */
+    uint8_t hash[16];  /* XXH128 of the normalised final code, canonical
+                          (big-endian) byte order as XXH128_canonicalFromHash */
+    uint32_t flags;    /* enum lpmeta_func_flags */
+    uint8_t prepad;    /* NOP bytes before the symbol (the jump pad), 0 if none */
+    uint8_t entry_off; /* offset of the 2-byte entry NOP from the symbol:
+                          0, or 4 after endbr64 */
+    uint16_t reserved;
+    /* char strings[]; */
+};
+
+/*
+ * LPMETA_UNIT: one per compilation unit.  Strings: source path (remapped),
+ * GCC version string, codegen-relevant options (space separated, in a
+ * canonical order, excluding -I/-D/-g/-W/-o and path-only options).
+ */
+struct lpmeta_unit {
+    struct lpmeta_hdr hdr;
+    uint64_t unit_id;
+    uint32_t format_version; /* LPMETA_FORMAT_VERSION */
+    uint32_t nfuncs;         /* functions recorded for this unit */
+    /* char strings[]; */
+};
+
+enum lpmeta_link_type {
+    LPMETA_LINK_INLINE = 1, /* callee's body was inlined into caller */
+    LPMETA_LINK_CLONE = 2,  /* callee is a clone of caller ("caller" = origin) */
+    LPMETA_LINK_COLD = 3,   /* callee is the cold part of caller */
+};
+
+/*
+ * LPMETA_LINK: an edge "from depends on to" in the sense that a change in
+ * `to`'s source must change `from`.  INLINE: from = caller containing the
+ * inlined body, to = inlined function.  CLONE/COLD: from = clone, to = origin.
+ * Strings: from (assembler name), to (assembler name or source-level name
+ * for functions with no emitted body).
+ */
+struct lpmeta_link {
+    struct lpmeta_hdr hdr;
+    uint64_t unit_id;
+    uint32_t type; /* enum lpmeta_link_type */
+    uint32_t reserved;
+    /* char strings[]; */
+};
+
+/*
+ * LPMETA_STATIC: a function-scope static variable.  GCC names these
+ * "var.N" with N counted across the unit, so N changes when unrelated code
+ * is added; the stable name is "function::var" (with "#k" appended for the
+ * k-th same-named static in one function, k >= 2).
+ * Strings: assembler name (e.g. "count.3"), stable name ("handle::count").
+ */
+struct lpmeta_static {
+    struct lpmeta_hdr hdr;
+    uint64_t addr; /* R_X86_64_64 against the variable symbol */
+    uint64_t unit_id;
+    /* char strings[]; */
+};
+
+/* Strings of a record start right after its fixed part. */
+#define LPMETA_STRINGS(rec) ((const char *)((rec) + 1))
+
+#endif /* LPMETA_H */

@@ -1,0 +1,26 @@
+# gcc-plugin/: livepatch.so, built with g++ against GCC's plugin headers.
+GCC_PLUGIN_DIR := $(shell $(CC) -print-file-name=plugin)
+PLUGIN_SRCS := $(wildcard gcc-plugin/*.cc)
+PLUGIN_CXXFLAGS := -std=gnu++17 -fPIC -fno-rtti -fno-exceptions -O2 -g -Wall -Wextra -Werror \
+                   -Wno-unused-parameter -I$(GCC_PLUGIN_DIR)/include -Igcc-plugin
+PLUGIN := $(BUILD)/livepatch.so
+
+$(BUILD)/obj/gcc-plugin/%.o: gcc-plugin/%.cc gcc-plugin/lpmeta.h
+	@mkdir -p $(@D)
+	$(CXX) $(PLUGIN_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(PLUGIN): $(patsubst gcc-plugin/%.cc,$(BUILD)/obj/gcc-plugin/%.o,$(PLUGIN_SRCS))
+	$(CXX) -shared -o $@ $^ -lxxhash
+
+ALL_TARGETS += $(PLUGIN)
+
+# Both spellings users write: -fplugin=livepatch (GCC's plugin dir) and
+# -fplugin=livepatch.so (dlopen()ed by name: the multiarch libdir).
+MULTIARCH_LIBDIR := /usr/lib/$(shell $(CC) -print-multiarch)
+define INSTALL_PLUGIN
+	install -D -m 0755 $(PLUGIN) $(DESTDIR)$(GCC_PLUGIN_DIR)/livepatch.so
+	install -D -m 0755 $(PLUGIN) $(DESTDIR)$(MULTIARCH_LIBDIR)/livepatch.so
+	install -D -m 0644 gcc-plugin/lpmeta.h $(DESTDIR)$(PREFIX)/include/livepatch/lpmeta.h
+
+endef
+INSTALL_STEPS += $(INSTALL_PLUGIN)

@@ -1,0 +1,1 @@
+# Placeholder: replaced by make livepatch (issue 6).

@@ -1,0 +1,96 @@
+/*
+ * liblivepatch.h - public API of runtime/ (liblivepatch).
+ *
+ * Reads and validates patch files (lpatch_format.h), lays a patch out as one
+ * image, relocates that image for a given target address space, encodes the
+ * entry redirections, and defines the in-target record of applied patches.
+ * It never touches a process itself: applier/ does that with ptrace, and a
+ * future in-process patcher will do it from inside.
+ *
+ * Errors: functions returning int give 0 on success and -1 on failure, with
+ * one line (no newline) describing what and where in `err` (LP_ERR_MAX).
+ */
+#ifndef LIBLIVEPATCH_H
+#define LIBLIVEPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lpatch_format.h"
+
+#define LP_ERR_MAX 512
+
+/* ---- Reading and validating a patch ---------------------------------- */
+
+struct lp_patch; /* opaque; owns the file bytes */
+
+/* Parse and fully validate: magic, version, checksum, sizes, every offset,
+ * index and string in bounds.  Nothing is trusted after this but the
+ * contents of code and data. */
+int lp_patch_load(const char *path, struct lp_patch **out, char *err);
+int lp_patch_parse(const void *buf, size_t len, struct lp_patch **out, char *err);
+void lp_patch_free(struct lp_patch *p);
+
+const struct lp_header *lp_patch_header(const struct lp_patch *p);
+const struct lp_func *lp_patch_funcs(const struct lp_patch *p, uint32_t *n);
+const struct lp_sym *lp_patch_syms(const struct lp_patch *p, uint32_t *n);
+const struct lp_reloc *lp_patch_relocs(const struct lp_patch *p, uint32_t *n);
+const char *lp_patch_str(const struct lp_patch *p, uint32_t off);
+/* Contents of a loadable section (BSS: NULL with its size). */
+const uint8_t *lp_patch_section(const struct lp_patch *p, enum lp_section s, uint64_t *size);
+const char *lp_patch_summary(const struct lp_patch *p, size_t *len);
+
+/* Hex of an id or build-id into buf (2*len+1 bytes). */
+char *lp_hex(const uint8_t *bytes, size_t len, char *buf);
+
+/* ---- Layout and relocation -------------------------------------------- */
+
+/* Where each part goes inside the one contiguous image the applier maps.
+ * text is first (page-aligned image start); GOT slots the relocations
+ * need are allocated after bss. */
+struct lp_layout {
+    uint64_t text_off, rodata_off, data_off, bss_off, got_off;
+    uint64_t exec_size; /* [0, exec_size) must be executable: text */
+    uint64_t size;      /* whole image, page-aligned */
+    uint32_t ngot;      /* 8-byte GOT slots */
+};
+
+int lp_layout_compute(const struct lp_patch *p, struct lp_layout *lay, char *err);
+
+/* What relocation needs to know of the target process. */
+struct lp_target {
+    uint64_t load_bias;  /* runtime address - link-time address of the module */
+    uint64_t image_addr; /* where the image will live in the target */
+    int has_static_tls;  /* module TLS at a fixed thread-pointer offset */
+    int64_t tls_tpoff;   /* thread-pointer-relative start of the module's TLS block */
+    uint64_t tls_modid;  /* module's DTV index (for TLSGD/TLSLD) */
+    /* Resolve a symbol the patch cannot place by offset (LP_SYM_DYNAMIC, or a
+     * LP_SYM_MODULE symbol when stacking on a different build); 0 on success. */
+    int (*resolve)(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,
+                   char *err);
+    void *ctx;
+};
+
+/* Fill `image` (lay->size bytes) with the relocated image. */
+int lp_relocate(const struct lp_patch *p, const struct lp_layout *lay, const struct lp_target *t,
+                uint8_t *image, char *err);
+
+/* ---- Redirecting an entry --------------------------------------------- */
+
+/* Bytes to write for redirecting the function whose symbol is at `sym_addr`
+ * (runtime address) to `new_addr`: `pad` (written first, while the old entry
+ * still runs old code) goes at sym_addr - prepad, then the 2-byte `entry`
+ * at sym_addr + entry_off is switched with all threads stopped. */
+struct lp_redirect {
+    uint64_t pad_addr;
+    uint8_t pad[16];
+    uint32_t pad_len;
+    uint64_t entry_addr;
+    uint8_t entry[2];      /* new bytes: short jmp into the pad */
+    uint8_t entry_orig[2]; /* 66 90 */
+};
+
+int lp_redirect_encode(uint64_t sym_addr, uint8_t entry_off, uint8_t prepad, uint64_t new_addr,
+                       struct lp_redirect *r, char *err);
+
+#endif /* LIBLIVEPATCH_H */

@@ -1,0 +1,141 @@
+/*
+ * lpatch_format.h - the livepatch patch file (.lpatch), defined once.
+ *
+ * Written by differ/ (lpdiff), read and validated by runtime/ (liblivepatch),
+ * installed by applier/ (lpatch).  Nothing else defines this layout.
+ *
+ * A patch is an ELF64 little-endian x86-64 file (e_type ET_REL, e_machine
+ * EM_X86_64) so readelf/objdump can inspect it.  Its sections:
+ *
+ *   .lp.header   struct lp_header (exactly one)
+ *   .lp.text     code of replaced and added functions     (SHF_ALLOC|EXECINSTR)
+ *   .lp.rodata   read-only data the new code needs        (SHF_ALLOC)
+ *   .lp.data     initial contents of new writable data    (SHF_ALLOC|WRITE)
+ *   .lp.bss      size of new zero-initialised data        (SHT_NOBITS)
+ *   .lp.funcs    struct lp_func[nfuncs]
+ *   .lp.syms     struct lp_sym[nsyms]: targets of relocations
+ *   .lp.relocs   struct lp_reloc[nrelocs]
+ *   .lp.strtab   NUL-separated strings; offset 0 is ""
+ *   .lp.summary  human-readable text: functions, files, lines
+ *   .shstrtab
+ *
+ * Addresses of the target module are link-time virtual addresses (what
+ * st_value says in the OLD build); at run time add the module's load bias.
+ *
+ * Integrity: header.checksum is XXH3-64 of the whole file with the checksum
+ * field taken as zero.  header.patch_id is XXH128 (canonical bytes) of the
+ * concatenated contents of every section after .lp.header, in section-header
+ * order: the same patch content always has the same id.
+ */
+#ifndef LPATCH_FORMAT_H
+#define LPATCH_FORMAT_H
+
+#include <stdint.h>
+
+#define LP_MAGIC          "LPATCH\0\0" /* 8 bytes */
+#define LP_FORMAT_VERSION 1
+#define LP_BUILD_ID_MAX   32 /* GNU build-ids are 20 bytes (sha1) */
+
+#define LP_SEC_HEADER_NAME  ".lp.header"
+#define LP_SEC_TEXT_NAME    ".lp.text"
+#define LP_SEC_RODATA_NAME  ".lp.rodata"
+#define LP_SEC_DATA_NAME    ".lp.data"
+#define LP_SEC_BSS_NAME     ".lp.bss"
+#define LP_SEC_FUNCS_NAME   ".lp.funcs"
+#define LP_SEC_SYMS_NAME    ".lp.syms"
+#define LP_SEC_RELOCS_NAME  ".lp.relocs"
+#define LP_SEC_STRTAB_NAME  ".lp.strtab"
+#define LP_SEC_SUMMARY_NAME ".lp.summary"
+
+/* The loadable parts of a patch, as named in lp_sym.section / lp_reloc.section. */
+enum lp_section {
+    LP_SEC_TEXT = 1,
+    LP_SEC_RODATA = 2,
+    LP_SEC_DATA = 3,
+    LP_SEC_BSS = 4,
+};
+
+enum lp_header_flags {
+    LP_HDR_MODULE_PIC = 1u << 0, /* target is PIE or a shared library */
+    LP_HDR_MODULE_SHARED = 1u << 1, /* target is a shared library (ET_DYN, not PIE) */
+};
+
+struct lp_header {
+    char magic[8];     /* LP_MAGIC */
+    uint32_t version;  /* LP_FORMAT_VERSION */
+    uint32_t flags;    /* enum lp_header_flags */
+    uint64_t file_size; /* bytes of the whole file */
+    uint64_t checksum; /* XXH3-64, see above */
+    uint8_t patch_id[16];
+    uint8_t old_build_id[LP_BUILD_ID_MAX]; /* module this patch applies to */
+    uint8_t new_build_id[LP_BUILD_ID_MAX]; /* module the patched code comes from */
+    uint32_t old_build_id_len;
+    uint32_t new_build_id_len;
+    uint32_t module_name; /* strtab: module path as given to lpdiff (REL/PATH) */
+    uint32_t nfuncs;
+    uint32_t nsyms;
+    uint32_t nrelocs;
+    uint64_t created;  /* 0: patches are reproducible, no timestamps */
+    uint8_t reserved[32];
+};
+
+enum lp_func_flags {
+    LP_FUNC_NEW = 1u << 0,          /* added by the patch: nothing to redirect */
+    LP_FUNC_ALLOW_ACTIVE = 1u << 1, /* may be on a stack while patching (main loop):
+                                       the running activation finishes on old code */
+    LP_FUNC_LOCAL = 1u << 2,        /* static function: identified by name + unit */
+};
+
+/* One function of the patch: replaced (redirected) or new. */
+struct lp_func {
+    uint32_t name;      /* strtab: assembler name */
+    uint32_t flags;     /* enum lp_func_flags */
+    uint64_t unit_id;   /* lpmeta unit id of its compilation unit; 0 if unknown */
+    uint64_t old_addr;  /* link-time address of the old symbol (0 if NEW) */
+    uint32_t old_size;  /* st_size of the old symbol */
+    uint8_t old_entry_off; /* offset of the 2-byte entry NOP (0, or 4 after endbr64) */
+    uint8_t old_prepad;    /* bytes of NOP pad before old_addr (>= 14 to redirect) */
+    uint16_t reserved;
+    uint64_t old_code_hash; /* XXH3-64 of the old function's bytes [old_addr,
+                               old_addr+old_size) as the module file has them */
+    uint64_t new_off;   /* offset in .lp.text */
+    uint32_t new_size;
+    uint32_t file;      /* strtab: source file of the new code ("" if unknown) */
+    uint32_t line;      /* first line of the new function (0 if unknown) */
+    uint32_t reserved2;
+};
+
+enum lp_sym_kind {
+    LP_SYM_PATCH = 1,   /* inside this patch: section + value (offset) */
+    LP_SYM_MODULE = 2,  /* in the target module: value = link-time address */
+    LP_SYM_DYNAMIC = 3, /* resolved by name the way the target's link map does */
+    LP_SYM_TLS = 4,     /* TLS of the target module: value = offset in its TLS block */
+};
+
+/* A relocation target. */
+struct lp_sym {
+    uint32_t kind;    /* enum lp_sym_kind */
+    uint32_t name;    /* strtab: symbol name (for messages; the key for DYNAMIC) */
+    uint32_t section; /* LP_SYM_PATCH: enum lp_section; else 0 */
+    uint32_t size;
+    uint64_t value;   /* see enum lp_sym_kind */
+    uint64_t unit_id; /* local symbols: lpmeta unit id; 0 for globals */
+};
+
+/*
+ * A fixup inside the patch.  `type` is the x86-64 ELF relocation type exactly
+ * as the compiler emitted it (R_X86_64_PC32, PLT32, 64, 32, 32S, PC64,
+ * GOTPCREL, GOTPCRELX, REX_GOTPCRELX, GOTPC32, TPOFF32, TPOFF64, GOTTPOFF,
+ * TLSGD, TLSLD, DTPOFF32, DTPOFF64); the runtime computes the value and,
+ * where the type needs one, a GOT slot in the patch image.
+ */
+struct lp_reloc {
+    uint64_t offset;  /* within `section` */
+    uint32_t section; /* enum lp_section where the fixup is written */
+    uint32_t type;    /* R_X86_64_* */
+    uint32_t sym;     /* index into .lp.syms */
+    uint32_t reserved;
+    int64_t addend;
+};
+
+#endif /* LPATCH_FORMAT_H */

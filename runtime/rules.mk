@@ -1,0 +1,30 @@
+# runtime/: liblivepatch (static, shared, and a sanitizer build for tests).
+RUNTIME_SRCS := $(wildcard runtime/*.c)
+CFLAGS_runtime := -fPIC
+LIBLP_A   := $(BUILD)/lib/liblivepatch.a
+LIBLP_SO  := $(BUILD)/lib/liblivepatch.so
+LIBLP_SAN := $(BUILD)/san/lib/liblivepatch.a
+
+$(LIBLP_A): $(call objs,$(RUNTIME_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@; $(AR) rcs $@ $^
+
+$(LIBLP_SO): $(call objs,$(RUNTIME_SRCS))
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $^ -lxxhash
+
+$(LIBLP_SAN): $(call sanobjs,$(RUNTIME_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@; $(AR) rcs $@ $^
+
+ALL_TARGETS += $(LIBLP_A) $(LIBLP_SO)
+SAN_TARGETS += $(LIBLP_SAN)
+
+define INSTALL_RUNTIME
+	install -D -m 0644 $(LIBLP_A) $(DESTDIR)$(PREFIX)/lib/liblivepatch.a
+	install -D -m 0755 $(LIBLP_SO) $(DESTDIR)$(PREFIX)/lib/liblivepatch.so
+	install -D -m 0644 runtime/liblivepatch.h $(DESTDIR)$(PREFIX)/include/livepatch/liblivepatch.h
+	install -D -m 0644 runtime/lpatch_format.h $(DESTDIR)$(PREFIX)/include/livepatch/lpatch_format.h
+
+endef
+INSTALL_STEPS += $(INSTALL_RUNTIME)

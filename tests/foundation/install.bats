@@ -1,0 +1,36 @@
+#!/usr/bin/env bats
+# make install DESTDIR=... lays out what users and GCC look for.
+load ../lib/common
+
+setup_file() {
+  export DEST=$BATS_FILE_TMPDIR/dest
+  make -C "$LP_TOP" --no-print-directory -s install DESTDIR="$DEST" PREFIX=/usr/local >/dev/null
+}
+
+@test "install puts binaries, library, headers and livepatch.mk under PREFIX" {
+  for f in bin/lpdiff bin/lpatch lib/liblivepatch.a lib/liblivepatch.so \
+           include/livepatch/liblivepatch.h include/livepatch/lpatch_format.h \
+           include/livepatch/lpmeta.h share/livepatch/livepatch.mk; do
+    assert [ -e "$DEST/usr/local/$f" ]
+  done
+  assert [ -x "$DEST/usr/local/bin/lpatch" ]
+}
+
+@test "-fplugin=livepatch finds the plugin in GCC's plugin directory" {
+  plugdir=$(gcc -print-file-name=plugin)
+  assert [ -f "$DEST$plugdir/livepatch.so" ]
+  echo 'int f(void) { return 1; }' >"$BATS_TEST_TMPDIR/a.c"
+  run gcc -iplugindir="$DEST$plugdir" -fplugin=livepatch -c "$BATS_TEST_TMPDIR/a.c" -o "$BATS_TEST_TMPDIR/a.o"
+  assert_success
+}
+
+@test "-fplugin=livepatch.so finds the plugin in the multiarch libdir" {
+  libdir=/usr/lib/$(gcc -print-multiarch)
+  assert [ -f "$DEST$libdir/livepatch.so" ]
+  echo 'int f(void) { return 1; }' >"$BATS_TEST_TMPDIR/a.c"
+  LD_LIBRARY_PATH="$DEST$libdir" run gcc -fplugin=livepatch.so -c "$BATS_TEST_TMPDIR/a.c" -o "$BATS_TEST_TMPDIR/a.o"
+  assert_success
+  # and without the plugin installed there, the same spelling fails
+  run env -u LD_LIBRARY_PATH gcc -fplugin=./nonexistent-livepatch.so -c "$BATS_TEST_TMPDIR/a.c" -o "$BATS_TEST_TMPDIR/b.o"
+  assert_failure
+}

@@ -1,0 +1,17 @@
+# Shared set-up for every bats suite: load bats-support/bats-assert and name
+# the tools under test.  tests/run.sh exports LP_TOP, LPDIFF, LPATCH, LP_PLUGIN.
+bats_load_library bats-support
+bats_load_library bats-assert
+
+: "${LP_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${LPDIFF:=$LP_TOP/build/san/bin/lpdiff}"
+: "${LPATCH:=$LP_TOP/build/san/bin/lpatch}"
+: "${LP_PLUGIN:=$LP_TOP/build/livepatch.so}"
+export LP_TOP LPDIFF LPATCH LP_PLUGIN
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+
+# Compile with the plugin: lp_cc OUT SRC... [flags]
+lp_cc() {
+  local out=$1; shift
+  gcc -fplugin="$LP_PLUGIN" -O2 -o "$out" "$@"
+}
