@@ -1,7 +1,17 @@
-/* Placeholder: replaced by lpdiff (issues 3, 4). */
-#include <stdio.h>
-int main(void)
+/*
+ * lpdiff - compare two builds and write a live patch.
+ *
+ * main() only dispatches: the reader modes (--list, --units) live in list.c,
+ * the differ in diff.c.
+ */
+#include <string.h>
+
+#include "diff.h"
+#include "meta.h"
+
+int main(int argc, char **argv)
 {
-    fputs("lpdiff: not implemented yet\n", stderr);
-    return 2;
+    if (argc >= 2 && (!strcmp(argv[1], "--list") || !strcmp(argv[1], "--units")))
+        return lpdiff_list_main(argc - 1, argv + 1);
+    return lpdiff_diff_main(argc, argv);
 }

@@ -93,4 +93,28 @@ struct lp_redirect {
 int lp_redirect_encode(uint64_t sym_addr, uint8_t entry_off, uint8_t prepad, uint64_t new_addr,
                        struct lp_redirect *r, char *err);
 
+
+/* ---- Writing a patch (used by differ/) -------------------------------- */
+
+/* The one place that serialises the format, computes patch_id and checksum. */
+struct lp_writer;
+
+struct lp_writer *lp_writer_new(void);
+void lp_writer_free(struct lp_writer *w);
+/* Intern a string; returns its .lp.strtab offset (0 for ""). */
+uint32_t lp_writer_str(struct lp_writer *w, const char *s);
+/* Append to a loadable section at `align`; returns the offset.  For
+ * LP_SEC_BSS `data` must be NULL. */
+uint64_t lp_writer_append(struct lp_writer *w, enum lp_section s, const void *data, uint64_t len,
+                          uint64_t align);
+uint32_t lp_writer_sym(struct lp_writer *w, const struct lp_sym *sym); /* returns index */
+void lp_writer_reloc(struct lp_writer *w, const struct lp_reloc *r);
+void lp_writer_func(struct lp_writer *w, const struct lp_func *f);
+void lp_writer_header(struct lp_writer *w, uint32_t flags, const uint8_t *old_build_id,
+                      uint32_t old_len, const uint8_t *new_build_id, uint32_t new_len,
+                      const char *module_name);
+void lp_writer_summary(struct lp_writer *w, const char *text);
+/* Serialise to `path` (atomically: temp file + rename).  patch_id may be NULL. */
+int lp_writer_write(struct lp_writer *w, const char *path, uint8_t patch_id[16], char *err);
+
 #endif /* LIBLIVEPATCH_H */

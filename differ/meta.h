@@ -1,0 +1,68 @@
+/*
+ * meta.h - reading the plugin's records (gcc-plugin/lpmeta.h) back out of an
+ * object file, executable or shared library.  Used by `lpdiff --list/--units`
+ * and by the differ itself.
+ */
+#ifndef DIFFER_META_H
+#define DIFFER_META_H
+
+#include <stdint.h>
+#include <libelf.h>
+
+#include "lpmeta.h"
+
+#define LPM_ERR_MAX 512
+
+struct lpm_func {
+    const char *name;   /* assembler name */
+    const char *origin; /* clone/cold origin, "" if none */
+    uint64_t addr;      /* linked module: link-time address; object: symbol value */
+    uint64_t unit_id;
+    uint8_t hash[16];
+    uint32_t flags; /* enum lpmeta_func_flags */
+    uint8_t prepad, entry_off;
+};
+
+struct lpm_unit {
+    uint64_t unit_id;
+    uint32_t format_version, nfuncs;
+    const char *source, *gcc_version, *options;
+};
+
+struct lpm_link {
+    uint64_t unit_id;
+    uint32_t type; /* enum lpmeta_link_type */
+    const char *from, *to;
+};
+
+struct lpm_static {
+    uint64_t addr;
+    uint64_t unit_id;
+    const char *asm_name, *stable_name;
+};
+
+/* Everything one file holds; owns all strings. */
+struct lpm_module {
+    struct lpm_func *funcs;
+    size_t nfuncs;
+    struct lpm_unit *units;
+    size_t nunits;
+    struct lpm_link *links;
+    size_t nlinks;
+    struct lpm_static *statics;
+    size_t nstatics;
+    void *priv; /* reader's storage */
+};
+
+/* Read the records of `path` (or of an already open `elf`).  A file with no
+ * records is not an error: the module comes back empty and the caller decides
+ * (built without the plugin).  Corrupt records are an error naming the file,
+ * section and offset. */
+int lpm_read(const char *path, struct lpm_module **out, char *err);
+int lpm_read_elf(Elf *elf, const char *path, struct lpm_module **out, char *err);
+void lpm_free(struct lpm_module *m);
+
+/* `lpdiff --list FILE...` and `lpdiff --units FILE...` (argv[0] is the option). */
+int lpdiff_list_main(int argc, char **argv);
+
+#endif /* DIFFER_META_H */
