@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lpatch_format.h"
 
@@ -29,7 +30,18 @@ struct lp_patch; /* opaque; owns the file bytes */
  * contents of code and data. */
 int lp_patch_load(const char *path, struct lp_patch **out, char *err);
 int lp_patch_parse(const void *buf, size_t len, struct lp_patch **out, char *err);
+/* lp_patch_parse with `name` in messages instead of "<memory>". */
+int lp_patch_parse_named(const void *buf, size_t len, const char *name, struct lp_patch **out,
+                         char *err);
 void lp_patch_free(struct lp_patch *p);
+/* The path given to lp_patch_load (or the name given to the parser). */
+const char *lp_patch_name(const struct lp_patch *p);
+/* Recompute patch_id and checksum of a patch file held in memory after an
+ * edit (tools, tests).  Checks only the ELF section table, not contents. */
+int lp_patch_seal(void *buf, size_t len, char *err);
+/* Print the human summary (`lpatch info`): id, module, build-ids, every
+ * function with its flags and sizes, counts, and the .lp.summary text. */
+void lp_patch_describe(const struct lp_patch *p, FILE *out);
 
 const struct lp_header *lp_patch_header(const struct lp_patch *p);
 const struct lp_func *lp_patch_funcs(const struct lp_patch *p, uint32_t *n);
@@ -93,7 +105,6 @@ struct lp_redirect {
 int lp_redirect_encode(uint64_t sym_addr, uint8_t entry_off, uint8_t prepad, uint64_t new_addr,
                        struct lp_redirect *r, char *err);
 
-
 /* ---- Writing a patch (used by differ/) -------------------------------- */
 
 /* The one place that serialises the format, computes patch_id and checksum. */
@@ -114,7 +125,12 @@ void lp_writer_header(struct lp_writer *w, uint32_t flags, const uint8_t *old_bu
                       uint32_t old_len, const uint8_t *new_build_id, uint32_t new_len,
                       const char *module_name);
 void lp_writer_summary(struct lp_writer *w, const char *text);
-/* Serialise to `path` (atomically: temp file + rename).  patch_id may be NULL. */
+/* Serialise to `path` (atomically: temp file + rename).  patch_id may be NULL.
+ * The writer checks only its own invariants; the content rules are the
+ * loader's, so a writer user may lp_patch_load() the result as a self-check. */
 int lp_writer_write(struct lp_writer *w, const char *path, uint8_t patch_id[16], char *err);
+/* Serialise into a malloc'd buffer (*buf, *len; free() it). */
+int lp_writer_bytes(struct lp_writer *w, uint8_t **buf, size_t *len, uint8_t patch_id[16],
+                    char *err);
 
 #endif /* LIBLIVEPATCH_H */

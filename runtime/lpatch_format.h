@@ -56,16 +56,16 @@ enum lp_section {
 };
 
 enum lp_header_flags {
-    LP_HDR_MODULE_PIC = 1u << 0, /* target is PIE or a shared library */
+    LP_HDR_MODULE_PIC = 1u << 0,    /* target is PIE or a shared library */
     LP_HDR_MODULE_SHARED = 1u << 1, /* target is a shared library (ET_DYN, not PIE) */
 };
 
 struct lp_header {
-    char magic[8];     /* LP_MAGIC */
-    uint32_t version;  /* LP_FORMAT_VERSION */
-    uint32_t flags;    /* enum lp_header_flags */
+    char magic[8];      /* LP_MAGIC */
+    uint32_t version;   /* LP_FORMAT_VERSION */
+    uint32_t flags;     /* enum lp_header_flags */
     uint64_t file_size; /* bytes of the whole file */
-    uint64_t checksum; /* XXH3-64, see above */
+    uint64_t checksum;  /* XXH3-64, see above */
     uint8_t patch_id[16];
     uint8_t old_build_id[LP_BUILD_ID_MAX]; /* module this patch applies to */
     uint8_t new_build_id[LP_BUILD_ID_MAX]; /* module the patched code comes from */
@@ -75,7 +75,7 @@ struct lp_header {
     uint32_t nfuncs;
     uint32_t nsyms;
     uint32_t nrelocs;
-    uint64_t created;  /* 0: patches are reproducible, no timestamps */
+    uint64_t created; /* 0: patches are reproducible, no timestamps */
     uint8_t reserved[32];
 };
 
@@ -88,20 +88,20 @@ enum lp_func_flags {
 
 /* One function of the patch: replaced (redirected) or new. */
 struct lp_func {
-    uint32_t name;      /* strtab: assembler name */
-    uint32_t flags;     /* enum lp_func_flags */
-    uint64_t unit_id;   /* lpmeta unit id of its compilation unit; 0 if unknown */
-    uint64_t old_addr;  /* link-time address of the old symbol (0 if NEW) */
-    uint32_t old_size;  /* st_size of the old symbol */
+    uint32_t name;         /* strtab: assembler name */
+    uint32_t flags;        /* enum lp_func_flags */
+    uint64_t unit_id;      /* lpmeta unit id of its compilation unit; 0 if unknown */
+    uint64_t old_addr;     /* link-time address of the old symbol (0 if NEW) */
+    uint32_t old_size;     /* st_size of the old symbol */
     uint8_t old_entry_off; /* offset of the 2-byte entry NOP (0, or 4 after endbr64) */
     uint8_t old_prepad;    /* bytes of NOP pad before old_addr (>= 14 to redirect) */
     uint16_t reserved;
     uint64_t old_code_hash; /* XXH3-64 of the old function's bytes [old_addr,
                                old_addr+old_size) as the module file has them */
-    uint64_t new_off;   /* offset in .lp.text */
+    uint64_t new_off;       /* offset in .lp.text */
     uint32_t new_size;
-    uint32_t file;      /* strtab: source file of the new code ("" if unknown) */
-    uint32_t line;      /* first line of the new function (0 if unknown) */
+    uint32_t file; /* strtab: source file of the new code ("" if unknown) */
+    uint32_t line; /* first line of the new function (0 if unknown) */
     uint32_t reserved2;
 };
 

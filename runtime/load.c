@@ -1,0 +1,506 @@
+/*
+ * load.c - read and validate a patch file.  Nothing in the file is trusted:
+ * every size, offset, index and string is checked before any accessor hands
+ * out a pointer, so the applier never acts on a malformed patch.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lp_internal.h"
+
+const char *const lp_file_sections[LP_FS_COUNT] = {
+    LP_SEC_HEADER_NAME, LP_SEC_TEXT_NAME,    LP_SEC_RODATA_NAME, LP_SEC_DATA_NAME,
+    LP_SEC_BSS_NAME,    LP_SEC_FUNCS_NAME,   LP_SEC_SYMS_NAME,   LP_SEC_RELOCS_NAME,
+    LP_SEC_STRTAB_NAME, LP_SEC_SUMMARY_NAME,
+};
+
+#define MAX_SECTIONS 64
+
+static int is_pow2_or_zero(uint64_t v)
+{
+    return (v & (v - 1)) == 0;
+}
+
+/* [off, off+size) inside [0, limit) without overflow. */
+static int in_bounds(uint64_t off, uint64_t size, uint64_t limit)
+{
+    return off <= limit && size <= limit - off;
+}
+
+static int check_elf_header(const char *name, const uint8_t *buf, size_t len, char *err)
+{
+    if (len < sizeof(Elf64_Ehdr))
+        return lp_fail(err, "%s: file too small (%zu bytes) for an ELF header", name, len);
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+        return lp_fail(err, "%s: not an ELF file (bad magic)", name);
+    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
+        eh->e_ident[EI_VERSION] != EV_CURRENT)
+        return lp_fail(err, "%s: ELF header: not ELF64 little-endian version 1", name);
+    if (eh->e_type != ET_REL || eh->e_machine != EM_X86_64)
+        return lp_fail(err, "%s: ELF header: type %u machine %u, expected ET_REL EM_X86_64", name,
+                       eh->e_type, eh->e_machine);
+    if (eh->e_ehsize != sizeof(Elf64_Ehdr) || eh->e_shentsize != sizeof(Elf64_Shdr))
+        return lp_fail(err, "%s: ELF header: unexpected header sizes", name);
+    if (eh->e_shnum < 2 || eh->e_shnum > MAX_SECTIONS)
+        return lp_fail(err, "%s: ELF header: %u sections (expected 2..%d)", name, eh->e_shnum,
+                       MAX_SECTIONS);
+    if (eh->e_shoff % 8 || !in_bounds(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), len))
+        return lp_fail(err, "%s: section header table at 0x%llx beyond end of file (0x%zx)", name,
+                       (unsigned long long)eh->e_shoff, len);
+    if (eh->e_shstrndx == 0 || eh->e_shstrndx >= eh->e_shnum)
+        return lp_fail(err, "%s: ELF header: bad .shstrtab index %u", name, eh->e_shstrndx);
+    return 0;
+}
+
+static int check_section(const char *name, const uint8_t *buf, size_t len, unsigned i,
+                         uint64_t shstr_size, char *err)
+{
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(buf + eh->e_shoff) + i;
+    if (sh->sh_name >= shstr_size)
+        return lp_fail(err, "%s: section %u: name offset 0x%x beyond .shstrtab", name, i,
+                       sh->sh_name);
+    if (!is_pow2_or_zero(sh->sh_addralign) || sh->sh_addralign > LP_PAGE_SIZE)
+        return lp_fail(err, "%s: section %u: bad alignment 0x%llx", name, i,
+                       (unsigned long long)sh->sh_addralign);
+    if (sh->sh_type == SHT_NOBITS)
+        return 0;
+    if (!in_bounds(sh->sh_offset, sh->sh_size, len))
+        return lp_fail(err, "%s: section %u: [0x%llx, +0x%llx) beyond end of file (0x%zx)", name, i,
+                       (unsigned long long)sh->sh_offset, (unsigned long long)sh->sh_size, len);
+    if (sh->sh_addralign > 1 && sh->sh_offset % sh->sh_addralign)
+        return lp_fail(err, "%s: section %u: offset 0x%llx not aligned to 0x%llx", name, i,
+                       (unsigned long long)sh->sh_offset, (unsigned long long)sh->sh_addralign);
+    return 0;
+}
+
+int lp_parse_sections(const char *name, const uint8_t *buf, size_t len, unsigned idx[LP_FS_COUNT],
+                      char *err)
+{
+    if (check_elf_header(name, buf, len, err) < 0)
+        return -1;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(buf + eh->e_shoff);
+    const Elf64_Shdr *ss = &sh[eh->e_shstrndx];
+    if (ss->sh_type != SHT_STRTAB || !in_bounds(ss->sh_offset, ss->sh_size, len) ||
+        ss->sh_size == 0 || buf[ss->sh_offset + ss->sh_size - 1] != 0)
+        return lp_fail(err, "%s: .shstrtab is not a NUL-terminated string table inside the file",
+                       name);
+    const char *shstr = (const char *)buf + ss->sh_offset;
+
+    for (int k = 0; k < LP_FS_COUNT; k++)
+        idx[k] = 0;
+    for (unsigned i = 1; i < eh->e_shnum; i++) {
+        if (check_section(name, buf, len, i, ss->sh_size, err) < 0)
+            return -1;
+        for (int k = 0; k < LP_FS_COUNT; k++) {
+            if (strcmp(shstr + sh[i].sh_name, lp_file_sections[k]) != 0)
+                continue;
+            if (idx[k])
+                return lp_fail(err, "%s: section %s appears twice (sections %u and %u)", name,
+                               lp_file_sections[k], idx[k], i);
+            idx[k] = i;
+        }
+    }
+    for (int k = 0; k < LP_FS_COUNT; k++) {
+        if (!idx[k])
+            return lp_fail(err, "%s: missing section %s", name, lp_file_sections[k]);
+        int want_nobits = k == LP_FS_BSS;
+        if ((sh[idx[k]].sh_type == SHT_NOBITS) != want_nobits)
+            return lp_fail(err, "%s: section %s: type %u, expected %s", name, lp_file_sections[k],
+                           sh[idx[k]].sh_type, want_nobits ? "SHT_NOBITS" : "file contents");
+    }
+    const Elf64_Shdr *h = &sh[idx[LP_FS_HEADER]];
+    if (h->sh_size != sizeof(struct lp_header) || h->sh_offset % 8)
+        return lp_fail(err, "%s: %s: size 0x%llx, expected 0x%zx (8-byte aligned)", name,
+                       LP_SEC_HEADER_NAME, (unsigned long long)h->sh_size,
+                       sizeof(struct lp_header));
+    return 0;
+}
+
+/* ---- contents --------------------------------------------------------- */
+
+static const char *sec_name(uint32_t s)
+{
+    switch (s) {
+    case LP_SEC_TEXT:
+        return LP_SEC_TEXT_NAME;
+    case LP_SEC_RODATA:
+        return LP_SEC_RODATA_NAME;
+    case LP_SEC_DATA:
+        return LP_SEC_DATA_NAME;
+    case LP_SEC_BSS:
+        return LP_SEC_BSS_NAME;
+    }
+    return "?";
+}
+
+static int valid_str(const struct lp_patch *p, uint32_t off)
+{
+    return off < p->strtab_size;
+}
+
+/* A table section: exactly `count` records of `size` bytes, 8-byte aligned. */
+static const void *table(struct lp_patch *p, const Elf64_Shdr *sh, uint32_t count, size_t size,
+                         const char *what, const char *field, char *err)
+{
+    if (sh->sh_size != (uint64_t)count * size || sh->sh_offset % 8) {
+        lp_fail(err, "%s: %s: size 0x%llx does not hold header.%s = %u records of %zu bytes",
+                p->name, what, (unsigned long long)sh->sh_size, field, count, size);
+        return NULL;
+    }
+    return p->buf + sh->sh_offset;
+}
+
+static int check_header(struct lp_patch *p, const Elf64_Shdr *sh, const unsigned idx[], char *err)
+{
+    const struct lp_header *h = p->hdr;
+    if (memcmp(h->magic, LP_MAGIC, sizeof h->magic) != 0)
+        return lp_fail(err, "%s: %s: bad magic (not a livepatch patch)", p->name,
+                       LP_SEC_HEADER_NAME);
+    if (h->version != LP_FORMAT_VERSION)
+        return lp_fail(err, "%s: %s: format version %u, this liblivepatch reads version %d",
+                       p->name, LP_SEC_HEADER_NAME, h->version, LP_FORMAT_VERSION);
+    if (h->file_size != p->len)
+        return lp_fail(err, "%s: %s: file_size %llu but the file has %zu bytes (truncated?)",
+                       p->name, LP_SEC_HEADER_NAME, (unsigned long long)h->file_size, p->len);
+    size_t csum_off = sh[idx[LP_FS_HEADER]].sh_offset + offsetof(struct lp_header, checksum);
+    uint64_t sum = lp_compute_checksum(p->buf, p->len, csum_off);
+    if (sum != h->checksum)
+        return lp_fail(err, "%s: checksum mismatch (file says %016llx, contents give %016llx)",
+                       p->name, (unsigned long long)h->checksum, (unsigned long long)sum);
+    uint8_t id[16];
+    lp_compute_patch_id(p->buf, id);
+    if (memcmp(id, h->patch_id, 16) != 0)
+        return lp_fail(err, "%s: %s: patch_id does not match the patch contents", p->name,
+                       LP_SEC_HEADER_NAME);
+    uint32_t known = LP_HDR_MODULE_PIC | LP_HDR_MODULE_SHARED;
+    if (h->flags & ~known)
+        return lp_fail(err, "%s: %s: unknown flags 0x%x", p->name, LP_SEC_HEADER_NAME,
+                       h->flags & ~known);
+    if (h->old_build_id_len > LP_BUILD_ID_MAX || h->new_build_id_len > LP_BUILD_ID_MAX)
+        return lp_fail(err, "%s: %s: build-id length %u/%u exceeds %d", p->name, LP_SEC_HEADER_NAME,
+                       h->old_build_id_len, h->new_build_id_len, LP_BUILD_ID_MAX);
+    return 0;
+}
+
+static int check_sections(struct lp_patch *p, const Elf64_Shdr *sh, const unsigned idx[], char *err)
+{
+    static const int loadable[LP_NSECTIONS] = {0, LP_FS_TEXT, LP_FS_RODATA, LP_FS_DATA, LP_FS_BSS};
+    for (int s = LP_SEC_TEXT; s <= LP_SEC_BSS; s++) {
+        const Elf64_Shdr *h = &sh[idx[loadable[s]]];
+        p->sec[s].data = s == LP_SEC_BSS ? NULL : p->buf + h->sh_offset;
+        p->sec[s].size = h->sh_size;
+        p->sec[s].align = h->sh_addralign ? h->sh_addralign : 1;
+        if (h->sh_size > (1ull << 32))
+            return lp_fail(err, "%s: %s: size 0x%llx exceeds 4 GiB", p->name, sec_name(s),
+                           (unsigned long long)h->sh_size);
+    }
+    const Elf64_Shdr *st = &sh[idx[LP_FS_STRTAB]];
+    p->strtab = (const char *)p->buf + st->sh_offset;
+    p->strtab_size = st->sh_size;
+    if (st->sh_size == 0 || p->strtab[0] != 0 || p->strtab[st->sh_size - 1] != 0)
+        return lp_fail(err, "%s: %s: must start and end with a NUL byte", p->name,
+                       LP_SEC_STRTAB_NAME);
+    const Elf64_Shdr *sm = &sh[idx[LP_FS_SUMMARY]];
+    p->summary = (const char *)p->buf + sm->sh_offset;
+    p->summary_len = sm->sh_size;
+
+    const struct lp_header *h = p->hdr;
+    if (!valid_str(p, h->module_name))
+        return lp_fail(err, "%s: %s: module_name offset 0x%x beyond %s (size 0x%llx)", p->name,
+                       LP_SEC_HEADER_NAME, h->module_name, LP_SEC_STRTAB_NAME,
+                       (unsigned long long)p->strtab_size);
+    p->funcs = table(p, &sh[idx[LP_FS_FUNCS]], h->nfuncs, sizeof(struct lp_func), LP_SEC_FUNCS_NAME,
+                     "nfuncs", err);
+    if (!p->funcs)
+        return -1;
+    p->syms = table(p, &sh[idx[LP_FS_SYMS]], h->nsyms, sizeof(struct lp_sym), LP_SEC_SYMS_NAME,
+                    "nsyms", err);
+    if (!p->syms)
+        return -1;
+    p->relocs = table(p, &sh[idx[LP_FS_RELOCS]], h->nrelocs, sizeof(struct lp_reloc),
+                      LP_SEC_RELOCS_NAME, "nrelocs", err);
+    return p->relocs ? 0 : -1;
+}
+
+static int check_func(struct lp_patch *p, uint32_t i, char *err)
+{
+    const struct lp_func *f = &p->funcs[i];
+    const uint64_t text = p->sec[LP_SEC_TEXT].size;
+    if (!valid_str(p, f->name) || !p->strtab[f->name])
+        return lp_fail(err, "%s: %s[%u]: name offset 0x%x is not a string in %s", p->name,
+                       LP_SEC_FUNCS_NAME, i, f->name, LP_SEC_STRTAB_NAME);
+    const char *fn = p->strtab + f->name;
+    if (!valid_str(p, f->file))
+        return lp_fail(err, "%s: %s[%u] '%s': file offset 0x%x beyond %s", p->name,
+                       LP_SEC_FUNCS_NAME, i, fn, f->file, LP_SEC_STRTAB_NAME);
+    uint32_t known = LP_FUNC_NEW | LP_FUNC_ALLOW_ACTIVE | LP_FUNC_LOCAL;
+    if (f->flags & ~known)
+        return lp_fail(err, "%s: %s[%u] '%s': unknown flags 0x%x", p->name, LP_SEC_FUNCS_NAME, i,
+                       fn, f->flags & ~known);
+    if (f->new_size == 0 || !in_bounds(f->new_off, f->new_size, text))
+        return lp_fail(err, "%s: %s[%u] '%s': new code [0x%llx, +0x%x) not inside %s (size 0x%llx)",
+                       p->name, LP_SEC_FUNCS_NAME, i, fn, (unsigned long long)f->new_off,
+                       f->new_size, LP_SEC_TEXT_NAME, (unsigned long long)text);
+    if (f->flags & LP_FUNC_NEW)
+        return 0;
+    if (f->old_addr == 0)
+        return lp_fail(err, "%s: %s[%u] '%s': replaced function without an old address", p->name,
+                       LP_SEC_FUNCS_NAME, i, fn);
+    if (f->old_prepad < 14)
+        return lp_fail(err, "%s: %s[%u] '%s': pad of %u bytes before the entry, 14 needed", p->name,
+                       LP_SEC_FUNCS_NAME, i, fn, f->old_prepad);
+    if ((uint32_t)f->old_entry_off + 2 > f->old_size)
+        return lp_fail(err, "%s: %s[%u] '%s': entry at +%u outside the old function (size %u)",
+                       p->name, LP_SEC_FUNCS_NAME, i, fn, f->old_entry_off, f->old_size);
+    if (f->old_prepad + f->old_entry_off + 2 > 128)
+        return lp_fail(err,
+                       "%s: %s[%u] '%s': pad start is %u bytes before the entry, beyond a "
+                       "short jump",
+                       p->name, LP_SEC_FUNCS_NAME, i, fn, f->old_prepad + f->old_entry_off + 2);
+    for (uint32_t j = 0; j < i; j++)
+        if (!(p->funcs[j].flags & LP_FUNC_NEW) && p->funcs[j].old_addr == f->old_addr)
+            return lp_fail(err, "%s: %s[%u] '%s': old function 0x%llx already redirected by [%u]",
+                           p->name, LP_SEC_FUNCS_NAME, i, fn, (unsigned long long)f->old_addr, j);
+    return 0;
+}
+
+static int check_sym(struct lp_patch *p, uint32_t i, char *err)
+{
+    const struct lp_sym *s = &p->syms[i];
+    if (!valid_str(p, s->name))
+        return lp_fail(err, "%s: %s[%u]: name offset 0x%x beyond %s", p->name, LP_SEC_SYMS_NAME, i,
+                       s->name, LP_SEC_STRTAB_NAME);
+    const char *sn = p->strtab + s->name;
+    if (s->kind < LP_SYM_PATCH || s->kind > LP_SYM_TLS)
+        return lp_fail(err, "%s: %s[%u] '%s': unknown kind %u", p->name, LP_SEC_SYMS_NAME, i, sn,
+                       s->kind);
+    if (s->kind != LP_SYM_PATCH) {
+        if (s->section)
+            return lp_fail(err, "%s: %s[%u] '%s': section %u on a symbol outside the patch",
+                           p->name, LP_SEC_SYMS_NAME, i, sn, s->section);
+        if (s->kind == LP_SYM_DYNAMIC && !*sn)
+            return lp_fail(err, "%s: %s[%u]: dynamic symbol without a name", p->name,
+                           LP_SEC_SYMS_NAME, i);
+        return 0;
+    }
+    if (s->section < LP_SEC_TEXT || s->section > LP_SEC_BSS)
+        return lp_fail(err, "%s: %s[%u] '%s': unknown section %u", p->name, LP_SEC_SYMS_NAME, i, sn,
+                       s->section);
+    uint64_t size = p->sec[s->section].size;
+    if (!in_bounds(s->value, s->size, size))
+        return lp_fail(err, "%s: %s[%u] '%s': [0x%llx, +0x%x) beyond %s (size 0x%llx)", p->name,
+                       LP_SEC_SYMS_NAME, i, sn, (unsigned long long)s->value, s->size,
+                       sec_name(s->section), (unsigned long long)size);
+    return 0;
+}
+
+static int check_reloc(struct lp_patch *p, uint32_t i, char *err)
+{
+    const struct lp_reloc *r = &p->relocs[i];
+    unsigned width = lp_reloc_width(r->type);
+    if (!width)
+        return lp_fail(err, "%s: %s[%u]: unsupported relocation type %u", p->name,
+                       LP_SEC_RELOCS_NAME, i, r->type);
+    if (r->section < LP_SEC_TEXT || r->section > LP_SEC_DATA)
+        return lp_fail(err, "%s: %s[%u]: section %u cannot hold fixups", p->name,
+                       LP_SEC_RELOCS_NAME, i, r->section);
+    uint64_t size = p->sec[r->section].size;
+    if (!in_bounds(r->offset, width, size))
+        return lp_fail(err, "%s: %s[%u]: offset 0x%llx beyond %s (size 0x%llx)", p->name,
+                       LP_SEC_RELOCS_NAME, i, (unsigned long long)r->offset, sec_name(r->section),
+                       (unsigned long long)size);
+    if (r->sym >= p->hdr->nsyms)
+        return lp_fail(err, "%s: %s[%u]: symbol index %u beyond %s (%u symbols)", p->name,
+                       LP_SEC_RELOCS_NAME, i, r->sym, LP_SEC_SYMS_NAME, p->hdr->nsyms);
+    const struct lp_sym *s = &p->syms[r->sym];
+    if (lp_reloc_is_tls(r->type) != (s->kind == LP_SYM_TLS))
+        return lp_fail(err, "%s: %s[%u]: %s against %s symbol '%s'", p->name, LP_SEC_RELOCS_NAME, i,
+                       lp_reloc_name(r->type), s->kind == LP_SYM_TLS ? "a TLS" : "a non-TLS",
+                       p->strtab + s->name);
+    return 0;
+}
+
+static int check_contents(struct lp_patch *p, char *err)
+{
+    for (uint32_t i = 0; i < p->hdr->nfuncs; i++)
+        if (check_func(p, i, err) < 0)
+            return -1;
+    for (uint32_t i = 0; i < p->hdr->nsyms; i++)
+        if (check_sym(p, i, err) < 0)
+            return -1;
+    for (uint32_t i = 0; i < p->hdr->nrelocs; i++)
+        if (check_reloc(p, i, err) < 0)
+            return -1;
+    return 0;
+}
+
+static struct lp_patch *parse_owned(const char *name, uint8_t *buf, size_t len, char *err)
+{
+    struct lp_patch *p = calloc(1, sizeof *p);
+    if (!p || !(p->name = strdup(name))) {
+        free(p);
+        free(buf);
+        lp_fail(err, "%s: out of memory", name);
+        return NULL;
+    }
+    p->buf = buf;
+    p->len = len;
+    unsigned idx[LP_FS_COUNT];
+    if (lp_parse_sections(p->name, buf, len, idx, err) < 0)
+        goto fail;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(buf + ((const Elf64_Ehdr *)buf)->e_shoff);
+    p->hdr = (const struct lp_header *)(buf + sh[idx[LP_FS_HEADER]].sh_offset);
+    if (check_header(p, sh, idx, err) < 0 || check_sections(p, sh, idx, err) < 0 ||
+        check_contents(p, err) < 0)
+        goto fail;
+    return p;
+fail:
+    lp_patch_free(p);
+    return NULL;
+}
+
+int lp_patch_parse_named(const void *buf, size_t len, const char *name, struct lp_patch **out,
+                         char *err)
+{
+    *out = NULL;
+    /* malloc'd copy: 16-byte aligned, so aligned sections give aligned structs. */
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return lp_fail(err, "%s: out of memory (%zu bytes)", name, len);
+    memcpy(copy, buf, len);
+    *out = parse_owned(name, copy, len, err);
+    return *out ? 0 : -1;
+}
+
+int lp_patch_parse(const void *buf, size_t len, struct lp_patch **out, char *err)
+{
+    return lp_patch_parse_named(buf, len, "<memory>", out, err);
+}
+
+#define MAX_PATCH_FILE (1ull << 32)
+
+int lp_patch_load(const char *path, struct lp_patch **out, char *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lp_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_PATCH_FILE) {
+        close(fd);
+        return lp_fail(err, "%s: not a regular file of at most 4 GiB", path);
+    }
+    size_t len = (size_t)st.st_size;
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        close(fd);
+        return lp_fail(err, "%s: out of memory (%zu bytes)", path, len);
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            close(fd);
+            free(buf);
+            return lp_fail(err, "%s: read failed: %s", path, strerror(e));
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *out = parse_owned(path, buf, len, err);
+    return *out ? 0 : -1;
+}
+
+void lp_patch_free(struct lp_patch *p)
+{
+    if (!p)
+        return;
+    free(p->buf);
+    free(p->name);
+    free(p);
+}
+
+int lp_patch_seal(void *buf, size_t len, char *err)
+{
+    unsigned idx[LP_FS_COUNT];
+    if (lp_parse_sections("<memory>", buf, len, idx, err) < 0)
+        return -1;
+    uint8_t *b = buf;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(b + ((const Elf64_Ehdr *)b)->e_shoff);
+    uint64_t hoff = sh[idx[LP_FS_HEADER]].sh_offset;
+    uint8_t id[16];
+    lp_compute_patch_id(b, id);
+    memcpy(b + hoff + offsetof(struct lp_header, patch_id), id, 16);
+    uint64_t sum = lp_compute_checksum(b, len, hoff + offsetof(struct lp_header, checksum));
+    memcpy(b + hoff + offsetof(struct lp_header, checksum), &sum, 8);
+    return 0;
+}
+
+/* ---- accessors -------------------------------------------------------- */
+
+const char *lp_patch_name(const struct lp_patch *p)
+{
+    return p->name;
+}
+
+const struct lp_header *lp_patch_header(const struct lp_patch *p)
+{
+    return p->hdr;
+}
+
+const struct lp_func *lp_patch_funcs(const struct lp_patch *p, uint32_t *n)
+{
+    if (n)
+        *n = p->hdr->nfuncs;
+    return p->funcs;
+}
+
+const struct lp_sym *lp_patch_syms(const struct lp_patch *p, uint32_t *n)
+{
+    if (n)
+        *n = p->hdr->nsyms;
+    return p->syms;
+}
+
+const struct lp_reloc *lp_patch_relocs(const struct lp_patch *p, uint32_t *n)
+{
+    if (n)
+        *n = p->hdr->nrelocs;
+    return p->relocs;
+}
+
+const char *lp_patch_str(const struct lp_patch *p, uint32_t off)
+{
+    return off < p->strtab_size ? p->strtab + off : NULL;
+}
+
+const uint8_t *lp_patch_section(const struct lp_patch *p, enum lp_section s, uint64_t *size)
+{
+    if (s < LP_SEC_TEXT || s > LP_SEC_BSS) {
+        if (size)
+            *size = 0;
+        return NULL;
+    }
+    if (size)
+        *size = p->sec[s].size;
+    return p->sec[s].data;
+}
+
+const char *lp_patch_summary(const struct lp_patch *p, size_t *len)
+{
+    if (len)
+        *len = p->summary_len;
+    return p->summary;
+}

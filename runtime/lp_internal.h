@@ -1,0 +1,74 @@
+/*
+ * lp_internal.h - what runtime/ modules share and the public API hides.
+ */
+#ifndef LP_INTERNAL_H
+#define LP_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "liblivepatch.h"
+
+#define LP_PAGE_SIZE 4096u
+#define LP_NSECTIONS 5 /* enum lp_section values 1..4, index 0 unused */
+
+/* A loaded patch: the file bytes (owned, 16-byte aligned by malloc) and
+ * pointers into them, all checked by the loader. */
+struct lp_patch {
+    char *name; /* for messages: the path, or "<memory>" */
+    uint8_t *buf;
+    size_t len;
+    const struct lp_header *hdr;
+    const struct lp_func *funcs;
+    const struct lp_sym *syms;
+    const struct lp_reloc *relocs;
+    const char *strtab;
+    uint64_t strtab_size;
+    const char *summary;
+    uint64_t summary_len;
+    struct {
+        const uint8_t *data; /* NULL for BSS */
+        uint64_t size;
+        uint64_t align;
+    } sec[LP_NSECTIONS];
+};
+
+/* Format one error line into err (LP_ERR_MAX); always returns -1. */
+int lp_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static inline uint64_t lp_align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+/* Bytes a relocation of `type` writes (4 or 8); 0 if the type is unsupported. */
+unsigned lp_reloc_width(uint32_t type);
+const char *lp_reloc_name(uint32_t type);
+/* 1 if the relocation type addresses thread-local storage. */
+int lp_reloc_is_tls(uint32_t type);
+
+/* Section table of a patch file: the part of the parse that lp_patch_seal
+ * shares with the loader.  Fills idx[] with section-header indices in the
+ * order of lp_file_sections[]. */
+enum {
+    LP_FS_HEADER,
+    LP_FS_TEXT,
+    LP_FS_RODATA,
+    LP_FS_DATA,
+    LP_FS_BSS,
+    LP_FS_FUNCS,
+    LP_FS_SYMS,
+    LP_FS_RELOCS,
+    LP_FS_STRTAB,
+    LP_FS_SUMMARY,
+    LP_FS_COUNT
+};
+extern const char *const lp_file_sections[LP_FS_COUNT];
+int lp_parse_sections(const char *name, const uint8_t *buf, size_t len, unsigned idx[LP_FS_COUNT],
+                      char *err);
+/* patch_id over the sections after .lp.header (already bounds-checked). */
+void lp_compute_patch_id(const uint8_t *buf, uint8_t id[16]);
+uint64_t lp_compute_checksum(const uint8_t *buf, size_t len, size_t checksum_off);
+
+#endif /* LP_INTERNAL_H */

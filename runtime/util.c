@@ -1,0 +1,129 @@
+/*
+ * util.c - small helpers shared by the runtime modules: error lines, hex,
+ * relocation type facts, and the hashes that seal a patch file.
+ */
+#include <elf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+#include "lp_internal.h"
+
+int lp_fail(char *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, LP_ERR_MAX, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+char *lp_hex(const uint8_t *bytes, size_t len, char *buf)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        buf[2 * i] = digits[bytes[i] >> 4];
+        buf[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    buf[2 * len] = 0;
+    return buf;
+}
+
+static const struct {
+    uint32_t type;
+    unsigned width;
+    int tls;
+    const char *name;
+} reloc_types[] = {
+    {R_X86_64_64, 8, 0, "R_X86_64_64"},
+    {R_X86_64_PC32, 4, 0, "R_X86_64_PC32"},
+    {R_X86_64_PLT32, 4, 0, "R_X86_64_PLT32"},
+    {R_X86_64_32, 4, 0, "R_X86_64_32"},
+    {R_X86_64_32S, 4, 0, "R_X86_64_32S"},
+    {R_X86_64_PC64, 8, 0, "R_X86_64_PC64"},
+    {R_X86_64_GOTPCREL, 4, 0, "R_X86_64_GOTPCREL"},
+    {R_X86_64_GOTPCRELX, 4, 0, "R_X86_64_GOTPCRELX"},
+    {R_X86_64_REX_GOTPCRELX, 4, 0, "R_X86_64_REX_GOTPCRELX"},
+    {R_X86_64_GOTPC32, 4, 0, "R_X86_64_GOTPC32"},
+    {R_X86_64_GOTOFF64, 8, 0, "R_X86_64_GOTOFF64"},
+    {R_X86_64_TPOFF32, 4, 1, "R_X86_64_TPOFF32"},
+    {R_X86_64_TPOFF64, 8, 1, "R_X86_64_TPOFF64"},
+    {R_X86_64_GOTTPOFF, 4, 1, "R_X86_64_GOTTPOFF"},
+    {R_X86_64_TLSGD, 4, 1, "R_X86_64_TLSGD"},
+    {R_X86_64_TLSLD, 4, 1, "R_X86_64_TLSLD"},
+    {R_X86_64_DTPOFF32, 4, 1, "R_X86_64_DTPOFF32"},
+    {R_X86_64_DTPOFF64, 8, 1, "R_X86_64_DTPOFF64"},
+};
+
+static int reloc_index(uint32_t type)
+{
+    for (size_t i = 0; i < sizeof reloc_types / sizeof reloc_types[0]; i++)
+        if (reloc_types[i].type == type)
+            return (int)i;
+    return -1;
+}
+
+unsigned lp_reloc_width(uint32_t type)
+{
+    int i = reloc_index(type);
+    return i < 0 ? 0 : reloc_types[i].width;
+}
+
+int lp_reloc_is_tls(uint32_t type)
+{
+    int i = reloc_index(type);
+    return i < 0 ? 0 : reloc_types[i].tls;
+}
+
+const char *lp_reloc_name(uint32_t type)
+{
+    int i = reloc_index(type);
+    return i < 0 ? "unsupported relocation" : reloc_types[i].name;
+}
+
+/* Sections after .lp.header, in section-header order; a NOBITS section
+ * contributes its size (8 bytes little-endian) so bss growth changes the id. */
+void lp_compute_patch_id(const uint8_t *buf, uint8_t id[16])
+{
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(buf + eh->e_shoff);
+    const char *shstr = (const char *)buf + sh[eh->e_shstrndx].sh_offset;
+    XXH3_state_t state, *st = &state;
+    XXH3_INITSTATE(st);
+    XXH3_128bits_reset(st);
+    int after_header = 0;
+    for (unsigned i = 1; i < eh->e_shnum; i++) {
+        if (!after_header) {
+            after_header = strcmp(shstr + sh[i].sh_name, LP_SEC_HEADER_NAME) == 0;
+            continue;
+        }
+        if (sh[i].sh_type == SHT_NOBITS) {
+            uint8_t le[8];
+            for (int b = 0; b < 8; b++)
+                le[b] = (uint8_t)(sh[i].sh_size >> (8 * b));
+            XXH3_128bits_update(st, le, sizeof le);
+        } else {
+            XXH3_128bits_update(st, buf + sh[i].sh_offset, sh[i].sh_size);
+        }
+    }
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+    memcpy(id, c.digest, 16);
+}
+
+uint64_t lp_compute_checksum(const uint8_t *buf, size_t len, size_t checksum_off)
+{
+    static const uint8_t zero[8];
+    XXH3_state_t state, *st = &state;
+    XXH3_INITSTATE(st);
+    XXH3_64bits_reset(st);
+    XXH3_64bits_update(st, buf, checksum_off);
+    XXH3_64bits_update(st, zero, sizeof zero);
+    XXH3_64bits_update(st, buf + checksum_off + 8, len - checksum_off - 8);
+    uint64_t h = XXH3_64bits_digest(st);
+    return h;
+}
