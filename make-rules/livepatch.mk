@@ -1,1 +1,90 @@
-# Placeholder: replaced by make livepatch (issue 6).
+# livepatch.mk - `make livepatch OLD=REV|DIR NEW=REV|DIR`: build two revisions
+# of a project with the livepatch GCC plugin, diff them, and write one live
+# patch per changed module.  See docs/make-livepatch.md.
+#
+# Two ways to use it:
+#   1. in a project's Makefile:
+#          LIVEPATCH_MODULES := server libfoo.so
+#          include /usr/local/share/livepatch/livepatch.mk
+#      then `make livepatch OLD=v1.0 NEW=v1.1`;
+#   2. on a foreign project, its Makefile untouched:
+#          make -f .../livepatch.mk livepatch OLD=v1.0 NEW=v1.1 \
+#               LIVEPATCH_BUILD='make -C src' LIVEPATCH_MODULES=src/prog
+#
+# OLD/NEW: a directory holding that revision's sources, or a git revision of
+# the repository around the current directory.  Each is built in
+# $(LIVEPATCH_DIR)/build/<rev>/ with CC set to gcc + plugin + reproducibility
+# flags (also as a make command-line override, so `CC = gcc` in the
+# project's Makefile does not lose the plugin).
+
+LIVEPATCH_MK := $(abspath $(lastword $(MAKEFILE_LIST)))
+livepatch_mk_dir := $(patsubst %/,%,$(dir $(LIVEPATCH_MK)))
+# Including us must not change the project's default goal.
+livepatch_saved_goal := $(.DEFAULT_GOAL)
+
+# Tools: the source tree's build/ when this file sits in a livepatch checkout,
+# else the installed ones (-fplugin=livepatch is GCC's plugin directory).
+livepatch_top := $(patsubst %/,%,$(dir $(livepatch_mk_dir)))
+ifneq ($(wildcard $(livepatch_top)/gcc-plugin/lpmeta.h),)
+LIVEPATCH_PLUGIN ?= $(livepatch_top)/build/livepatch.so
+LPDIFF ?= $(livepatch_top)/build/bin/lpdiff
+LPATCH ?= $(livepatch_top)/build/bin/lpatch
+else
+LIVEPATCH_PLUGIN ?= livepatch
+LPDIFF ?= lpdiff
+LPATCH ?= lpatch
+endif
+
+LIVEPATCH_MODULES ?=
+LIVEPATCH_BUILD   ?= $(MAKE)
+LIVEPATCH_OUT     ?= livepatch
+LIVEPATCH_DIR     ?= .livepatch
+LIVEPATCH_GCC     ?= gcc
+LIVEPATCH_CFLAGS  ?=
+OLD_BUILD         ?=
+
+# The compiler line for a build whose top directory is $(1).  Use it for the
+# builds you deploy too, so they match what `make livepatch` rebuilds:
+#     make CC="$(LIVEPATCH_CC)"        (or CC = $(LIVEPATCH_CC) in the Makefile)
+livepatch_cc = $(LIVEPATCH_GCC) -fplugin=$(LIVEPATCH_PLUGIN) -ffile-prefix-map=$(abspath $(1))=. \
+               -Wl,--build-id=sha1$(if $(LIVEPATCH_CFLAGS), $(LIVEPATCH_CFLAGS))
+LIVEPATCH_CC = $(call livepatch_cc,$(CURDIR))
+
+livepatch_q = '$(subst ','\'',$(1))'
+livepatch_run = LP_MODULES=$(call livepatch_q,$(strip $(LIVEPATCH_MODULES))) \
+    LP_OLD=$(call livepatch_q,$(OLD)) LP_NEW=$(call livepatch_q,$(NEW)) \
+    LP_OLD_BUILD=$(call livepatch_q,$(OLD_BUILD)) \
+    LP_BUILD_CMD=$(call livepatch_q,$(LIVEPATCH_BUILD)) \
+    LP_OUT=$(call livepatch_q,$(LIVEPATCH_OUT)) LP_WORK=$(call livepatch_q,$(LIVEPATCH_DIR)) \
+    LP_GCC=$(call livepatch_q,$(LIVEPATCH_GCC)) LP_PLUGIN=$(call livepatch_q,$(LIVEPATCH_PLUGIN)) \
+    LP_EXTRA_CFLAGS=$(call livepatch_q,$(LIVEPATCH_CFLAGS)) LP_LPDIFF=$(call livepatch_q,$(LPDIFF)) \
+    LP_VERBOSE=$(call livepatch_q,$(LIVEPATCH_VERBOSE)) \
+    sh $(livepatch_mk_dir)/livepatch.sh
+
+.PHONY: livepatch livepatch-build livepatch-cc livepatch-clean livepatch-help
+
+# "+": the project's build joins our jobserver (make -j).
+livepatch:
+	+@$(livepatch_run) livepatch
+
+# Build one revision: make livepatch-build REV=v1  (prints the build directory)
+livepatch-build:
+	+@$(livepatch_run) build $(call livepatch_q,$(REV))
+
+livepatch-cc:
+	@echo $(call livepatch_q,$(LIVEPATCH_CC))
+
+livepatch-clean:
+	rm -rf $(LIVEPATCH_DIR) $(LIVEPATCH_OUT)
+
+livepatch-help:
+	@echo 'make livepatch OLD=REV|DIR NEW=REV|DIR   write $(LIVEPATCH_OUT)/*.lpatch and manifest.json'
+	@echo '  LIVEPATCH_MODULES=$(LIVEPATCH_MODULES)'
+	@echo '  LIVEPATCH_BUILD=$(LIVEPATCH_BUILD)   OLD_BUILD=DIR (reuse an archived OLD build)'
+	@echo 'make livepatch-build REV=REV|DIR        build one revision under $(LIVEPATCH_DIR)/build/'
+	@echo 'make livepatch-cc                       print the compiler line for deployed builds'
+	@echo 'make livepatch-clean                    remove $(LIVEPATCH_DIR) and $(LIVEPATCH_OUT)'
+
+ifeq ($(livepatch_saved_goal),)
+.DEFAULT_GOAL :=
+endif

@@ -1,6 +1,7 @@
-# make-rules/: livepatch.mk is installed as data; nothing to build.
+# make-rules/: livepatch.mk and its driver are installed as data; nothing to build.
 define INSTALL_MAKE_RULES
 	install -D -m 0644 make-rules/livepatch.mk $(DESTDIR)$(PREFIX)/share/livepatch/livepatch.mk
+	install -D -m 0755 make-rules/livepatch.sh $(DESTDIR)$(PREFIX)/share/livepatch/livepatch.sh
 
 endef
 INSTALL_STEPS += $(INSTALL_MAKE_RULES)

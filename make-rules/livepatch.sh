@@ -1,0 +1,278 @@
+#!/bin/sh
+# livepatch.sh - the driver behind make-rules/livepatch.mk.
+#
+#   livepatch.sh livepatch     build OLD and NEW, diff every module, write
+#                              .lpatch files, reports and manifest.json
+#   livepatch.sh build REV     build one revision; print its build directory
+#
+# livepatch.mk passes everything through LP_* environment variables (see
+# there); this file is installed next to it.  Plain POSIX sh plus git, jq,
+# readelf, od, sha256sum.
+set -eu
+
+me=livepatch
+
+say() { printf '%s: %s\n' "$me" "$*"; }
+die() {
+    printf '%s: error: %s\n' "$me" "$*" >&2
+    exit 2
+}
+
+# ---- Revisions -----------------------------------------------------------
+
+# A directory name for REV: "v1" stays "v1", "release/1.0" becomes
+# "release_1.0", "../x" becomes ".._x".
+rev_name() {
+    printf '%s' "${1%/}" | tr '/ ' '__'
+}
+
+# rev_kind REV: "dir" when REV is a directory, "git" when it names a commit
+# of the repository around the current directory; dies otherwise.
+rev_kind() {
+    if [ -d "$1" ]; then
+        echo dir
+    elif git rev-parse --verify -q "$1^{commit}" >/dev/null 2>&1; then
+        echo git
+    else
+        die "$2=$1: neither a directory nor a git revision of $(pwd)"
+    fi
+}
+
+# Files of a source directory, relative to it, one per line.  Inside a git
+# work tree: tracked and untracked-but-not-ignored files, so build outputs
+# the user ignores stay out; elsewhere: everything but common build outputs.
+list_dir_sources() {
+    if git -C "$1" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git -C "$1" ls-files -co --exclude-standard
+    else
+        (cd "$1" && find . \( -name .git -o -name .livepatch \) -prune -o \
+            \( -type f -o -type l \) \
+            ! -name '*.o' ! -name '*.a' ! -name '*.so' ! -name '*.so.*' \
+            ! -name '*.lo' ! -name '*.la' ! -name '*.d' ! -name '*.lpatch' -print |
+            sed 's|^\./||')
+    fi
+}
+
+# Drop the modules themselves, our own work and output directories: a stale
+# binary copied from the user's tree would look up to date to make.
+filter_sources() {
+    awk -v mods="$LP_MODULES" -v work="${LP_WORK%/}" -v out="${LP_OUT%/}" '
+        BEGIN { n = split(mods, m, " "); for (i = 1; i <= n; i++) skip[m[i]] = 1 }
+        $0 in skip { next }
+        index($0, work "/") == 1 || index($0, out "/") == 1 { next }
+        { print }'
+}
+
+# sync SRC DST: make DST's sources equal SRC's.  Only files whose content
+# differs are copied (and get a new mtime), files gone from SRC are removed,
+# build outputs in DST stay: the project's own make stays incremental.
+sync_tree() {
+    src=$1 dst=$2 list=$2/.livepatch-sources
+    mkdir -p "$dst"
+    new=$dst/.livepatch-sources.new
+    list_dir_sources "$src" | filter_sources | LC_ALL=C sort -u >"$new"
+    while IFS= read -r f; do
+        [ -e "$src/$f" ] || [ -L "$src/$f" ] || continue
+        if [ -L "$src/$f" ] || ! cmp -s "$src/$f" "$dst/$f"; then
+            mkdir -p "$dst/$(dirname "$f")"
+            rm -f "$dst/$f"
+            cp -P "$src/$f" "$dst/$f"
+        fi
+    done <"$new"
+    if [ -f "$list" ]; then
+        LC_ALL=C comm -23 "$list" "$new" | while IFS= read -r f; do rm -f "$dst/$f"; done
+    fi
+    mv "$new" "$list"
+}
+
+# The compiler line for a build in DIR: the plugin, and DIR mapped to "." so
+# the same revision built anywhere gives the same bytes (and build-id).
+cc_for() {
+    printf '%s -fplugin=%s -ffile-prefix-map=%s=. -Wl,--build-id=sha1%s' \
+        "$LP_GCC" "$LP_PLUGIN" "$1" "${LP_EXTRA_CFLAGS:+ $LP_EXTRA_CFLAGS}"
+}
+
+check_plugin() {
+    case $LP_PLUGIN in
+    */*) [ -f "$LP_PLUGIN" ] || die "plugin $LP_PLUGIN not found (build it: make all, or set LIVEPATCH_PLUGIN)" ;;
+    esac
+}
+
+# build REV VAR STEP TOTAL: bring .livepatch/build/<name> up to date with REV
+# and run the project's build there.  Prints nothing on stdout but progress.
+build_rev() {
+    rev=$1 var=$2
+    name=$(rev_name "$rev")
+    kind=$(rev_kind "$rev" "$var")
+    dir=$(pwd)/$LP_WORK/build/$name
+    say "building $rev ($3/$4)"
+    cc=$(cc_for "$dir")
+    plugin_id=$LP_PLUGIN
+    [ -f "$LP_PLUGIN" ] && plugin_id=$(sha256sum <"$LP_PLUGIN")
+    stamp="cc=$cc
+plugin=$plugin_id
+build=$LP_BUILD_CMD"
+    # Another compiler, plugin or build command: objects are stale, start over.
+    if [ -d "$dir" ] && [ "$(cat "$dir/.livepatch-stamp" 2>/dev/null)" != "$stamp" ]; then
+        rm -rf "$dir"
+    fi
+    if [ "$kind" = git ]; then
+        commit=$(git rev-parse --verify -q "$rev^{commit}")
+        prefix=$(git rev-parse --show-prefix)
+        src=$(pwd)/$LP_WORK/src/$name
+        rm -rf "$src" && mkdir -p "$src"
+        git archive --format=tar "$commit:$prefix" | tar -x -C "$src" ||
+            die "$var=$rev: cannot extract ${prefix:-the tree} at $commit"
+        sync_tree "$src" "$dir"
+    else
+        sync_tree "$rev" "$dir"
+    fi
+    printf '%s\n' "$stamp" >"$dir/.livepatch-stamp"
+
+    # Keep make's own flags (-j, jobserver, -s) but none of the outer command
+    # line: the inner build must not see OLD=, NEW=, LIVEPATCH_*.
+    flags=${MAKEFLAGS:-}
+    case " $flags" in
+    *" -- "*) flags=${flags%%-- *} ;;
+    esac
+    ccarg=$(printf '%s' "$cc" | sed 's/ /\\ /g')
+    log=$dir/.livepatch-build.log
+    if ! (cd "$dir" && CC=$cc MAKEFLAGS="$flags -- CC=$ccarg" SOURCE_DATE_EPOCH=0 \
+        TZ=UTC LC_ALL=C sh -c "$LP_BUILD_CMD") >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        die "building $rev failed: '$LP_BUILD_CMD' in $LP_WORK/build/$name (log: $LP_WORK/build/$name/.livepatch-build.log)"
+    fi
+    [ -n "${LP_VERBOSE:-}" ] && cat "$log" >&2
+    for m in $LP_MODULES; do
+        [ -f "$dir/$m" ] || die "building $rev did not produce module $m (looked in $LP_WORK/build/$name)"
+    done
+    built_dir=$LP_WORK/build/$name
+}
+
+build_id() {
+    readelf -n "$1" 2>/dev/null | awk '/Build ID:/ { print $3; exit }'
+}
+
+# hex of LEN bytes at OFF inside section SEC of an ELF file
+section_bytes() {
+    off=$(readelf -S -W "$1" | awk -v s="$2" '{ for (i = 1; i < NF; i++) if ($i == s) print $(i + 3) }')
+    [ -n "$off" ] || return 1
+    od -An -v -tx1 -j $((0x$off + $3)) -N "$4" "$1" | tr -d ' \n'
+}
+
+# ---- Commands --------------------------------------------------------------
+
+cmd_build() {
+    [ -n "${1:-}" ] || die "livepatch-build needs REV=DIR|REV"
+    check_plugin
+    build_rev "$1" REV 1 1 >&2
+    echo "$built_dir"
+}
+
+# One JSON object describing a written patch.
+patch_entry() { # MODULE PATCHFILE REPORT OLDDIR NEWDIR
+    sha=$(sha256sum "$2" | cut -d' ' -f1)
+    # lpatch_format.h: patch_id is 16 bytes at offset 32 of struct lp_header
+    id=$(section_bytes "$2" .lp.header 32 16) || die "$2: no .lp.header section: not a patch file"
+    old_id=$(build_id "$4/$1") new_id=$(build_id "$5/$1")
+    hdr_old=$(section_bytes "$2" .lp.header 48 20)
+    [ "$hdr_old" = "$old_id" ] || say "warning: $2 names old build-id $hdr_old, $4/$1 has $old_id" >&2
+    funcs='[]'
+    [ -f "$3" ] && funcs=$(jq -c '[(.functions // .replaced // .patched // [])[]
+        | if type == "object" then (.name // .function // .symbol) else . end]' "$3" 2>/dev/null || echo '[]')
+    jq -n --arg id "$id" --arg module "$1" --arg file "${2##*/}" --arg report "${3##*/}" \
+        --arg sha "$sha" --arg old "$old_id" --arg new "$new_id" \
+        --argjson size "$(wc -c <"$2")" --argjson funcs "$funcs" \
+        '{id: $id, module: $module, file: $file, report: $report, sha256: $sha,
+          size: $size, old_build_id: $old, new_build_id: $new, functions: $funcs}'
+}
+
+rev_json() { # REV BUILDDIR
+    commit=
+    [ -n "$1" ] && [ ! -d "$1" ] && commit=$(git rev-parse --verify -q "$1^{commit}" 2>/dev/null || true)
+    jq -n --arg rev "$1" --arg commit "$commit" --arg build "$2" \
+        '{rev: $rev, commit: (if $commit == "" then null else $commit end), build: $build}'
+}
+
+cmd_livepatch() {
+    [ -n "${LP_MODULES:-}" ] || die "LIVEPATCH_MODULES is empty: name the executables and shared libraries to patch"
+    [ -n "${LP_NEW:-}" ] || die "NEW is not set: make livepatch OLD=REV|DIR NEW=REV|DIR"
+    [ -n "${LP_OLD:-}${LP_OLD_BUILD:-}" ] || die "OLD is not set: make livepatch OLD=REV|DIR NEW=REV|DIR (or OLD_BUILD=DIR)"
+    command -v "$LP_LPDIFF" >/dev/null 2>&1 || die "lpdiff not found: $LP_LPDIFF (build it: make all, or set LPDIFF)"
+    check_plugin
+    if [ -z "${LP_OLD_BUILD:-}" ] && [ "$(rev_name "$LP_OLD")" = "$(rev_name "$LP_NEW")" ]; then
+        die "OLD=$LP_OLD and NEW=$LP_NEW would share the build directory $LP_WORK/build/$(rev_name "$LP_NEW")"
+    fi
+
+    if [ -n "${LP_OLD_BUILD:-}" ]; then
+        [ -d "$LP_OLD_BUILD" ] || die "OLD_BUILD=$LP_OLD_BUILD: no such directory"
+        for m in $LP_MODULES; do
+            [ -f "$LP_OLD_BUILD/$m" ] || die "OLD_BUILD=$LP_OLD_BUILD has no module $m"
+        done
+        say "using the build of ${LP_OLD:-OLD} in $LP_OLD_BUILD"
+        old_dir=${LP_OLD_BUILD%/}
+        build_rev "$LP_NEW" NEW 1 1
+        new_dir=$built_dir
+    else
+        build_rev "$LP_OLD" OLD 1 2
+        old_dir=$built_dir
+        build_rev "$LP_NEW" NEW 2 2
+        new_dir=$built_dir
+    fi
+
+    out=${LP_OUT%/}
+    mkdir -p "$out"
+    rm -f "$out/manifest.json"
+    entries=$LP_WORK/manifest.entries
+    : >"$entries"
+    unchanged= refused= npatch=0
+    for m in $LP_MODULES; do
+        base=$(printf '%s' "$m" | tr '/' '_')
+        patch=$out/$base.lpatch report=$out/$base.json
+        rm -f "$patch" "$report"
+        say "diffing $m"
+        rc=0
+        "$LP_LPDIFF" --old "$old_dir" --new "$new_dir" --module "$m" -o "$patch" --report "$report" || rc=$?
+        case $rc in
+        0)
+            [ -f "$patch" ] || die "lpdiff reported a patch for $m but wrote no $patch"
+            patch_entry "$m" "$patch" "$report" "$old_dir" "$new_dir" >>"$entries"
+            say "wrote $patch"
+            npatch=$((npatch + 1))
+            ;;
+        1)
+            say "$m: no change"
+            rm -f "$patch"
+            unchanged="$unchanged $m"
+            ;;
+        3)
+            rm -f "$patch"
+            printf '%s: %s: refused by lpdiff (see the messages above)\n' "$me" "$m" >&2
+            refused="$refused $m"
+            ;;
+        *)
+            rm -f "$patch"
+            die "lpdiff failed on $m (exit $rc)"
+            ;;
+        esac
+    done
+    if [ -n "$refused" ]; then
+        printf '%s: error: no patch: lpdiff refused%s\n' "$me" "$refused" >&2
+        exit 3
+    fi
+
+    jq -n --argjson old "$(rev_json "${LP_OLD:-}" "$old_dir")" \
+        --argjson new "$(rev_json "$LP_NEW" "$new_dir")" \
+        --argjson unchanged "$(printf '%s\n' $unchanged | jq -R 'select(length > 0)' | jq -s .)" \
+        --slurpfile patches "$entries" \
+        '{livepatch_manifest: 1, old: $old, new: $new, patches: $patches, unchanged: $unchanged}' \
+        >"$out/manifest.json.tmp"
+    mv "$out/manifest.json.tmp" "$out/manifest.json"
+    say "$npatch patch(es) in $out/, manifest $out/manifest.json"
+}
+
+case ${1:-} in
+livepatch) cmd_livepatch ;;
+build) cmd_build "${2:-}" ;;
+*) die "usage: livepatch.sh livepatch | build REV (run through livepatch.mk)" ;;
+esac
