@@ -1,0 +1,42 @@
+// lp-plugin.h - what the plugin's files share.  GCC headers must come first
+// (gcc-plugin.h defines the configuration everything else depends on).
+#ifndef LP_PLUGIN_H
+#define LP_PLUGIN_H
+
+#include "gcc-plugin.h"
+#include "tree.h"
+#include "memmodel.h"
+#include "rtl.h"
+#include "function.h"
+#include "emit-rtl.h"
+#include "cgraph.h"
+
+#include <stdint.h>
+#include <string>
+
+#include "lpmeta.h"
+
+// The entry layout the plugin asks GCC for with -fpatchable-function-entry:
+// PAD bytes before the symbol, then ENTRY_BYTES at the entry (one `66 90`).
+enum { LP_PREPAD = 16, LP_ENTRY_BYTES = 2 };
+
+// A function's assembler name without GCC's '*' (verbatim) marker.
+const char *lp_asm_name(tree decl);
+
+// Stable name of a function-scope static: "function::var", "#k" for the
+// k-th same-named one (k >= 2).  Empty string for anything else.
+std::string lp_static_stable_name(tree var);
+
+// XXH3-64 of the remapped main source path.
+uint64_t lp_unit_id(void);
+
+// hash.cc: XXH128 of the current function's final RTL, canonical bytes.
+void lp_hash_function(uint8_t out[16], bool patchable, unsigned entry_off);
+
+// records.cc: assembler output of the metadata records.
+void lp_emit_func_record(const char *name, const char *origin, tree decl, uint32_t flags,
+                         const uint8_t hash[16], unsigned prepad, unsigned entry_off);
+void lp_emit_unit_records(const char *gcc_version);
+void lp_clones_capture_start(void);
+
+#endif
