@@ -58,14 +58,25 @@ char *lp_hex(const uint8_t *bytes, size_t len, char *buf);
 /* ---- Layout and relocation -------------------------------------------- */
 
 /* Where each part goes inside the one contiguous image the applier maps.
- * text is first (page-aligned image start); GOT slots the relocations
- * need are allocated after bss. */
+ * text is first (page-aligned image start), then the call stubs, then
+ * (from the next page, so text can be RX and the rest RW) rodata, data,
+ * bss and the GOT slots the relocations need.
+ *
+ * GOT slots: one per distinct (symbol, use): GOTPCREL* and stub targets
+ * hold the symbol address, GOTTPOFF the TP offset, TLSGD two (module id,
+ * offset), TLSLD one pair (module id, 0).  Call stubs (`jmp *slot(%rip)`)
+ * exist for every PLT32 call to a LP_SYM_DYNAMIC symbol; lp_relocate uses a
+ * stub only when the callee is beyond rel32 reach of the call. */
 struct lp_layout {
     uint64_t text_off, rodata_off, data_off, bss_off, got_off;
-    uint64_t exec_size; /* [0, exec_size) must be executable: text */
-    uint64_t size;      /* whole image, page-aligned */
+    uint64_t exec_size; /* [0, exec_size) must be executable: text + stubs */
+    uint64_t size;      /* whole image, page-aligned, at least one page */
     uint32_t ngot;      /* 8-byte GOT slots */
+    uint32_t nstubs;    /* LP_STUB_SIZE-byte call stubs at stub_off */
+    uint64_t stub_off;
 };
+
+#define LP_STUB_SIZE 8
 
 int lp_layout_compute(const struct lp_patch *p, struct lp_layout *lay, char *err);
 

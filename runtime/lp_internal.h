@@ -71,4 +71,18 @@ int lp_parse_sections(const char *name, const uint8_t *buf, size_t len, unsigned
 void lp_compute_patch_id(const uint8_t *buf, uint8_t id[16]);
 uint64_t lp_compute_checksum(const uint8_t *buf, size_t len, size_t checksum_off);
 
+/* GOT slots and call stubs, assigned in relocation order so layout and
+ * relocation agree.  LP_NONE marks "not needed". */
+#define LP_NONE UINT32_MAX
+struct lp_slots {
+    uint32_t *addr;  /* per symbol: slot holding its address */
+    uint32_t *tpoff; /* per symbol: slot holding its thread-pointer offset */
+    uint32_t *gd;    /* per symbol: first of (module id, offset) */
+    uint32_t *stub;  /* per symbol: call stub index */
+    uint32_t ld;     /* first of (module id, 0) for TLSLD */
+    uint32_t ngot, nstubs;
+};
+int lp_slots_assign(const struct lp_patch *p, struct lp_slots *s, char *err);
+void lp_slots_free(struct lp_slots *s);
+
 #endif /* LP_INTERNAL_H */
