@@ -59,8 +59,8 @@ struct lps_header {
 
 /* One redirected function of an applied patch (new functions are not listed). */
 struct lps_func {
-    char name[64];       /* assembler name, NUL-terminated (truncated if longer) */
-    uint64_t sym_addr;   /* runtime address of the old function */
+    char name[64];     /* assembler name, NUL-terminated (truncated if longer) */
+    uint64_t sym_addr; /* runtime address of the old function */
     uint64_t sym_size;
     uint64_t new_addr;   /* runtime address of the new code */
     uint64_t pad_addr;   /* where the pad jump was written (sym_addr - prepad) */
