@@ -1,0 +1,596 @@
+/*
+ * apply.c - apply and revert, ordered so that every intermediate state of
+ * the target runs either fully old or fully new code for each function:
+ *
+ *   apply:  (one thread held) map image near the module, write it, make the
+ *           text executable -> (all threads held, stacks checked) record
+ *           "applying" -> pads -> 2-byte entries -> record "applied".
+ *   revert: (all held, stacks checked) record "reverting" -> entries ->
+ *           pads -> drop the record -> unmap the image.
+ *
+ * Each write to the target is one pwrite of /proc/PID/mem: the kernel copies
+ * it whole or not at all even if lpatch is killed, and no thread runs while
+ * code changes.
+ */
+#include "apply.h"
+#include "proc.h"
+#include "safety.h"
+#include "state.h"
+#include "stop.h"
+#include "target.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 1u
+#endif
+
+void lpa_opts_default(struct lpa_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->retries = 20;
+    o->backoff_us = 1000;
+    o->backoff_max_us = 100000;
+    o->timeout_ms = 2000;
+}
+
+static int stop_code(enum lpa_stop_err e)
+{
+    switch (e) {
+    case LPA_STOP_OK:
+        return LPA_OK;
+    case LPA_STOP_GONE:
+        return LPA_USAGE;
+    case LPA_STOP_PERM:
+        return LPA_PTRACE;
+    default:
+        return LPA_REFUSED;
+    }
+}
+
+/* ---- Remote system calls ---------------------------------------------- */
+
+static int64_t rcall(struct lpa_world *w, uint64_t insn, long nr, uint64_t a0, uint64_t a1,
+                     uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, char *err)
+{
+    const uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
+    int64_t ret;
+    if (lpa_rsys(w, 0, insn, nr, args, &ret, err) != 0)
+        return INT64_MIN;
+    return ret;
+}
+
+/* memfd "livepatch-state", mapped private, so later runs find it by name. */
+static uint64_t create_state(struct lpa_world *w, uint64_t insn, int memfd, char *err)
+{
+    int64_t scratch = rcall(w, insn, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0, err);
+    if (scratch == INT64_MIN)
+        return 0;
+    if (scratch < 0 && scratch > -4096) {
+        lpa_err(err, "process %d: remote mmap: %s", (int)w->pid, strerror((int)-scratch));
+        return 0;
+    }
+    uint64_t addr = 0;
+    int64_t fd = -1;
+    if (lpa_mem_write(memfd, (uint64_t)scratch, LPS_NAME, sizeof LPS_NAME) != 0) {
+        lpa_err(err, "process %d: writing memory: %s", (int)w->pid, strerror(errno));
+        goto out;
+    }
+    fd = rcall(w, insn, SYS_memfd_create, (uint64_t)scratch, MFD_CLOEXEC, 0, 0, 0, 0, err);
+    if (fd < 0) {
+        if (fd != INT64_MIN)
+            lpa_err(err, "process %d: remote memfd_create: %s", (int)w->pid, strerror((int)-fd));
+        goto out;
+    }
+    int64_t r = rcall(w, insn, SYS_ftruncate, (uint64_t)fd, LPS_AREA_SIZE, 0, 0, 0, 0, err);
+    if (r == 0)
+        r = rcall(w, insn, SYS_mmap, 0, LPS_AREA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                  (uint64_t)fd, 0, err);
+    if (r < 0 || (uint64_t)r < 4096) {
+        if (r != INT64_MIN)
+            lpa_err(err, "process %d: creating the patch state area: %s", (int)w->pid,
+                    strerror(r < 0 ? (int)-r : EINVAL));
+        goto out;
+    }
+    addr = (uint64_t)r;
+out:
+    if (fd >= 0)
+        rcall(w, insn, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, err);
+    rcall(w, insn, SYS_munmap, (uint64_t)scratch, 4096, 0, 0, 0, 0, err);
+    return addr;
+}
+
+/* ---- Scheduling during the pause -------------------------------------- */
+
+struct sched_save {
+    int raised, policy;
+    struct sched_param param;
+};
+
+static void fifo_raise(struct sched_save *s, const struct lpa_opts *o)
+{
+    s->raised = 0;
+    if (o->no_fifo)
+        return;
+    s->policy = sched_getscheduler(0);
+    sched_getparam(0, &s->param);
+    struct sched_param p = { .sched_priority = sched_get_priority_min(SCHED_FIFO) + 1 };
+    s->raised = sched_setscheduler(0, SCHED_FIFO, &p) == 0;
+}
+
+static void fifo_restore(struct sched_save *s)
+{
+    if (s->raised)
+        sched_setscheduler(0, s->policy, &s->param);
+    s->raised = 0;
+}
+
+/* Stop every thread and check stacks, retrying with backoff. */
+static int stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf,
+                     const struct lpa_range *r, size_t nr, int memfd, const struct lpa_opts *o,
+                     struct lpa_stats *st, struct sched_save *ss, char *err)
+{
+    unsigned backoff = o->backoff_us;
+    char why[512] = "";
+    int tries = o->retries > 0 ? o->retries : 1;
+    for (int i = 0; i < tries; i++) {
+        st->tries = i + 1;
+        fifo_raise(ss, o);
+        enum lpa_stop_err e = lpa_stop(w, pid, 0, o->timeout_ms, err);
+        if (e != LPA_STOP_OK) {
+            fifo_restore(ss);
+            return stop_code(e);
+        }
+        uint64_t t0 = lpa_now_ns();
+        int rc = lpa_safety_check(sf, w, r, nr, memfd, why);
+        st->stop_ns = w->t_stopped - w->t_first;
+        st->check_ns = lpa_now_ns() - t0;
+        st->threads = w->n;
+        if (rc == 0)
+            return LPA_OK;
+        lpa_release(w);
+        fifo_restore(ss);
+        if (rc < 0) {
+            lpa_err(err, "%s", why);
+            return LPA_USAGE;
+        }
+        if (i + 1 < tries) {
+            usleep(backoff);
+            backoff = backoff * 2 > o->backoff_max_us ? o->backoff_max_us : backoff * 2;
+        }
+    }
+    lpa_err(err, "process %d: not safe after %d tries: %s", (int)pid, tries, why);
+    return LPA_REFUSED;
+}
+
+static void finish_pause(struct lpa_world *w, struct lpa_stats *st, struct sched_save *ss,
+                         uint64_t t_write_end)
+{
+    lpa_release(w);
+    fifo_restore(ss);
+    st->resume_ns = w->t_released - t_write_end;
+    st->pause_ns = w->t_released - w->t_first;
+}
+
+static void block_signals(sigset_t *old)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGHUP);
+    sigaddset(&s, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &s, old);
+}
+
+/* Status changes rewrite the whole record area: one write, checksummed. */
+static int set_status(int memfd, struct lps_state *s, struct lps_patch *p, uint32_t status)
+{
+    char e[512];
+    p->status = status;
+    return lps_store(memfd, s, e);
+}
+
+static void unmap_image(pid_t pid, uint64_t insn, uint64_t addr, uint64_t size,
+                        const struct lpa_opts *o)
+{
+    struct lpa_world w;
+    char e[512];
+    if (lpa_stop(&w, pid, 1, o->timeout_ms, e) != LPA_STOP_OK)
+        return;
+    rcall(&w, insn, SYS_munmap, addr, size, 0, 0, 0, 0, e);
+    lpa_release(&w);
+}
+
+/* ---- apply ------------------------------------------------------------ */
+
+/* Map the relocated image near the module; one thread held briefly. */
+static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t insn,
+                     const struct lpa_opts *o, uint64_t *image_addr, char *err)
+{
+    const struct lp_patch *p = t->patch;
+    uint8_t *img = calloc(1, lay->size);
+    int rc = LPA_REFUSED;
+    struct lpa_world w;
+    enum lpa_stop_err se = lpa_stop(&w, t->pid, 1, o->timeout_ms, err);
+    if (se != LPA_STOP_OK) {
+        free(img);
+        return stop_code(se);
+    }
+    if (!t->state.addr) {
+        t->state.addr = create_state(&w, insn, t->memfd, err);
+        if (!t->state.addr)
+            goto out;
+    }
+    for (int attempt = 0; attempt < 4; attempt++) {
+        if (attempt) { /* the target mapped something there meanwhile */
+            lpa_maps_free(&t->maps);
+            if (lpa_maps_read(t->pid, &t->maps, err) != 0)
+                goto out;
+        }
+        uint64_t hint = lpa_maps_free_near(&t->maps, t->mod->base, t->mod->end, lay->size);
+        if (!hint) {
+            lpa_err(err, "process %d: no free address range within 2 GiB of %s", (int)t->pid,
+                    t->mod->path);
+            goto out;
+        }
+        struct lp_target lt = { .load_bias = t->mod->load_bias,
+                                .image_addr = hint,
+                                .resolve = lpa_target_resolve,
+                                .ctx = t };
+        lpa_target_tls(t, &lt);
+        memset(img, 0, lay->size);
+        if (lp_relocate(p, lay, &lt, img, err) != 0)
+            goto out;
+        int64_t a = rcall(&w, insn, SYS_mmap, hint, lay->size, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0, err);
+        if (a == INT64_MIN)
+            goto out;
+        if (a == -EEXIST)
+            continue;
+        if (a < 0 && a > -4096) {
+            lpa_err(err, "process %d: remote mmap of %llu bytes: %s", (int)t->pid,
+                    (unsigned long long)lay->size, strerror((int)-a));
+            goto out;
+        }
+        if ((uint64_t)a != hint) { /* kernel without MAP_FIXED_NOREPLACE */
+            rcall(&w, insn, SYS_munmap, (uint64_t)a, lay->size, 0, 0, 0, 0, err);
+            continue;
+        }
+        if (lpa_mem_write(t->memfd, hint, img, lay->size) != 0) {
+            lpa_err(err, "process %d: writing the patch image: %s", (int)t->pid, strerror(errno));
+            rcall(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
+            goto out;
+        }
+        if (lay->exec_size) {
+            int64_t m = rcall(&w, insn, SYS_mprotect, hint, lay->exec_size, PROT_READ | PROT_EXEC,
+                              0, 0, 0, err);
+            if (m != 0) {
+                if (m != INT64_MIN)
+                    lpa_err(err, "process %d: mprotect of the patch text: %s", (int)t->pid,
+                            strerror((int)-m));
+                rcall(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
+                goto out;
+            }
+        }
+        *image_addr = hint;
+        rc = LPA_OK;
+        goto out;
+    }
+    lpa_err(err, "process %d: could not map the patch near %s", (int)t->pid, t->mod->path);
+out:
+    lpa_release(&w);
+    free(img);
+    return rc;
+}
+
+int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const struct lpa_opts *o,
+              struct lpa_stats *st, char *err)
+{
+    memset(st, 0, sizeof *st);
+    uint64_t t_start = lpa_now_ns();
+    struct lpa_target t;
+    int rc = lpa_target_open(&t, pid, err);
+    if (rc != 0)
+        goto out_close;
+    if (lpa_target_bind(&t, p, o->allow_active, o->nallow, err) != 0) {
+        rc = LPA_REFUSED;
+        goto out_close;
+    }
+    struct lp_layout lay;
+    if (lp_layout_compute(p, &lay, err) != 0) {
+        rc = LPA_USAGE;
+        goto out_close;
+    }
+    uint64_t insn;
+    if (lpa_find_syscall_insn(pid, t.memfd, &insn, err) != 0) {
+        rc = LPA_REFUSED;
+        goto out_close;
+    }
+    uint64_t image = 0;
+    rc = map_image(&t, &lay, insn, o, &image, err);
+    if (rc != LPA_OK)
+        goto out_close;
+    st->image_addr = image;
+    st->image_size = lay.size;
+    st->prep_ns = lpa_now_ns() - t_start;
+
+    /* Redirections and the record, computed before the pause. */
+    const struct lp_header *h = lp_patch_header(p);
+    struct lps_func *rf = calloc(t.nfp ? t.nfp : 1, sizeof *rf);
+    struct lpa_range *ranges = calloc(2 * t.nfp + 1, sizeof *ranges);
+    size_t nr = 0;
+    for (size_t i = 0; i < t.nfp; i++) {
+        struct lpa_fplace *fp = &t.fp[i];
+        const struct lp_func *f = fp->f;
+        struct lp_redirect r;
+        uint64_t new_addr = image + lay.text_off + f->new_off;
+        if (lp_redirect_encode(fp->sym_addr, f->old_entry_off, f->old_prepad, new_addr, &r, err) !=
+            0) {
+            rc = LPA_REFUSED;
+            goto out_unmap;
+        }
+        struct lps_func *q = &rf[i];
+        snprintf(q->name, sizeof q->name, "%s", fp->name);
+        q->sym_addr = fp->sym_addr;
+        q->sym_size = f->old_size;
+        q->new_addr = new_addr;
+        q->new_size = f->new_size;
+        q->flags = f->flags | (fp->allow_active ? LP_FUNC_ALLOW_ACTIVE : 0);
+        q->pad_addr = r.pad_addr;
+        q->pad_len = r.pad_len;
+        q->entry_addr = r.entry_addr;
+        memcpy(q->new_entry, r.entry, 2);
+        memcpy(q->new_pad, r.pad, r.pad_len);
+        if (lpa_mem_read(t.memfd, r.pad_addr, q->prev_pad, r.pad_len) != 0 ||
+            lpa_mem_read(t.memfd, r.entry_addr, q->prev_entry, 2) != 0) {
+            lpa_err(err, "process %d: reading %s: %s", (int)pid, fp->name, strerror(errno));
+            rc = LPA_USAGE;
+            goto out_unmap;
+        }
+        ranges[nr++] = (struct lpa_range){ .lo = fp->sym_addr - f->old_prepad,
+                                           .hi = fp->sym_addr + f->old_size,
+                                           .ok_lo = fp->sym_addr,
+                                           .ok_hi = r.entry_addr,
+                                           .allow_active = fp->allow_active,
+                                           .name = fp->name };
+        if (fp->prev) /* the code an earlier patch put in place */
+            ranges[nr++] = (struct lpa_range){ .lo = fp->prev->new_addr,
+                                               .hi = fp->prev->new_addr + fp->prev->new_size,
+                                               .ok_lo = 1,
+                                               .allow_active = fp->allow_active,
+                                               .name = fp->name };
+    }
+    struct lps_patch rec = { .nfuncs = (uint32_t)t.nfp, .status = LPS_APPLYING };
+    uint32_t nf;
+    lp_patch_funcs(p, &nf);
+    rec.nnew = nf - (uint32_t)t.nfp;
+    memcpy(rec.patch_id, h->patch_id, 16);
+    memcpy(rec.old_build_id, h->old_build_id, sizeof rec.old_build_id);
+    memcpy(rec.new_build_id, h->new_build_id, sizeof rec.new_build_id);
+    rec.old_build_id_len = h->old_build_id_len;
+    rec.new_build_id_len = h->new_build_id_len;
+    rec.load_bias = t.mod->load_bias;
+    rec.image_addr = image;
+    rec.image_size = lay.size;
+    rec.exec_size = lay.exec_size;
+    rec.applied_at = (uint64_t)time(NULL);
+    memcpy(rec.module, t.mod->path, sizeof rec.module - 1);
+    snprintf(rec.source, sizeof rec.source, "%s", source);
+
+    struct lpa_safety *sf = lpa_safety_new();
+    for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
+        lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size);
+
+    /* ---- the pause ---- */
+    struct lpa_world w;
+    struct sched_save ss;
+    sigset_t oldmask;
+    rc = stop_safe(&w, pid, sf, ranges, nr, t.memfd, o, st, &ss, err);
+    if (rc != LPA_OK)
+        goto out_safety;
+    block_signals(&oldmask);
+    uint64_t tw = lpa_now_ns();
+    rec.seq = t.state.hdr.next_seq++;
+    struct lps_patch *sr = lps_append(&t.state, &rec, rf);
+    size_t pads = 0, entries = 0;
+    if (!sr) {
+        lpa_err(err, "process %d: patch state area is full", (int)pid);
+        rc = LPA_REFUSED;
+    } else if (lps_store(t.memfd, &t.state, err) != 0) {
+        rc = LPA_REFUSED;
+    } else {
+        for (; pads < t.nfp; pads++)
+            if (lpa_mem_write(t.memfd, rf[pads].pad_addr, rf[pads].new_pad, rf[pads].pad_len))
+                break;
+        if (pads == t.nfp)
+            for (; entries < t.nfp; entries++)
+                if (lpa_mem_write(t.memfd, rf[entries].entry_addr, rf[entries].new_entry, 2))
+                    break;
+        if (entries == t.nfp && set_status(t.memfd, &t.state, sr, LPS_APPLIED) == 0) {
+            rc = LPA_OK;
+        } else {
+            lpa_err(err, "process %d: writing code: %s", (int)pid, strerror(errno));
+            rc = LPA_REFUSED;
+        }
+    }
+    if (rc != LPA_OK) { /* roll back in reverse order */
+        while (entries-- > 0)
+            lpa_mem_write(t.memfd, rf[entries].entry_addr, rf[entries].prev_entry, 2);
+        while (pads-- > 0)
+            lpa_mem_write(t.memfd, rf[pads].pad_addr, rf[pads].prev_pad, rf[pads].pad_len);
+        if (sr) {
+            lps_remove(&t.state, sr);
+            t.state.hdr.next_seq--;
+            char e2[512];
+            lps_store(t.memfd, &t.state, e2);
+        }
+    }
+    uint64_t tw_end = lpa_now_ns();
+    st->write_ns = tw_end - tw;
+    finish_pause(&w, st, &ss, tw_end);
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out_safety:
+    lpa_safety_free(sf);
+out_unmap:
+    if (rc != LPA_OK)
+        unmap_image(pid, insn, image, lay.size, o);
+    free(rf);
+    free(ranges);
+out_close:
+    lpa_target_close(&t);
+    return rc;
+}
+
+/* ---- revert ----------------------------------------------------------- */
+
+static int same_bid(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
+{
+    return al == bl && al && memcmp(a, b, al) == 0;
+}
+
+/* A later patch that needs `p`: built on its new build, or replacing one
+ * of the same functions (its record holds p's redirection as "previous"). */
+static struct lps_patch *dependent(struct lps_state *s, struct lps_patch *p)
+{
+    int later = 0;
+    for (struct lps_patch *q = lps_next(s, NULL); q; q = lps_next(s, q)) {
+        if (q == p) {
+            later = 1;
+            continue;
+        }
+        if (!later || !lpa_same_module(p, q))
+            continue;
+        if (same_bid(q->old_build_id, q->old_build_id_len, p->new_build_id, p->new_build_id_len) &&
+            !same_bid(p->old_build_id, p->old_build_id_len, p->new_build_id, p->new_build_id_len))
+            return q;
+        for (uint32_t i = 0; i < p->nfuncs; i++)
+            for (uint32_t j = 0; j < q->nfuncs; j++)
+                if (lps_funcs(p)[i].sym_addr == lps_funcs(q)[j].sym_addr)
+                    return q;
+    }
+    return NULL;
+}
+
+int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struct lpa_stats *st,
+               char *id_out, char *err)
+{
+    memset(st, 0, sizeof *st);
+    struct lpa_target t;
+    int rc = lpa_target_open(&t, pid, err);
+    if (rc != 0)
+        goto out_close;
+    struct lps_patch *p = NULL;
+    if (id_prefix) {
+        p = lps_find_id(&t.state, id_prefix);
+    } else {
+        for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
+            p = q;
+    }
+    if (!p) {
+        rc = LPA_REFUSED;
+        if (id_prefix)
+            lpa_err(err, "process %d has no applied patch %s", (int)pid, id_prefix);
+        else
+            lpa_err(err, "process %d has no applied patches", (int)pid);
+        goto out_close;
+    }
+    lp_hex(p->patch_id, 16, id_out);
+    struct lps_patch *dep = dependent(&t.state, p);
+    if (dep) {
+        char dh[33];
+        lpa_err(err, "patch %s cannot be reverted: patch %s, applied later, depends on it (revert "
+                     "it first)",
+                id_out, lp_hex(dep->patch_id, 16, dh));
+        rc = LPA_REFUSED;
+        goto out_close;
+    }
+    uint64_t insn;
+    if (lpa_find_syscall_insn(pid, t.memfd, &insn, err) != 0) {
+        rc = LPA_REFUSED;
+        goto out_close;
+    }
+    struct lps_func *f = lps_funcs(p);
+    int any_active = 0;
+    for (uint32_t i = 0; i < p->nfuncs; i++)
+        any_active |= (f[i].flags & LP_FUNC_ALLOW_ACTIVE) != 0;
+    struct lpa_range *ranges = calloc(2 * p->nfuncs + 1, sizeof *ranges);
+    size_t nr = 0;
+    for (uint32_t i = 0; i < p->nfuncs; i++) {
+        ranges[nr++] = (struct lpa_range){ .lo = f[i].new_addr,
+                                           .hi = f[i].new_addr + f[i].new_size,
+                                           .ok_lo = 1,
+                                           .allow_active = (f[i].flags & LP_FUNC_ALLOW_ACTIVE) != 0,
+                                           .name = f[i].name };
+        ranges[nr++] = (struct lpa_range){ .lo = f[i].pad_addr, .hi = f[i].entry_addr,
+                                           .ok_lo = 1, .name = f[i].name };
+    }
+    char idname[64];
+    snprintf(idname, sizeof idname, "code of patch %.12s", id_out);
+    struct lpa_range whole = { .lo = p->image_addr, .hi = p->image_addr + p->exec_size,
+                               .ok_lo = 1, .name = idname };
+    if (!any_active)
+        ranges[nr++] = whole; /* new functions of the patch live there too */
+    struct lpa_safety *sf = lpa_safety_new();
+    for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
+        lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size);
+
+    struct lpa_world w;
+    struct sched_save ss;
+    sigset_t oldmask;
+    rc = stop_safe(&w, pid, sf, ranges, nr, t.memfd, o, st, &ss, err);
+    if (rc != LPA_OK)
+        goto out_free;
+    block_signals(&oldmask);
+    uint64_t tw = lpa_now_ns();
+    char why[512];
+    int keep = any_active && lpa_safety_check(sf, &w, &whole, 1, t.memfd, why) != 0;
+    uint64_t image = p->image_addr, size = p->image_size;
+    rc = LPA_OK;
+    if (set_status(t.memfd, &t.state, p, LPS_REVERTING) != 0)
+        rc = LPA_REFUSED;
+    for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
+        if (lpa_mem_write(t.memfd, f[i].entry_addr, f[i].prev_entry, 2) != 0)
+            rc = LPA_REFUSED;
+    for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
+        if (lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
+            rc = LPA_REFUSED;
+    if (rc == LPA_OK) {
+        lps_remove(&t.state, p);
+        if (lps_store(t.memfd, &t.state, err) != 0)
+            rc = LPA_REFUSED;
+    } else {
+        /* Restoring old bytes is idempotent: a later revert finishes it. */
+        lpa_err(err, "process %d: writing code: %s (patch left 'reverting'; run revert again)",
+                (int)pid, strerror(errno));
+    }
+    if (rc == LPA_OK && !keep)
+        rcall(&w, insn, SYS_munmap, image, size, 0, 0, 0, 0, why);
+    st->image_kept = keep;
+    st->image_addr = image;
+    st->image_size = size;
+    uint64_t tw_end = lpa_now_ns();
+    st->write_ns = tw_end - tw;
+    finish_pause(&w, st, &ss, tw_end);
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out_free:
+    lpa_safety_free(sf);
+    free(ranges);
+out_close:
+    lpa_target_close(&t);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * proc.h - what lpatch learns about a process from /proc: its mappings, its
+ * threads, the modules it maps (by GNU build-id), and its memory.
+ */
+#ifndef LPATCH_PROC_H
+#define LPATCH_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LPA_BUILD_ID_MAX 32
+
+struct lpa_map {
+    uint64_t start, end, offset;
+    char perms[5];  /* "r-xp" */
+    char *path;     /* "" for anonymous */
+};
+
+struct lpa_maps {
+    struct lpa_map *v;
+    size_t n;
+};
+
+int lpa_maps_read(pid_t pid, struct lpa_maps *m, char *err);
+void lpa_maps_free(struct lpa_maps *m);
+/* The mapping holding addr, or NULL. */
+const struct lpa_map *lpa_maps_find(const struct lpa_maps *m, uint64_t addr);
+/* A free page-aligned gap of `size` bytes whose every byte is within
+ * +-2 GiB (minus slack) of [lo, hi); 0 if none. */
+uint64_t lpa_maps_free_near(const struct lpa_maps *m, uint64_t lo, uint64_t hi, uint64_t size);
+
+/* A module (executable or shared object) as mapped in a process. */
+struct lpa_module {
+    char path[4096];            /* as /proc/PID/maps names it */
+    char open_path[128];        /* /proc/PID/map_files/... to read the very same file */
+    uint64_t base;              /* lowest mapping address */
+    uint64_t end;               /* end of the highest mapping of the file */
+    uint64_t load_bias;         /* runtime address - link-time address */
+    uint8_t build_id[LPA_BUILD_ID_MAX];
+    uint32_t build_id_len;
+    int is_exec;                /* ET_EXEC (non-PIE) */
+    int is_main;                /* the process's executable */
+    /* PT_TLS of the module, if any */
+    uint64_t tls_memsz, tls_align, tls_vaddr;
+    int has_tls;
+};
+
+/* Read the build-id and load layout of an ELF file; load_bias left 0. */
+int lpa_elf_identify(const char *path, struct lpa_module *mod, uint64_t *first_load_vaddr,
+                     uint64_t *first_load_off, char *err);
+
+/* Every distinct file mapping with a build-id; *n modules in *out (malloc). */
+int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, size_t *n,
+                char *err);
+
+/* Thread ids of a process (malloc'd); -1 with errno if the process is gone. */
+int lpa_tids(pid_t pid, pid_t **tids, size_t *n);
+
+/* Whole-range reads and writes of the process memory via /proc/PID/mem. */
+int lpa_mem_open(pid_t pid, char *err); /* fd, or -1 */
+int lpa_mem_read(int fd, uint64_t addr, void *buf, size_t len);
+int lpa_mem_write(int fd, uint64_t addr, const void *buf, size_t len);
+
+/* One error line into err (LP_ERR_MAX bytes); returns -1. */
+int lpa_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Process name (comm) for messages. */
+void lpa_comm(pid_t pid, char *buf, size_t len);
+
+#endif

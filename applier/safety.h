@@ -1,0 +1,34 @@
+/*
+ * safety.h - is it safe to switch now?  No held thread may be executing, or
+ * have a return address in, code that is being replaced or removed.
+ */
+#ifndef LPATCH_SAFETY_H
+#define LPATCH_SAFETY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stop.h"
+
+struct lpa_range {
+    uint64_t lo, hi;       /* forbidden: [lo, hi) */
+    uint64_t ok_lo, ok_hi; /* but an IP (frame 0 only) in [ok_lo, ok_hi] is fine: the
+                              thread has not started the function and will take the
+                              new entry */
+    int allow_active;      /* only the IP must avoid [lo, ok_lo): the pad */
+    const char *name;
+};
+
+struct lpa_safety; /* cached unwind state, reused across retries */
+
+struct lpa_safety *lpa_safety_new(void);
+void lpa_safety_free(struct lpa_safety *s);
+/* Code without unwind information (patch images): a frame there makes the
+ * check fall back to scanning the raw stack. */
+void lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi);
+
+/* 0: safe; 1: a thread is inside (why says which thread, where); -1 error. */
+int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r,
+                     size_t nr, int memfd, char *why);
+
+#endif

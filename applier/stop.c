@@ -1,0 +1,340 @@
+/*
+ * stop.c - seize/interrupt/release threads, bounded waits, remote syscalls.
+ */
+#include "stop.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/time.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t lpa_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig; /* only interrupts waitpid */
+}
+
+/* waitpid with a deadline: 0 got a status, -1 timed out or nothing to wait for. */
+static int wait_bounded(pid_t want, pid_t *got, int *status, uint64_t deadline)
+{
+    static int installed;
+    if (!installed) {
+        struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        installed = 1;
+    }
+    for (;;) {
+        pid_t r = waitpid(want, status, __WALL | WNOHANG);
+        if (r > 0) {
+            *got = r;
+            return 0;
+        }
+        if (r < 0 && errno != EINTR)
+            return -1;
+        uint64_t now = lpa_now_ns();
+        if (now >= deadline) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        uint64_t left = deadline - now;
+        struct itimerval it = { { 0, 0 }, { (time_t)(left / 1000000000ull),
+                                            (suseconds_t)(left % 1000000000ull / 1000) + 1 } };
+        setitimer(ITIMER_REAL, &it, NULL);
+        r = waitpid(want, status, __WALL);
+        int e = errno;
+        struct itimerval off = { { 0, 0 }, { 0, 0 } };
+        setitimer(ITIMER_REAL, &off, NULL);
+        if (r > 0) {
+            *got = r;
+            return 0;
+        }
+        if (e != EINTR) {
+            errno = e;
+            return -1;
+        }
+    }
+}
+
+static struct lpa_thread *find_thread(struct lpa_world *w, pid_t tid)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->t[i].tid == tid)
+            return &w->t[i];
+    return NULL;
+}
+
+static struct lpa_thread *add_thread(struct lpa_world *w, pid_t tid)
+{
+    if (w->n == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 16;
+        w->t = realloc(w->t, w->cap * sizeof *w->t);
+    }
+    struct lpa_thread *t = &w->t[w->n++];
+    *t = (struct lpa_thread){ .tid = tid };
+    return t;
+}
+
+static void drop_thread(struct lpa_world *w, pid_t tid)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->t[i].tid == tid) {
+            w->t[i] = w->t[--w->n];
+            return;
+        }
+}
+
+/* Account for one wait status; returns 1 if a thread became stopped. */
+static int note_status(struct lpa_world *w, pid_t tid, int status)
+{
+    struct lpa_thread *t = find_thread(w, tid);
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        drop_thread(w, tid);
+        return 0;
+    }
+    if (!WIFSTOPPED(status))
+        return 0;
+    if (!t) /* a clone child auto-attached before we saw the clone event */
+        t = add_thread(w, tid);
+    int event = status >> 16;
+    if (event == PTRACE_EVENT_CLONE) {
+        unsigned long child = 0;
+        if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && !find_thread(w, (pid_t)child))
+            add_thread(w, (pid_t)child);
+    } else if (event == 0 && WSTOPSIG(status) != SIGTRAP) {
+        t->sig = WSTOPSIG(status); /* signal-delivery-stop: give it back later */
+    }
+    if (t->stopped)
+        return 0;
+    t->stopped = 1;
+    return 1;
+}
+
+static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
+{
+    uint64_t deadline = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
+    for (;;) {
+        size_t pending = 0;
+        for (size_t i = 0; i < w->n; i++)
+            pending += !w->t[i].stopped;
+        if (!pending)
+            break;
+        pid_t got;
+        int st;
+        if (wait_bounded(-1, &got, &st, deadline) != 0) {
+            if (errno == ECHILD) { /* every thread vanished */
+                w->n = 0;
+                break;
+            }
+            lpa_err(err, "process %d: %zu thread(s) did not stop within %d ms", (int)w->pid,
+                     pending, w->timeout_ms);
+            return LPA_STOP_TIMEOUT;
+        }
+        note_status(w, got, st);
+    }
+    if (w->n == 0) {
+        lpa_err(err, "process %d exited", (int)w->pid);
+        return LPA_STOP_GONE;
+    }
+    w->t_stopped = lpa_now_ns();
+    return LPA_STOP_OK;
+}
+
+static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, char *err)
+{
+    if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)opts) != 0) {
+        if (errno == ESRCH)
+            return LPA_STOP_GONE;
+        lpa_err(err, "cannot ptrace process %d (thread %d): %s%s", (int)w->pid, (int)tid,
+                 strerror(errno),
+                 errno == EPERM ? " (not permitted: another tracer, or no CAP_SYS_PTRACE)" : "");
+        return LPA_STOP_PERM;
+    }
+    add_thread(w, tid);
+    if (!w->t_first)
+        w->t_first = lpa_now_ns();
+    ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+    return LPA_STOP_OK;
+}
+
+enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
+                           char *err)
+{
+    *w = (struct lpa_world){ .pid = pid, .timeout_ms = timeout_ms };
+    if (kill(pid, 0) != 0 && errno == ESRCH) {
+        lpa_err(err, "no such process: %d", (int)pid);
+        return LPA_STOP_GONE;
+    }
+    for (;;) {
+        pid_t *tids;
+        size_t n, fresh = 0;
+        if (lpa_tids(pid, &tids, &n) != 0) {
+            lpa_err(err, "no such process: %d", (int)pid);
+            lpa_release(w);
+            return LPA_STOP_GONE;
+        }
+        if (one_thread) { /* the leader, unless it already exited */
+            for (size_t i = 0; i < n && !fresh; i++) {
+                enum lpa_stop_err e = seize(w, tids[i], 0, err);
+                if (e == LPA_STOP_PERM) {
+                    free(tids);
+                    lpa_release(w);
+                    return e;
+                }
+                fresh += e == LPA_STOP_OK;
+            }
+            free(tids);
+            if (!fresh) {
+                lpa_err(err, "process %d exited", (int)pid);
+                return LPA_STOP_GONE;
+            }
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (find_thread(w, tids[i]))
+                continue;
+            enum lpa_stop_err e = seize(w, tids[i], PTRACE_O_TRACECLONE, err);
+            if (e == LPA_STOP_PERM) {
+                free(tids);
+                lpa_release(w);
+                return e;
+            }
+            fresh += e == LPA_STOP_OK;
+        }
+        free(tids);
+        if (!fresh)
+            break;
+    }
+    enum lpa_stop_err e = wait_all_stopped(w, err);
+    if (e != LPA_STOP_OK)
+        lpa_release(w);
+    return e;
+}
+
+void lpa_release(struct lpa_world *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        ptrace(PTRACE_DETACH, w->t[i].tid, 0, (void *)(long)w->t[i].sig);
+    w->t_released = lpa_now_ns();
+    free(w->t);
+    w->t = NULL;
+    w->n = w->cap = 0;
+}
+
+enum lpa_stop_err lpa_run_for(struct lpa_world *w, unsigned us, char *err)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        ptrace(PTRACE_CONT, w->t[i].tid, 0, (void *)(long)w->t[i].sig);
+        w->t[i].sig = 0;
+        w->t[i].stopped = 0;
+    }
+    usleep(us);
+    for (size_t i = 0; i < w->n; i++)
+        ptrace(PTRACE_INTERRUPT, w->t[i].tid, 0, 0);
+    enum lpa_stop_err e = wait_all_stopped(w, err);
+    return e;
+}
+
+int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint64_t args[6],
+             int64_t *ret, char *err)
+{
+    pid_t tid = w->t[ti].tid;
+    struct user_regs_struct saved, r;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &saved) != 0) {
+        lpa_err(err, "thread %d: reading registers: %s", (int)tid, strerror(errno));
+        return -1;
+    }
+    r = saved;
+    r.rip = insn;
+    r.rax = (uint64_t)nr;
+    r.orig_rax = (uint64_t)-1; /* no syscall restart on the way out of the stop */
+    r.rdi = args[0];
+    r.rsi = args[1];
+    r.rdx = args[2];
+    r.r10 = args[3];
+    r.r8 = args[4];
+    r.r9 = args[5];
+    if (ptrace(PTRACE_SETREGS, tid, 0, &r) != 0) {
+        lpa_err(err, "thread %d: writing registers: %s", (int)tid, strerror(errno));
+        return -1;
+    }
+    uint64_t deadline = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
+    for (;;) {
+        if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) != 0) {
+            lpa_err(err, "thread %d: single-step: %s", (int)tid, strerror(errno));
+            return -1;
+        }
+        pid_t got;
+        int st;
+        if (wait_bounded(tid, &got, &st, deadline) != 0) {
+            lpa_err(err, "thread %d: remote syscall %ld did not return", (int)tid, nr);
+            return -1;
+        }
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            drop_thread(w, tid);
+            lpa_err(err, "process %d exited during a remote syscall", (int)w->pid);
+            return -1;
+        }
+        if (WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP && (st >> 16) == 0)
+            break;
+        if (WIFSTOPPED(st) && (st >> 16) == 0)
+            w->t[ti].sig = WSTOPSIG(st); /* deliver later; step again */
+    }
+    if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0 || ptrace(PTRACE_SETREGS, tid, 0, &saved) != 0) {
+        lpa_err(err, "thread %d: restoring registers: %s", (int)tid, strerror(errno));
+        return -1;
+    }
+    if (r.rip != insn + 2) {
+        lpa_err(err, "thread %d: remote syscall at %#llx did not execute", (int)tid,
+                 (unsigned long long)insn);
+        return -1;
+    }
+    *ret = (int64_t)r.rax;
+    return 0;
+}
+
+int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err)
+{
+    struct lpa_maps m;
+    if (lpa_maps_read(pid, &m, err) != 0)
+        return -1;
+    int found = 0;
+    /* The vDSO is small and always there; then any executable mapping. */
+    for (int pass = 0; pass < 2 && !found; pass++)
+        for (size_t i = 0; i < m.n && !found; i++) {
+            const struct lpa_map *mp = &m.v[i];
+            int is_vdso = strcmp(mp->path, "[vdso]") == 0;
+            if (mp->perms[2] != 'x' || (pass == 0) != is_vdso)
+                continue;
+            size_t len = (size_t)(mp->end - mp->start);
+            if (len > (8u << 20))
+                len = 8u << 20;
+            uint8_t *buf = malloc(len);
+            if (lpa_mem_read(memfd, mp->start, buf, len) == 0)
+                for (size_t j = 0; j + 1 < len; j++)
+                    if (buf[j] == 0x0f && buf[j + 1] == 0x05) {
+                        *insn = mp->start + j;
+                        found = 1;
+                        break;
+                    }
+            free(buf);
+        }
+    lpa_maps_free(&m);
+    if (!found)
+        lpa_err(err, "process %d: no syscall instruction found", (int)pid);
+    return found ? 0 : -1;
+}

@@ -1,0 +1,60 @@
+/*
+ * stop.h - stopping a process's threads with ptrace and resuming them, and
+ * running a system call inside a stopped thread.
+ *
+ * Waits are bounded (a target that dies or hangs never hangs lpatch), and
+ * signals that arrive while a thread is held are handed back on release.
+ */
+#ifndef LPATCH_STOP_H
+#define LPATCH_STOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Why a stop failed: map to lpatch's exit codes. */
+enum lpa_stop_err {
+    LPA_STOP_OK = 0,
+    LPA_STOP_GONE = 1,    /* process exited or was killed */
+    LPA_STOP_PERM = 2,    /* ptrace refused (permissions, already traced) */
+    LPA_STOP_TIMEOUT = 3, /* a thread did not stop in time */
+    LPA_STOP_OTHER = 4,
+};
+
+struct lpa_thread {
+    pid_t tid;
+    int stopped;
+    int sig; /* signal to re-inject when released */
+};
+
+struct lpa_world {
+    pid_t pid;
+    struct lpa_thread *t;
+    size_t n, cap;
+    int timeout_ms;     /* bound on every wait */
+    uint64_t t_first;   /* ns: first thread asked to stop */
+    uint64_t t_stopped; /* ns: last thread stopped */
+    uint64_t t_released; /* ns: last thread released */
+};
+
+uint64_t lpa_now_ns(void);
+
+/* Seize and stop every thread (rescanning until no new one appears); with
+ * one_thread, only one thread (the leader if it lives). */
+enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
+                           char *err);
+/* Detach every held thread, handing back pending signals. */
+void lpa_release(struct lpa_world *w);
+/* Let the threads run for `us` microseconds while still attached (used
+ * between safety retries); then stop them all again. */
+enum lpa_stop_err lpa_run_for(struct lpa_world *w, unsigned us, char *err);
+
+/* Run syscall `nr` in held thread index `ti`, using the `syscall`
+ * instruction at `insn`; its registers are restored afterwards. */
+int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint64_t args[6],
+             int64_t *ret, char *err);
+
+/* Address of a `syscall` instruction the target can run (vDSO, else text). */
+int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err);
+
+#endif
