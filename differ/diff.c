@@ -1,10 +1,219 @@
-/* Placeholder: the differ issue (4) implements the differ here. */
+/*
+ * diff.c - `lpdiff`: the command line of the differ and the order of its
+ * stages (load, match, compare, refuse, write).
+ */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "diff.h"
+#include "differ.h"
+#include "dwinfo.h"
+#include "liblivepatch.h"
+
+static const char usage[] =
+    "usage: lpdiff [options] --old DIR --new DIR --module REL/PATH -o OUT.lpatch\n"
+    "       lpdiff --dump PATCH.lpatch\n"
+    "       lpdiff --list FILE... | --units FILE...\n"
+    "\n"
+    "Compare the OLD build tree (what runs in production) with the NEW one and\n"
+    "write a live patch for MODULE (an executable or shared library, given\n"
+    "relative to both trees).  The trees are build directories as make leaves\n"
+    "them: the linked module and its object files, built with the livepatch\n"
+    "GCC plugin (or -ffunction-sections -fdata-sections\n"
+    "-fpatchable-function-entry=18,16) and -g.\n"
+    "\n"
+    "options:\n"
+    "  --old DIR            the running build\n"
+    "  --new DIR            the fixed build\n"
+    "  --module PATH        module to patch, relative to DIR\n"
+    "  -o, --output FILE    patch to write\n"
+    "  --report FILE        also write the report as JSON\n"
+    "  --accept CODE:NAME   accept one refused item deliberately (NAME may be *);\n"
+    "                       repeatable; recorded in the report\n"
+    "  --accept-file FILE   CODE:NAME lines ('#' comments)\n"
+    "  -n, --dry-run        decide and report, write no patch\n"
+    "  -v, --verbose        say why each function is considered changed\n"
+    "  --dump PATCH         print a patch: functions, symbols, relocations\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "refusal codes: NO_ENTRY COMPILER_MISMATCH OPTIONS_MISMATCH LAYOUT_TYPE\n"
+    "  GLOBAL_SIZE GLOBAL_TYPE ENUM_VALUE DATA_INIT DATA_REMOVED TLS_LAYOUT\n"
+    "  SIGNATURE CTOR_CHANGED AMBIGUOUS UNRESOLVED HASH_MISMATCH NO_DEBUGINFO\n"
+    "\n"
+    "exit status: 0 patch written, 1 nothing changed, 2 usage or input error,\n"
+    "  3 refused (see stderr and the report)\n";
+
+struct args {
+    const char *old_dir, *new_dir, *module, *out, *report, *dump;
+    int dry_run;
+};
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "lpdiff: %s\nTry 'lpdiff --help'.\n", msg);
+    return LPDIFF_USAGE;
+}
+
+static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
+{
+    enum { O_OLD = 256, O_NEW, O_MODULE, O_REPORT, O_ACCEPT, O_ACCEPT_FILE, O_DUMP };
+    static const struct option opts[] = {
+        {"old", required_argument, 0, O_OLD},
+        {"new", required_argument, 0, O_NEW},
+        {"module", required_argument, 0, O_MODULE},
+        {"output", required_argument, 0, 'o'},
+        {"report", required_argument, 0, O_REPORT},
+        {"accept", required_argument, 0, O_ACCEPT},
+        {"accept-file", required_argument, 0, O_ACCEPT_FILE},
+        {"dry-run", no_argument, 0, 'n'},
+        {"verbose", no_argument, 0, 'v'},
+        {"dump", required_argument, 0, O_DUMP},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    char err[512];
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:nvh", opts, NULL)) != -1) {
+        switch (c) {
+        case O_OLD:
+            a->old_dir = optarg;
+            break;
+        case O_NEW:
+            a->new_dir = optarg;
+            break;
+        case O_MODULE:
+            a->module = optarg;
+            break;
+        case 'o':
+            a->out = optarg;
+            break;
+        case O_REPORT:
+            a->report = optarg;
+            break;
+        case O_ACCEPT:
+            if (!strchr(optarg, ':') || optarg[0] == ':')
+                return usage_error("--accept wants CODE:NAME");
+            VEC_PUSH(d->rep.accept, xstrdup(optarg));
+            break;
+        case O_ACCEPT_FILE:
+            if (report_read_accept_file(&d->rep, optarg, err, sizeof(err))) {
+                fprintf(stderr, "lpdiff: %s\n", err);
+                return LPDIFF_USAGE;
+            }
+            break;
+        case 'n':
+            a->dry_run = 1;
+            break;
+        case 'v':
+            d->verbose = 1;
+            break;
+        case O_DUMP:
+            a->dump = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case ':':
+            snprintf(err, sizeof(err), "option '%s' needs an argument", argv[optind - 1]);
+            return usage_error(err);
+        default:
+            snprintf(err, sizeof(err), "unknown option '%s'", argv[optind - 1]);
+            return usage_error(err);
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, sizeof(err), "unexpected argument '%s'", argv[optind]);
+        return usage_error(err);
+    }
+    if (a->dump)
+        return -1;
+    if (!a->old_dir || !a->new_dir || !a->module)
+        return usage_error("--old, --new and --module are required");
+    if (!a->out && !a->dry_run)
+        return usage_error("-o OUT.lpatch is required (or --dry-run)");
+    return -1; /* go on */
+}
+
+static void hex_id(const struct eo_file *f, char *out)
+{
+    lp_hex(f->build_id, f->build_id_len, out);
+}
+
+static int load_dwarf(struct lpd *d, struct side *s)
+{
+    char err[512];
+    s->dw = dw_load(s->mod->fd, s->module_path, err, sizeof(err));
+    if (!s->dw)
+        report_refuse(&d->rep, "NO_DEBUGINFO", d->module, "",
+                      "module %s: %s; layout checks impossible", s->module_path, err);
+    return 0;
+}
+
+static int run(struct lpd *d, const struct args *a)
+{
+    char err[1024];
+    d->module = a->module;
+    d->rep.module = a->module;
+    d->old.label = "old";
+    d->new.label = "new";
+    if (side_load(&d->old, a->old_dir, a->module, err, sizeof(err)) ||
+        side_load(&d->new, a->new_dir, a->module, err, sizeof(err))) {
+        fprintf(stderr, "lpdiff: %s\n", err);
+        return LPDIFF_USAGE;
+    }
+    hex_id(d->old.mod, d->rep.old_build_id);
+    hex_id(d->new.mod, d->rep.new_build_id);
+    load_dwarf(d, &d->old);
+    load_dwarf(d, &d->new);
+
+    lpd_match(d);
+    lpd_check_builds(d);
+    lpd_find_changes(d);
+    lpd_check_entries(d);
+    lpd_check_layout(d);
+
+    int rc;
+    if (report_blocking(&d->rep))
+        rc = LPDIFF_REFUSED;
+    else if (!d->patch.n)
+        rc = LPDIFF_NO_CHANGE;
+    else if (a->dry_run)
+        rc = LPDIFF_PATCH_WRITTEN;
+    else if (lpd_write_patch(d, a->out, err, sizeof(err))) {
+        rc = report_blocking(&d->rep) ? LPDIFF_REFUSED : LPDIFF_USAGE;
+        if (rc == LPDIFF_USAGE)
+            fprintf(stderr, "lpdiff: %s: %s\n", a->out, err);
+    } else {
+        d->rep.patch_path = a->out;
+        rc = LPDIFF_PATCH_WRITTEN;
+    }
+    report_print_refusals(&d->rep);
+    report_print_text(&d->rep);
+    if (rc == LPDIFF_NO_CHANGE)
+        printf("nothing changed: no patch needed\n");
+    if (a->report && report_write_json(&d->rep, a->report, err, sizeof(err))) {
+        fprintf(stderr, "lpdiff: %s\n", err);
+        rc = LPDIFF_USAGE;
+    }
+    return rc;
+}
+
 int lpdiff_diff_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("lpdiff: not implemented yet\n", stderr);
-    return LPDIFF_USAGE;
+    struct args a = {0};
+    struct lpd d = {0};
+    int rc = parse_args(argc, argv, &a, &d);
+    if (rc < 0)
+        rc = a.dump ? lpd_dump_patch(a.dump) : run(&d, &a);
+    dw_free(d.old.dw);
+    dw_free(d.new.dw);
+    side_free(&d.old);
+    side_free(&d.new);
+    VEC_FREE(d.patch);
+    report_free(&d.rep);
+    return rc;
 }

@@ -1,0 +1,457 @@
+/*
+ * build.c - load one build tree: the linked module, its symbol tables and
+ * plugin records, and every object file under the tree that is linked into
+ * the module (the units), with their functions and data objects.
+ */
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+int sec_is_text(const struct eo_sec *s)
+{
+    return (s->sh.sh_flags & SHF_ALLOC) && (s->sh.sh_flags & SHF_EXECINSTR);
+}
+
+int sec_is_tls(const struct eo_sec *s)
+{
+    return (s->sh.sh_flags & SHF_TLS) != 0;
+}
+
+int sec_is_rodata(const struct eo_sec *s)
+{
+    if (!(s->sh.sh_flags & SHF_ALLOC) || sec_is_text(s) || sec_is_tls(s))
+        return 0;
+    /* RELRO data is constant once relocated: it may travel in the patch. */
+    if (!strncmp(s->name, ".data.rel.ro", 12))
+        return 1;
+    return !(s->sh.sh_flags & SHF_WRITE);
+}
+
+static char *own(struct side *s, char *str)
+{
+    VEC_PUSH(s->owned, str);
+    return str;
+}
+
+static int cmp_mfunc(const void *a, const void *b)
+{
+    const struct lpm_func *x = *(struct lpm_func *const *)a, *y = *(struct lpm_func *const *)b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+const struct lpm_func *side_mfunc_at(const struct side *s, uint64_t addr)
+{
+    size_t a = 0, b = s->mfuncs_by_addr.n;
+    while (a < b) {
+        size_t m = (a + b) / 2;
+        if (s->mfuncs_by_addr.v[m]->addr < addr)
+            a = m + 1;
+        else
+            b = m;
+    }
+    const struct lpm_func *best = NULL;
+    for (; a < s->mfuncs_by_addr.n && s->mfuncs_by_addr.v[a]->addr == addr; a++)
+        if (!best || (best->flags & LPMETA_F_COLD))
+            best = s->mfuncs_by_addr.v[a];
+    return best;
+}
+
+static void index_module(struct side *s)
+{
+    struct eo_file *m = s->mod;
+    for (size_t i = 1; i < m->nsyms; i++) {
+        struct eo_sym *y = &m->syms[i];
+        if (y->shndx == SHN_UNDEF || !*y->name || y->type == STT_FILE || y->type == STT_SECTION)
+            continue;
+        if (y->bind != STB_LOCAL) {
+            strmap_put(&s->global_syms, y->name, y);
+            continue;
+        }
+        strmap_put(&s->local_syms, own(s, xasprintf("%s@%s", y->name, y->file)), y);
+        char *k = strip_gcc_suffix(y->name);
+        strmap_put(&s->local_keys, own(s, xasprintf("%s@%s", k, y->file)), y);
+        free(k);
+    }
+    for (size_t i = 1; i < m->ndsyms; i++)
+        if (m->dsyms[i].shndx == SHN_UNDEF && *m->dsyms[i].name)
+            strmap_put(&s->dyn_undef, m->dsyms[i].name, &m->dsyms[i]);
+    for (size_t i = 0; i < s->mmeta->nstatics; i++) {
+        struct lpm_static *st = &s->mmeta->statics[i];
+        strmap_put(&s->statics,
+                   own(s, xasprintf("%016" PRIx64 ":%s", st->unit_id, st->stable_name)), st);
+    }
+    for (size_t i = 0; i < s->mmeta->nfuncs; i++)
+        VEC_PUSH(s->mfuncs_by_addr, &s->mmeta->funcs[i]);
+    qsort(s->mfuncs_by_addr.v, s->mfuncs_by_addr.n, sizeof(void *), cmp_mfunc);
+}
+
+const struct eo_sym *side_local_sym(const struct side *s, const struct unit *u, const char *name,
+                                    const char *key, int *ambiguous)
+{
+    *ambiguous = 0;
+    char buf[1024];
+    /* Plugin: a function-scope static by its stable name. */
+    if (u->unit_id && strstr(key, "::")) {
+        snprintf(buf, sizeof(buf), "%016" PRIx64 ":%s", u->unit_id, key);
+        const struct lpm_static *st = strmap_get(&s->statics, buf);
+        if (!st)
+            return NULL;
+        for (size_t i = 1; i < s->mod->nsyms; i++)
+            if (s->mod->syms[i].value == st->addr && s->mod->syms[i].bind == STB_LOCAL &&
+                s->mod->syms[i].type == STT_OBJECT)
+                return &s->mod->syms[i];
+        return NULL;
+    }
+    snprintf(buf, sizeof(buf), "%s@%s", name, u->file);
+    unsigned n = strmap_count(&s->local_syms, buf);
+    if (n == 1)
+        return strmap_get(&s->local_syms, buf);
+    if (n > 1) {
+        /* Plugin records tell same-named static functions apart by unit. */
+        for (size_t i = 1; u->unit_id && i < s->mod->nsyms; i++) {
+            const struct eo_sym *y = &s->mod->syms[i];
+            if (y->bind != STB_LOCAL || strcmp(y->name, name) || strcmp(y->file, u->file))
+                continue;
+            const struct lpm_func *f = side_mfunc_at(s, y->value);
+            if (f && f->unit_id == u->unit_id && !strcmp(f->name, name))
+                return y;
+        }
+        *ambiguous = 1;
+        return NULL;
+    }
+    snprintf(buf, sizeof(buf), "%s@%s", key, u->file);
+    n = strmap_count(&s->local_keys, buf);
+    if (n > 1)
+        *ambiguous = 1;
+    return n == 1 ? strmap_get(&s->local_keys, buf) : NULL;
+}
+
+static int cmp_symidx_ctx_value(const struct eo_file *f, size_t a, size_t b)
+{
+    uint64_t x = f->syms[a].value, y = f->syms[b].value;
+    return x < y ? -1 : x > y;
+}
+
+static void sort_syms(const struct eo_file *f, size_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) /* insertion sort: sections hold few symbols */
+        for (size_t j = i; j > 0 && cmp_symidx_ctx_value(f, v[j - 1], v[j]) > 0; j--) {
+            size_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+}
+
+size_t unit_sym_at(const struct unit *u, size_t sec, uint64_t off)
+{
+    if (sec >= u->obj->nsecs)
+        return SIZE_MAX;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < u->sec_nsyms[sec]; i++) {
+        size_t k = u->sec_syms[sec][i];
+        const struct eo_sym *y = &u->obj->syms[k];
+        if (off >= y->value && (off < y->value + y->size || off == y->value))
+            best = k;
+    }
+    return best;
+}
+
+static int is_named_sym(const struct eo_sym *y)
+{
+    return (y->type == STT_FUNC || y->type == STT_OBJECT || y->type == STT_TLS) &&
+           y->shndx != SHN_UNDEF && y->shndx < SHN_LORESERVE && *y->name;
+}
+
+static const char *meta_stable_name(const struct unit *u, const char *asm_name)
+{
+    for (size_t i = 0; i < u->meta->nstatics; i++)
+        if (!strcmp(u->meta->statics[i].asm_name, asm_name))
+            return u->meta->statics[i].stable_name;
+    return NULL;
+}
+
+static void mark_ctors(struct unit *u)
+{
+    struct eo_file *o = u->obj;
+    for (size_t i = 1; i < o->nsecs; i++) {
+        const struct eo_sec *s = &o->secs[i];
+        if (strncmp(s->name, ".init_array", 11) && strncmp(s->name, ".fini_array", 11) &&
+            strncmp(s->name, ".ctors", 6) && strncmp(s->name, ".dtors", 6) &&
+            strcmp(s->name, ".preinit_array"))
+            continue;
+        for (size_t r = 0; r < s->nrelas; r++) {
+            const struct eo_sym *y = &o->syms[s->relas[r].sym];
+            size_t k = s->relas[r].sym;
+            if (y->type == STT_SECTION)
+                k = unit_sym_at(u, y->shndx, (uint64_t)s->relas[r].addend);
+            if (k != SIZE_MAX && u->fn_of_sym[k])
+                u->fn_of_sym[k]->is_ctor = 1;
+        }
+    }
+}
+
+static void add_symbols(struct unit *u)
+{
+    struct eo_file *o = u->obj;
+    u->sec_syms = xcalloc(o->nsecs, sizeof(*u->sec_syms));
+    u->sec_nsyms = xcalloc(o->nsecs, sizeof(*u->sec_nsyms));
+    u->fn_of_sym = xcalloc(o->nsyms ? o->nsyms : 1, sizeof(*u->fn_of_sym));
+    u->var_of_sym = xcalloc(o->nsyms ? o->nsyms : 1, sizeof(*u->var_of_sym));
+    for (size_t i = 1; i < o->nsyms; i++) {
+        const struct eo_sym *y = &o->syms[i];
+        if (!is_named_sym(y) || y->shndx >= o->nsecs)
+            continue;
+        const struct eo_sec *sec = &o->secs[y->shndx];
+        if (!(sec->sh.sh_flags & SHF_ALLOC))
+            continue;
+        size_t n = u->sec_nsyms[y->shndx]++;
+        u->sec_syms[y->shndx] = xrealloc(u->sec_syms[y->shndx], (n + 1) * sizeof(size_t));
+        u->sec_syms[y->shndx][n] = i;
+        if (y->type == STT_FUNC || sec_is_text(sec)) {
+            struct fn f = {.name = y->name,
+                           .key = strip_gcc_suffix(y->name),
+                           .u = u,
+                           .sym = i,
+                           .sec = y->shndx,
+                           .off = y->value,
+                           .size = y->size};
+            f.is_local = y->bind == STB_LOCAL;
+            f.is_cold = strstr(y->name, ".cold") != NULL;
+            for (size_t k = 0; k < u->meta->nfuncs; k++)
+                if (!strcmp(u->meta->funcs[k].name, y->name))
+                    f.meta = &u->meta->funcs[k];
+            if (f.meta && (f.meta->flags & (LPMETA_F_CTOR | LPMETA_F_DTOR)))
+                f.is_ctor = 1;
+            VEC_PUSH(u->fns, f);
+        } else {
+            struct var v = {.name = y->name,
+                            .u = u,
+                            .sym = i,
+                            .sec = y->shndx,
+                            .off = y->value,
+                            .size = y->size};
+            const char *stable = meta_stable_name(u, y->name);
+            v.key = stable ? xstrdup(stable) : strip_gcc_suffix(y->name);
+            v.is_local = y->bind == STB_LOCAL;
+            v.tls = y->type == STT_TLS || sec_is_tls(sec);
+            v.writable = !sec_is_rodata(sec) && !v.tls;
+            VEC_PUSH(u->vars, v);
+        }
+    }
+    for (size_t i = 1; i < o->nsecs; i++)
+        sort_syms(o, u->sec_syms[i], u->sec_nsyms[i]);
+    for (size_t i = 0; i < u->fns.n; i++) {
+        struct fn *f = &u->fns.v[i];
+        u->fn_of_sym[f->sym] = f;
+        strmap_put(&u->fn_by_key, f->key, f);
+        if (!f->is_local)
+            strmap_put(&u->side->global_fns, f->name, f);
+    }
+    for (size_t i = 0; i < u->vars.n; i++) {
+        struct var *v = &u->vars.v[i];
+        u->var_of_sym[v->sym] = v;
+        strmap_put(&u->var_by_key, v->key, v);
+        if (!v->is_local)
+            strmap_put(&u->side->global_vars, v->name, v);
+    }
+    for (size_t i = 0; i < u->fns.n; i++) { /* .cold parts belong to their parent */
+        struct fn *f = &u->fns.v[i];
+        if (!f->is_cold)
+            continue;
+        char *p = xstrdup(f->name);
+        *strstr(p, ".cold") = 0;
+        for (size_t k = 0; k < u->fns.n; k++)
+            if (!strcmp(u->fns.v[k].name, p))
+                f->parent = &u->fns.v[k];
+        free(p);
+    }
+    mark_ctors(u);
+}
+
+/* ---- finding the objects of a tree ------------------------------------ */
+
+static VEC(char *) found_objects;
+
+static int collect_obj(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    size_t n = strlen(path);
+    if (type == FTW_F && n > 2 && !strcmp(path + n - 2, ".o"))
+        VEC_PUSH(found_objects, xstrdup(path));
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const char *first_file_sym(const struct eo_file *o)
+{
+    for (size_t i = 1; i < o->nsyms; i++)
+        if (o->syms[i].type == STT_FILE)
+            return o->syms[i].name;
+    return "";
+}
+
+/* Is object `o` (records `m`) part of module s->mod? */
+static int linked_into(struct side *s, const struct eo_file *o, const struct lpm_module *m,
+                       const struct strmap *module_files)
+{
+    if (s->has_plugin && m->nunits) {
+        for (size_t i = 0; i < s->mmeta->nunits; i++)
+            if (s->mmeta->units[i].unit_id == m->units[0].unit_id)
+                return 1;
+        return 0;
+    }
+    if (!strmap_get(module_files, first_file_sym(o)))
+        return 0;
+    for (size_t i = 1; i < o->nsyms; i++) {
+        const struct eo_sym *y = &o->syms[i];
+        if (y->bind == STB_LOCAL || !is_named_sym(y) || y->shndx >= o->nsecs ||
+            !(o->secs[y->shndx].sh.sh_flags & SHF_ALLOC))
+            continue;
+        const struct eo_sym *g = strmap_get(&s->global_syms, y->name);
+        if (!g || (g->type == STT_FUNC) != (y->type == STT_FUNC))
+            return 0;
+    }
+    return 1;
+}
+
+static struct unit *new_unit(struct side *s, char *path, struct eo_file *o, struct lpm_module *m)
+{
+    struct unit *u = xcalloc(1, sizeof(*u));
+    u->side = s;
+    u->obj_path = path;
+    u->obj = o;
+    u->meta = m;
+    u->file = first_file_sym(o);
+    u->gcc_version = u->options = "";
+    if (m->nunits) {
+        u->unit_id = m->units[0].unit_id;
+        u->gcc_version = m->units[0].gcc_version;
+        u->options = m->units[0].options;
+        u->key = xasprintf("%016" PRIx64, u->unit_id);
+    } else {
+        u->key = xstrdup(u->file);
+    }
+    add_symbols(u);
+    return u;
+}
+
+int side_load(struct side *s, const char *dir, const char *module, char *err, size_t errlen)
+{
+    s->dir = xstrdup(dir);
+    s->module_path = xasprintf("%s/%s", dir, module);
+    s->mod = eo_open(s->module_path, err, errlen);
+    if (!s->mod)
+        return -1;
+    if (s->mod->eh.e_type != ET_EXEC && s->mod->eh.e_type != ET_DYN) {
+        snprintf(err, errlen, "%s: not an executable or shared library", s->module_path);
+        return -1;
+    }
+    if (!s->mod->nsyms) {
+        snprintf(err, errlen, "%s: no .symtab (stripped?): cannot place symbols", s->module_path);
+        return -1;
+    }
+    char merr[LPM_ERR_MAX];
+    if (lpm_read_elf(s->mod->elf, s->module_path, &s->mmeta, merr)) {
+        snprintf(err, errlen, "%s", merr);
+        return -1;
+    }
+    s->has_plugin = s->mmeta->nunits > 0;
+    index_module(s);
+
+    struct strmap module_files = {0};
+    for (size_t i = 1; i < s->mod->nsyms; i++)
+        if (s->mod->syms[i].type == STT_FILE)
+            strmap_put(&module_files, s->mod->syms[i].name, &s->mod->syms[i]);
+
+    found_objects.n = 0;
+    if (nftw(dir, collect_obj, 32, FTW_PHYS)) {
+        snprintf(err, errlen, "%s: cannot scan directory", dir);
+        strmap_free(&module_files);
+        return -1;
+    }
+    qsort(found_objects.v, found_objects.n, sizeof(char *), cmp_str);
+    int rc = 0;
+    for (size_t i = 0; i < found_objects.n; i++) {
+        char *path = found_objects.v[i];
+        struct eo_file *o = rc ? NULL : eo_open(path, err, errlen);
+        struct lpm_module *m = NULL;
+        if (!o || o->eh.e_type != ET_REL || lpm_read_elf(o->elf, path, &m, merr)) {
+            if (o && o->eh.e_type != ET_REL)
+                snprintf(err, errlen, "%s: not a relocatable object", path);
+            else if (o)
+                snprintf(err, errlen, "%s", merr);
+            rc = -1;
+            eo_close(o);
+            free(path);
+            continue;
+        }
+        if (!linked_into(s, o, m, &module_files)) {
+            lpm_free(m);
+            eo_close(o);
+            free(path);
+            continue;
+        }
+        VEC_PUSH(s->units, new_unit(s, path, o, m));
+    }
+    VEC_FREE(found_objects);
+    strmap_free(&module_files);
+    if (!rc && !s->units.n) {
+        snprintf(err, errlen, "%s: no object file linked into %s found", dir, module);
+        rc = -1;
+    }
+    return rc;
+}
+
+static void unit_free(struct unit *u)
+{
+    for (size_t i = 0; i < u->fns.n; i++)
+        free(u->fns.v[i].key);
+    for (size_t i = 0; i < u->vars.n; i++)
+        free(u->vars.v[i].key);
+    VEC_FREE(u->fns);
+    VEC_FREE(u->vars);
+    strmap_free(&u->fn_by_key);
+    strmap_free(&u->var_by_key);
+    for (size_t i = 0; u->sec_syms && i < u->obj->nsecs; i++)
+        free(u->sec_syms[i]);
+    free(u->sec_syms);
+    free(u->sec_nsyms);
+    free(u->fn_of_sym);
+    free(u->var_of_sym);
+    lpm_free(u->meta);
+    eo_close(u->obj);
+    free(u->obj_path);
+    free(u->key);
+    free(u);
+}
+
+void side_free(struct side *s)
+{
+    for (size_t i = 0; i < s->units.n; i++)
+        unit_free(s->units.v[i]);
+    VEC_FREE(s->units);
+    strmap_free(&s->global_syms);
+    strmap_free(&s->local_syms);
+    strmap_free(&s->local_keys);
+    strmap_free(&s->dyn_undef);
+    strmap_free(&s->statics);
+    strmap_free(&s->global_fns);
+    strmap_free(&s->global_vars);
+    VEC_FREE(s->mfuncs_by_addr);
+    for (size_t i = 0; i < s->owned.n; i++)
+        free(s->owned.v[i]);
+    VEC_FREE(s->owned);
+    lpm_free(s->mmeta);
+    eo_close(s->mod);
+    free(s->dir);
+    free(s->module_path);
+}

@@ -1,0 +1,605 @@
+/*
+ * compare.c - decide what changed between OLD and NEW, and refuse what a
+ * running process cannot take.
+ *
+ * Functions are matched per unit by name (GCC's .N numbering of clones and
+ * statics ignored when unambiguous).  A function is changed when the
+ * plugin's hash differs or its object code differs; the two are cross-
+ * checked and a disagreement is refused (HASH_MISMATCH).  Object code is
+ * compared with relocations normalised: targets by name, anonymous
+ * constants (strings, constant pools, switch tables) by content.  A change
+ * of named read-only data changes every function that references it.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dwarf.h>
+#include <xxhash.h>
+
+#include "differ.h"
+#include "dwinfo.h"
+
+/* ---- matching ---------------------------------------------------------- */
+
+#define MATCH_BY_NAME_THEN_KEY(T, list, bykey)                                                     \
+    static void match_##list(struct unit *nu, struct unit *ou)                                     \
+    {                                                                                              \
+        struct strmap by_name = {0};                                                               \
+        for (size_t i = 0; i < ou->list.n; i++)                                                    \
+            strmap_put(&by_name, ou->list.v[i].name, &ou->list.v[i]);                              \
+        for (size_t i = 0; i < nu->list.n; i++) {                                                  \
+            T *n = &nu->list.v[i], *o = strmap_get(&by_name, n->name);                             \
+            if (!o && strmap_count(&ou->bykey, n->key) == 1 &&                                     \
+                strmap_count(&nu->bykey, n->key) == 1)                                             \
+                o = strmap_get(&ou->bykey, n->key);                                                \
+            if (o && !o->peer) {                                                                   \
+                n->peer = o;                                                                       \
+                o->peer = n;                                                                       \
+            }                                                                                      \
+        }                                                                                          \
+        strmap_free(&by_name);                                                                     \
+    }
+
+MATCH_BY_NAME_THEN_KEY(struct fn, fns, fn_by_key)
+MATCH_BY_NAME_THEN_KEY(struct var, vars, var_by_key)
+
+void lpd_match(struct lpd *d)
+{
+    struct strmap old_units = {0};
+    for (size_t i = 0; i < d->old.units.n; i++) {
+        struct unit *u = d->old.units.v[i];
+        if (strmap_count(&old_units, u->key))
+            report_refuse(&d->rep, "AMBIGUOUS", u->file, "",
+                          "unit %s: linked from two object files (%s)", u->file, u->obj_path);
+        strmap_put(&old_units, u->key, u);
+    }
+    for (size_t i = 0; i < d->new.units.n; i++) {
+        struct unit *nu = d->new.units.v[i], *ou = strmap_get(&old_units, nu->key);
+        if (!ou || ou->peer)
+            continue;
+        nu->peer = ou;
+        ou->peer = nu;
+        match_fns(nu, ou);
+        match_vars(nu, ou);
+    }
+    strmap_free(&old_units);
+}
+
+/* ---- compiler identity ------------------------------------------------- */
+
+/* DW_AT_producer "GNU C17 12.2.0 -mtune=generic -O2 ..." -> version part and
+ * the codegen options (paths, debug, warnings, preprocessor left out). */
+static void split_producer(const char *p, struct sbuf *ver, struct sbuf *opts)
+{
+    const char *o = strstr(p, " -");
+    sb_addn(ver, p, o ? (size_t)(o - p) : strlen(p));
+    while (o && *o) {
+        while (*o == ' ')
+            o++;
+        const char *e = strchr(o, ' ');
+        size_t n = e ? (size_t)(e - o) : strlen(o);
+        static const char *const skip[] = {"-g",
+                                           "-W",
+                                           "-I",
+                                           "-D",
+                                           "-U",
+                                           "-o",
+                                           "-fplugin",
+                                           "-fdebug-prefix-map",
+                                           "-ffile-prefix-map",
+                                           "-fmacro-prefix-map",
+                                           "-iquote",
+                                           "-isystem",
+                                           NULL};
+        int keep = n > 0;
+        for (int i = 0; skip[i] && keep; i++)
+            if (!strncmp(o, skip[i], strlen(skip[i])))
+                keep = 0;
+        if (keep) {
+            sb_addn(opts, o, n);
+            sb_add(opts, " ");
+        }
+        o += n;
+    }
+}
+
+static void unit_compiler(struct side *s, struct unit *u, struct sbuf *ver, struct sbuf *opts)
+{
+    if (*u->gcc_version) {
+        sb_add(ver, u->gcc_version);
+        sb_add(opts, u->options);
+        return;
+    }
+    int cu = dw_cu_for(s->dw, u->file);
+    if (cu >= 0 && s->dw->cus.v[cu].producer)
+        split_producer(s->dw->cus.v[cu].producer, ver, opts);
+}
+
+void lpd_check_builds(struct lpd *d)
+{
+    if (d->old.has_plugin != d->new.has_plugin)
+        report_refuse(&d->rep, "OPTIONS_MISMATCH", d->module, "",
+                      "module %s: only the %s build was compiled with the livepatch plugin",
+                      d->module, d->old.has_plugin ? "OLD" : "NEW");
+    for (size_t i = 0; i < d->new.units.n; i++) {
+        struct unit *nu = d->new.units.v[i], *ou = nu->peer;
+        if (!ou)
+            continue;
+        struct sbuf ov = {0}, oo = {0}, nv = {0}, no = {0};
+        unit_compiler(&d->old, ou, &ov, &oo);
+        unit_compiler(&d->new, nu, &nv, &no);
+        if (strcmp(sb_str(&ov), sb_str(&nv)))
+            report_refuse(&d->rep, "COMPILER_MISMATCH", nu->file, "",
+                          "unit %s: built by '%s' then by '%s'", nu->file, sb_str(&ov),
+                          sb_str(&nv));
+        else if (strcmp(sb_str(&oo), sb_str(&no)))
+            report_refuse(&d->rep, "OPTIONS_MISMATCH", nu->file, "",
+                          "unit %s: codegen options differ: '%s' vs '%s'", nu->file, sb_str(&oo),
+                          sb_str(&no));
+        sb_free(&ov);
+        sb_free(&oo);
+        sb_free(&nv);
+        sb_free(&no);
+    }
+}
+
+/* ---- normalised relocation targets ------------------------------------- */
+
+/* Where a section-relative reference points: offset in its section. */
+static uint64_t target_offset(const struct eo_sym *y, const struct eo_rela *r)
+{
+    int64_t t = (int64_t)y->value + r->addend + (eo_is_pcrel(r->type) ? 4 : 0);
+    return t < 0 ? 0 : (uint64_t)t;
+}
+
+static int is_section_ref(const struct eo_sym *y)
+{
+    return y->type == STT_SECTION || (y->type == STT_NOTYPE && y->bind == STB_LOCAL &&
+                                      y->shndx != SHN_UNDEF && y->shndx < SHN_LORESERVE);
+}
+
+/* The variable a relocation refers to (through a section symbol or by name,
+ * globals across units), NULL if it is not a variable. */
+static struct var *reloc_var(const struct unit *u, const struct eo_rela *r)
+{
+    const struct eo_sym *y = &u->obj->syms[r->sym];
+    if (y->shndx == SHN_UNDEF)
+        return strmap_get(&u->side->global_vars, y->name);
+    if (is_section_ref(y)) {
+        size_t k = unit_sym_at(u, y->shndx, target_offset(y, r));
+        return k == SIZE_MAX ? NULL : u->var_of_sym[k];
+    }
+    return u->var_of_sym[r->sym];
+}
+
+static uint64_t var_content_hash(const struct var *v);
+
+/* Canonical description of what relocation r of unit u refers to, with the
+ * addend made relative to that target. */
+static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf, size_t len,
+                       int64_t *addend)
+{
+    const struct eo_file *o = u->obj;
+    const struct eo_sym *y = &o->syms[r->sym];
+    *addend = r->addend;
+    if (y->shndx == SHN_UNDEF) {
+        snprintf(buf, len, "U:%s", y->name);
+        return;
+    }
+    if (!is_section_ref(y) || y->shndx >= o->nsecs) {
+        const struct fn *f = u->fn_of_sym[r->sym];
+        const struct var *v = u->var_of_sym[r->sym];
+        if (v && !strncmp(v->name, "CSWTCH", 6))
+            snprintf(buf, len, "C:%016" PRIx64, var_content_hash(v));
+        else
+            snprintf(buf, len, "%s:%s", f ? "F" : v ? "V" : "S", f ? f->key : v ? v->key : y->name);
+        return;
+    }
+    const struct eo_sec *s = &o->secs[y->shndx];
+    uint64_t t = target_offset(y, r);
+    if ((s->sh.sh_flags & SHF_MERGE) && s->data) {
+        uint64_t ent = s->sh.sh_entsize ? s->sh.sh_entsize : 1;
+        if (t >= s->size)
+            t = y->value + (uint64_t)r->addend < s->size ? y->value + (uint64_t)r->addend : 0;
+        uint64_t n = ent;
+        if (s->sh.sh_flags & SHF_STRINGS)
+            for (n = 0; t + n < s->size && s->data[t + n]; n++)
+                ;
+        if (t + n > s->size)
+            n = s->size - t;
+        snprintf(buf, len, "M:%016" PRIx64, XXH3_64bits(s->data + t, n));
+        *addend = r->addend - (int64_t)(t - y->value);
+        return;
+    }
+    size_t k = unit_sym_at(u, y->shndx, t);
+    if (k != SIZE_MAX) {
+        const struct fn *f = u->fn_of_sym[k];
+        const struct var *v = u->var_of_sym[k];
+        *addend = r->addend + (int64_t)y->value - (int64_t)o->syms[k].value;
+        if (v && !strncmp(v->name, "CSWTCH", 6))
+            snprintf(buf, len, "C:%016" PRIx64, var_content_hash(v));
+        else
+            snprintf(buf, len, "%s:%s", f ? "F" : "V", f ? f->key : v ? v->key : "?");
+        return;
+    }
+    /* Anonymous: a label in a function (jump table) or an unnamed table. */
+    char *key = strip_gcc_suffix(s->name);
+    snprintf(buf, len, "A:%s", key);
+    free(key);
+    *addend = r->addend + (int64_t)y->value;
+}
+
+/* Same bytes and same normalised relocations in [a_off, a_off+size)? */
+static int range_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
+                       size_t bsec, uint64_t boff, uint64_t size)
+{
+    const struct eo_sec *sa = &ua->obj->secs[asec], *sb = &ub->obj->secs[bsec];
+    if (aoff + size > sa->size || boff + size > sb->size)
+        return 0;
+    if (sa->data && sb->data) {
+        if (memcmp(sa->data + aoff, sb->data + boff, size))
+            return 0;
+    } else {
+        const struct eo_sec *one = sa->data ? sa : sb->data ? sb : NULL;
+        uint64_t off = sa->data ? aoff : boff;
+        for (uint64_t i = 0; one && i < size; i++)
+            if (one->data[off + i])
+                return 0;
+    }
+    size_t na, nb;
+    size_t ia = eo_relas_in(sa, aoff, aoff + size, &na);
+    size_t ib = eo_relas_in(sb, boff, boff + size, &nb);
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++) {
+        const struct eo_rela *ra = &sa->relas[ia + i], *rb = &sb->relas[ib + i];
+        if (ra->off - aoff != rb->off - boff || ra->type != rb->type)
+            return 0;
+        char da[512], db[512];
+        int64_t xa, xb;
+        reloc_desc(ua, ra, da, sizeof(da), &xa);
+        reloc_desc(ub, rb, db, sizeof(db), &xb);
+        if (xa != xb || strcmp(da, db))
+            return 0;
+    }
+    return 1;
+}
+
+static uint64_t var_content_hash(const struct var *v)
+{
+    const struct eo_sec *s = &v->u->obj->secs[v->sec];
+    if (!s->data || v->off + v->size > s->size)
+        return 0;
+    return XXH3_64bits(s->data + v->off, v->size);
+}
+
+static int fn_code_equal(const struct fn *a, const struct fn *b)
+{
+    return a->size == b->size && range_equal(a->u, a->sec, a->off, b->u, b->sec, b->off, a->size);
+}
+
+static int var_data_equal(const struct var *a, const struct var *b)
+{
+    return a->size == b->size && range_equal(a->u, a->sec, a->off, b->u, b->sec, b->off, a->size);
+}
+
+/* ---- where things are declared ----------------------------------------- */
+
+const char *lpd_where(struct side *s, const struct unit *u, const char *name, int is_var, char *buf,
+                      size_t len)
+{
+    buf[0] = 0;
+    int cu = dw_cu_for(s->dw, u->file);
+    if (cu < 0)
+        return buf;
+    char *base = xstrdup(name);
+    char *sep = strstr(base, "::");
+    uint32_t n;
+    if (is_var && sep) {
+        *sep = 0;
+        char *hash = strchr(sep + 2, '#');
+        if (hash)
+            *hash = 0;
+        n = dw_find(s->dw, cu, DW_TAG_variable, base, sep + 2);
+    } else {
+        char *dot = strchr(base, '.');
+        if (dot && dot != base)
+            *dot = 0;
+        n = dw_find(s->dw, cu, is_var ? DW_TAG_variable : DW_TAG_subprogram, "", base);
+    }
+    free(base);
+    return dw_where(s->dw, n, buf, len);
+}
+
+/* ---- what changed ------------------------------------------------------ */
+
+static void set_changed(struct fn *f, const char *why)
+{
+    if (!f->changed)
+        f->why = why;
+    f->changed = 1;
+}
+
+static void compare_functions(struct lpd *d, struct unit *nu)
+{
+    for (size_t i = 0; i < nu->fns.n; i++) {
+        struct fn *f = &nu->fns.v[i], *o = f->peer;
+        if (!o) {
+            f->added = 1;
+            continue;
+        }
+        int code_changed = !fn_code_equal(f, o);
+        if (f->meta && o->meta) {
+            int hash_changed = memcmp(f->meta->hash, o->meta->hash, 16) != 0;
+            if (hash_changed != code_changed) {
+                char w[256];
+                report_refuse(&d->rep, "HASH_MISMATCH", f->name,
+                              lpd_where(&d->new, nu, f->name, 0, w, sizeof(w)),
+                              "function %s: plugin hash says %s but the object code is %s", f->name,
+                              hash_changed ? "changed" : "unchanged",
+                              code_changed ? "different" : "identical");
+            }
+            if (hash_changed)
+                set_changed(f, "plugin hash differs");
+        }
+        if (code_changed)
+            set_changed(f, "object code differs");
+    }
+}
+
+static void refuse_var(struct lpd *d, struct side *s, const struct var *v, const char *code,
+                       const char *fmt_what, const char *detail)
+{
+    char w[256];
+    report_refuse(&d->rep, code, v->key, lpd_where(s, v->u, v->key, 1, w, sizeof(w)), "%s %s: %s",
+                  fmt_what, v->key, detail);
+}
+
+static const struct eo_sym *module_sym_of_var(struct lpd *d, struct side *s, const struct var *v)
+{
+    (void)d;
+    if (!v->is_local)
+        return strmap_get(&s->global_syms, v->name);
+    int amb;
+    return side_local_sym(s, v->u, v->name, v->key, &amb);
+}
+
+static void compare_variables(struct lpd *d, struct unit *nu)
+{
+    for (size_t i = 0; i < nu->vars.n; i++) {
+        struct var *v = &nu->vars.v[i], *o = v->peer;
+        const char *kind = v->tls ? "thread-local variable" : "variable";
+        if (!o) {
+            v->added = 1;
+            if (v->tls)
+                refuse_var(d, &d->new, v, "TLS_LAYOUT", kind,
+                           "new thread-local storage cannot be added to running threads");
+            else if (v->writable)
+                VEC_PUSH(d->rep.new_vars, xasprintf("%s (%s)", v->key, nu->file));
+            continue;
+        }
+        if (v->tls != o->tls || v->writable != o->writable) {
+            refuse_var(d, &d->new, v, "GLOBAL_TYPE", kind,
+                       "changed between thread-local, read-only and writable storage");
+            continue;
+        }
+        if (!v->writable && !v->tls) {
+            if (!var_data_equal(v, o))
+                v->changed = 1; /* travels in the patch; users get patched */
+            continue;
+        }
+        if (v->size != o->size) {
+            char det[128];
+            snprintf(det, sizeof(det), "size %" PRIu64 " -> %" PRIu64 " bytes", o->size, v->size);
+            refuse_var(d, &d->new, v, "GLOBAL_SIZE", kind, det);
+            continue;
+        }
+        if (!var_data_equal(v, o))
+            refuse_var(d, &d->new, v, "DATA_INIT", kind,
+                       "initial value changed; the running process keeps its current value");
+        if (v->tls) {
+            const struct eo_sym *os = module_sym_of_var(d, &d->old, o);
+            const struct eo_sym *ns = module_sym_of_var(d, &d->new, v);
+            if (os && ns && os->value != ns->value) {
+                char det[160];
+                snprintf(det, sizeof(det), "offset in the TLS block moves %" PRIu64 " -> %" PRIu64,
+                         os->value, ns->value);
+                refuse_var(d, &d->new, v, "TLS_LAYOUT", kind, det);
+            }
+        }
+    }
+}
+
+static void removed_in(struct lpd *d, struct unit *ou)
+{
+    for (size_t i = 0; i < ou->fns.n; i++)
+        if (!ou->fns.v[i].peer && !ou->fns.v[i].is_cold)
+            VEC_PUSH(d->rep.removed, xstrdup(ou->fns.v[i].name));
+    for (size_t i = 0; i < ou->vars.n; i++) {
+        struct var *v = &ou->vars.v[i];
+        if (!v->peer && (v->writable || v->tls))
+            refuse_var(d, &d->old, v, "DATA_REMOVED", v->tls ? "thread-local variable" : "variable",
+                       "removed, but the running process still holds and may use it");
+    }
+}
+
+/* Functions referencing changed read-only data take the new data along. */
+static void propagate_rodata(struct unit *nu)
+{
+    for (size_t i = 0; i < nu->fns.n; i++) {
+        struct fn *f = &nu->fns.v[i];
+        const struct eo_sec *s = &nu->obj->secs[f->sec];
+        size_t n, k = eo_relas_in(s, f->off, f->off + f->size, &n);
+        for (size_t j = 0; j < n; j++) {
+            struct var *v = reloc_var(nu, &s->relas[k + j]);
+            if (v && v->changed && !v->writable && !v->tls)
+                set_changed(f, "uses changed read-only data");
+        }
+    }
+}
+
+/* A change in an inlined function reaches its callers (plugin links). */
+static int propagate_links(struct unit *nu)
+{
+    int more = 0;
+    for (size_t i = 0; i < nu->meta->nlinks; i++) {
+        const struct lpm_link *l = &nu->meta->links[i];
+        struct fn *from = NULL, *to = NULL;
+        for (size_t k = 0; k < nu->fns.n; k++) {
+            if (!strcmp(nu->fns.v[k].name, l->from))
+                from = &nu->fns.v[k];
+            if (!strcmp(nu->fns.v[k].name, l->to))
+                to = &nu->fns.v[k];
+        }
+        if (from && to && to->changed && !from->changed) {
+            set_changed(from, l->type == LPMETA_LINK_INLINE ? "inlines a changed function"
+                                                            : "clone of a changed function");
+            more = 1;
+        }
+    }
+    return more;
+}
+
+void lpd_find_changes(struct lpd *d)
+{
+    for (size_t i = 0; i < d->new.units.n; i++) {
+        struct unit *nu = d->new.units.v[i];
+        compare_functions(d, nu);
+        compare_variables(d, nu);
+    }
+    for (size_t i = 0; i < d->old.units.n; i++)
+        removed_in(d, d->old.units.v[i]);
+    for (size_t i = 0; i < d->new.units.n; i++) {
+        struct unit *nu = d->new.units.v[i];
+        propagate_rodata(nu);
+        while (propagate_links(nu))
+            ;
+        for (size_t k = 0; k < nu->fns.n; k++) { /* a cold part changes its parent */
+            struct fn *f = &nu->fns.v[k];
+            if (f->is_cold && f->parent && (f->changed || f->added) && !f->parent->added)
+                set_changed(f->parent, "its cold part changed");
+        }
+    }
+    for (size_t i = 0; i < d->new.units.n; i++) {
+        struct unit *nu = d->new.units.v[i];
+        for (size_t k = 0; k < nu->fns.n; k++) {
+            struct fn *f = &nu->fns.v[k];
+            struct fn *top = f->is_cold && f->parent ? f->parent : f;
+            if (!(top->changed || top->added))
+                continue;
+            f->in_patch = 1;
+            VEC_PUSH(d->patch, f);
+            if (f->is_cold)
+                continue;
+            if (f->added) {
+                VEC_PUSH(d->rep.added, xstrdup(f->name));
+                d->nadded++;
+            } else {
+                VEC_PUSH(d->rep.changed, xstrdup(f->name));
+                d->nchanged++;
+                if (d->verbose)
+                    fprintf(stderr, "lpdiff: %s: %s\n", f->name, f->why);
+            }
+        }
+    }
+}
+
+/* ---- entries and constructors ------------------------------------------ */
+
+const struct eo_sym *lpd_old_symbol(struct lpd *d, const struct unit *ou, const char *name,
+                                    const char *key, int is_local, int refuse)
+{
+    if (!is_local)
+        return strmap_get(&d->old.global_syms, name);
+    int amb;
+    const struct eo_sym *y = side_local_sym(&d->old, ou, name, key, &amb);
+    if (amb && refuse)
+        report_refuse(&d->rep, "AMBIGUOUS", name, "",
+                      "symbol %s: several local symbols of that name in %s of the OLD module", name,
+                      ou->file);
+    return y;
+}
+
+/* The patchable entry of an old function: plugin record, else the bytes
+ * -fpatchable-function-entry left (NOPs before, a 2-byte NOP at entry). */
+static int old_entry(struct lpd *d, struct fn *f, const struct eo_sym *y, const char **why)
+{
+    f->old_addr = y->value;
+    f->old_size = y->size;
+    const struct lpm_func *m = side_mfunc_at(&d->old, y->value);
+    if (m) {
+        if (m->flags & LPMETA_F_EXCLUDED) {
+            *why = "excluded from live patching";
+            return -1;
+        }
+        if (!(m->flags & LPMETA_F_PATCHABLE) || m->prepad < 14) {
+            *why = "no patchable entry";
+            return -1;
+        }
+        f->old_entry_off = m->entry_off;
+        f->old_prepad = m->prepad;
+        return 0;
+    }
+    *why = d->old.has_plugin ? "not compiled with the livepatch plugin (assembly?)"
+                             : "no patchable entry (build with the livepatch plugin)";
+    const uint8_t *p = eo_bytes_at(d->old.mod, y->value, 6);
+    if (!p)
+        return -1;
+    uint8_t eoff = !memcmp(p, "\xf3\x0f\x1e\xfa", 4) ? 4 : 0;
+    if (!((p[eoff] == 0x66 || p[eoff] == 0x90) && p[eoff + 1] == 0x90))
+        return -1;
+    unsigned pad = 0;
+    while (pad < 32 && y->value > pad) {
+        const uint8_t *b = eo_bytes_at(d->old.mod, y->value - pad - 1, 1);
+        if (!b || *b != 0x90)
+            break;
+        pad++;
+    }
+    if (pad < 14)
+        return -1;
+    f->old_entry_off = eoff;
+    f->old_prepad = (uint8_t)(pad > 16 ? 16 : pad);
+    return 0;
+}
+
+void lpd_check_entries(struct lpd *d)
+{
+    for (size_t i = 0; i < d->patch.n; i++) {
+        struct fn *f = d->patch.v[i];
+        if (f->added || f->is_cold)
+            continue;
+        char w[256];
+        lpd_where(&d->new, f->u, f->name, 0, w, sizeof(w));
+        const struct eo_sym *y =
+            lpd_old_symbol(d, f->peer->u, f->peer->name, f->peer->key, f->peer->is_local, 1);
+        if (!y) {
+            report_refuse(&d->rep, "UNRESOLVED", f->name, w,
+                          "function %s: not found in the OLD module's symbol table", f->name);
+            continue;
+        }
+        const char *why;
+        if (old_entry(d, f, y, &why)) {
+            report_refuse(&d->rep, "NO_ENTRY", f->name, w, "function %s: changed, but %s", f->name,
+                          why);
+            if (report_accepted(&d->rep, "NO_ENTRY", f->name))
+                f->dropped = 1; /* accepted: the old code stays */
+        }
+        if (f->is_ctor)
+            report_refuse(&d->rep, "CTOR_CHANGED", f->name, w,
+                          "function %s: constructor/destructor changed; it already ran and "
+                          "its new effect would be lost",
+                          f->name);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < d->patch.n; i++) {
+        struct fn *f = d->patch.v[i];
+        struct fn *top = f->is_cold && f->parent ? f->parent : f;
+        if (top->dropped)
+            f->in_patch = 0;
+        else
+            d->patch.v[k++] = f;
+    }
+    d->patch.n = k;
+}

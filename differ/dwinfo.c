@@ -1,0 +1,408 @@
+/* dwinfo.c - see dwinfo.h.  Uses libdwarf's classic (2021) API. */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dwarf.h>
+#include <libdwarf.h>
+
+#include "dwinfo.h"
+
+struct loader {
+    struct dw_index *d;
+    Dwarf_Debug dbg;
+    char **files;       /* libdwarf's, freed after each CU */
+    const char **bases; /* our copies of their basenames */
+    Dwarf_Signed nfiles;
+    int version;
+    VEC(uint64_t) type_refs; /* per node: referenced offset, parallel to nodes */
+    VEC(uint64_t) spec_refs;
+};
+
+static int64_t attr_int(Dwarf_Attribute a)
+{
+    Dwarf_Signed s;
+    Dwarf_Unsigned u;
+    Dwarf_Half form = 0;
+    dwarf_whatform(a, &form, NULL);
+    if (form == DW_FORM_sdata || form == DW_FORM_implicit_const) {
+        if (dwarf_formsdata(a, &s, NULL) == DW_DLV_OK)
+            return s;
+    }
+    if (dwarf_formudata(a, &u, NULL) == DW_DLV_OK)
+        return (int64_t)u;
+    if (dwarf_formsdata(a, &s, NULL) == DW_DLV_OK)
+        return s;
+    return -1;
+}
+
+static const char *file_name(struct loader *L, int64_t idx)
+{
+    int64_t i = L->version >= 5 ? idx : idx - 1;
+    if (!L->bases || i < 0 || i >= L->nfiles)
+        return "";
+    return L->bases[i];
+}
+
+static void read_attrs(struct loader *L, Dwarf_Die die, struct dw_node *n, uint64_t *type_ref,
+                       uint64_t *spec_ref)
+{
+    Dwarf_Attribute *attrs;
+    Dwarf_Signed na;
+    if (dwarf_attrlist(die, &attrs, &na, NULL) != DW_DLV_OK)
+        return;
+    for (Dwarf_Signed i = 0; i < na; i++) {
+        Dwarf_Half at;
+        Dwarf_Off ref;
+        char *s;
+        Dwarf_Unsigned len;
+        Dwarf_Ptr ptr;
+        Dwarf_Bool flag;
+        if (dwarf_whatattr(attrs[i], &at, NULL) != DW_DLV_OK)
+            continue;
+        switch (at) {
+        case DW_AT_name:
+            if (dwarf_formstring(attrs[i], &s, NULL) == DW_DLV_OK)
+                n->name = s;
+            break;
+        case DW_AT_linkage_name:
+        case DW_AT_MIPS_linkage_name:
+            if (dwarf_formstring(attrs[i], &s, NULL) == DW_DLV_OK)
+                n->linkage = s;
+            break;
+        case DW_AT_producer:
+            if (dwarf_formstring(attrs[i], &s, NULL) == DW_DLV_OK)
+                n->linkage = s; /* CU only: kept here, moved to dw_cu */
+            break;
+        case DW_AT_byte_size:
+            n->byte_size = attr_int(attrs[i]);
+            break;
+        case DW_AT_bit_size:
+            n->bit_size = attr_int(attrs[i]);
+            break;
+        case DW_AT_data_bit_offset:
+            n->bit_offset = attr_int(attrs[i]);
+            break;
+        case DW_AT_data_member_location:
+            n->member_off = attr_int(attrs[i]);
+            break;
+        case DW_AT_upper_bound:
+            n->upper = attr_int(attrs[i]);
+            break;
+        case DW_AT_count:
+            n->count = attr_int(attrs[i]);
+            break;
+        case DW_AT_const_value:
+            n->value = attr_int(attrs[i]);
+            n->has_value = 1;
+            break;
+        case DW_AT_decl_file:
+            n->file = file_name(L, attr_int(attrs[i]));
+            break;
+        case DW_AT_decl_line:
+            n->line = (uint32_t)attr_int(attrs[i]);
+            break;
+        case DW_AT_type:
+            if (dwarf_global_formref(attrs[i], &ref, NULL) == DW_DLV_OK)
+                *type_ref = ref;
+            break;
+        case DW_AT_specification:
+        case DW_AT_abstract_origin:
+            if (dwarf_global_formref(attrs[i], &ref, NULL) == DW_DLV_OK)
+                *spec_ref = ref;
+            break;
+        case DW_AT_external:
+            if (dwarf_formflag(attrs[i], &flag, NULL) == DW_DLV_OK)
+                n->external = flag != 0;
+            break;
+        case DW_AT_declaration:
+            n->declaration = 1;
+            break;
+        case DW_AT_location:
+            n->has_location = 1;
+            if (dwarf_formexprloc(attrs[i], &len, &ptr, NULL) == DW_DLV_OK && len > 0) {
+                uint8_t last = ((uint8_t *)ptr)[len - 1];
+                n->tls = last == DW_OP_form_tls_address || last == DW_OP_GNU_push_tls_address;
+            }
+            break;
+        case DW_AT_low_pc:
+        case DW_AT_ranges:
+            n->has_location = 1; /* a function with code */
+            break;
+        }
+        dwarf_dealloc(L->dbg, attrs[i], DW_DLA_ATTR);
+    }
+    dwarf_dealloc(L->dbg, attrs, DW_DLA_LIST);
+}
+
+static uint32_t walk(struct loader *L, Dwarf_Die die, uint32_t parent, uint32_t cu)
+{
+    struct dw_node n = {.name = "",
+                        .linkage = "",
+                        .file = "",
+                        .type = DW_NONE,
+                        .child = DW_NONE,
+                        .next = DW_NONE,
+                        .parent = parent,
+                        .cu = cu};
+    n.byte_size = n.bit_size = n.bit_offset = n.member_off = n.upper = n.count = n.value = -1;
+    Dwarf_Half tag = 0;
+    dwarf_tag(die, &tag, NULL);
+    n.tag = tag;
+    Dwarf_Off off = 0;
+    dwarf_dieoffset(die, &off, NULL);
+    n.off = off;
+    uint64_t type_ref = UINT64_MAX, spec_ref = UINT64_MAX;
+    read_attrs(L, die, &n, &type_ref, &spec_ref);
+    uint32_t me = (uint32_t)L->d->nodes.n;
+    VEC_PUSH(L->d->nodes, n);
+    VEC_PUSH(L->type_refs, type_ref);
+    VEC_PUSH(L->spec_refs, spec_ref);
+
+    Dwarf_Die child = NULL, next;
+    uint32_t prev = DW_NONE;
+    if (dwarf_child(die, &child, NULL) != DW_DLV_OK)
+        return me;
+    while (child) {
+        uint32_t c = walk(L, child, me, cu);
+        if (prev == DW_NONE)
+            L->d->nodes.v[me].child = c;
+        else
+            L->d->nodes.v[prev].next = c;
+        prev = c;
+        if (dwarf_siblingof_b(L->dbg, child, 1, &next, NULL) != DW_DLV_OK)
+            next = NULL;
+        dwarf_dealloc(L->dbg, child, DW_DLA_DIE);
+        child = next;
+    }
+    return me;
+}
+
+static uint32_t node_at(const struct dw_index *d, uint64_t off)
+{
+    size_t a = 0, b = d->nodes.n;
+    while (a < b) {
+        size_t m = (a + b) / 2;
+        if (d->nodes.v[m].off < off)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < d->nodes.n && d->nodes.v[a].off == off ? (uint32_t)a : DW_NONE;
+}
+
+static void resolve_refs(struct loader *L)
+{
+    struct dw_index *d = L->d;
+    for (size_t i = 0; i < d->nodes.n; i++)
+        if (L->type_refs.v[i] != UINT64_MAX)
+            d->nodes.v[i].type = node_at(d, L->type_refs.v[i]);
+    /* A definition that refers to its declaration or abstract origin
+     * inherits name, type and place from it. */
+    for (size_t i = 0; i < d->nodes.n; i++) {
+        if (L->spec_refs.v[i] == UINT64_MAX)
+            continue;
+        uint32_t s = node_at(d, L->spec_refs.v[i]);
+        if (s == DW_NONE)
+            continue;
+        struct dw_node *n = &d->nodes.v[i], *o = &d->nodes.v[s];
+        if (!*n->name)
+            n->name = o->name;
+        if (!*n->linkage)
+            n->linkage = o->linkage;
+        if (n->type == DW_NONE)
+            n->type = o->type;
+        if (!*n->file) {
+            n->file = o->file;
+            n->line = o->line;
+        }
+        n->external |= o->external;
+    }
+}
+
+/* Errors are reported by return codes; without a handler libdwarf aborts. */
+static void ignore_error(Dwarf_Error e, Dwarf_Ptr arg)
+{
+    (void)e;
+    (void)arg;
+}
+
+struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
+{
+    struct loader L = {0};
+    Dwarf_Error de = NULL;
+    if (dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, ignore_error, NULL, &L.dbg, &de) !=
+        DW_DLV_OK) {
+        snprintf(err, errlen, "%s: no DWARF debug information (build with -g)", path);
+        if (de)
+            dwarf_dealloc(L.dbg, de, DW_DLA_ERROR);
+        return NULL;
+    }
+    struct dw_index *d = xcalloc(1, sizeof(*d));
+    d->dbg = L.dbg;
+    L.d = d;
+    for (;;) {
+        Dwarf_Unsigned next_cu;
+        Dwarf_Half version = 0;
+        Dwarf_Die cu_die = NULL;
+        int rc = dwarf_next_cu_header_d(L.dbg, 1, NULL, &version, NULL, NULL, NULL, NULL, NULL,
+                                        NULL, &next_cu, NULL, &de);
+        if (rc != DW_DLV_OK)
+            break;
+        if (dwarf_siblingof_b(L.dbg, NULL, 1, &cu_die, &de) != DW_DLV_OK)
+            continue;
+        L.version = version;
+        L.files = NULL;
+        L.nfiles = 0;
+        if (dwarf_srcfiles(cu_die, &L.files, &L.nfiles, NULL) != DW_DLV_OK)
+            L.files = NULL;
+        L.bases = L.files ? xcalloc((size_t)L.nfiles, sizeof(char *)) : NULL;
+        for (Dwarf_Signed i = 0; L.files && i < L.nfiles; i++) {
+            const char *b = strrchr(L.files[i], '/');
+            char *copy = xstrdup(b ? b + 1 : L.files[i]);
+            VEC_PUSH(d->owned, copy);
+            L.bases[i] = copy;
+        }
+        uint32_t cu = (uint32_t)d->cus.n;
+        uint32_t root = walk(&L, cu_die, DW_NONE, cu);
+        struct dw_cu c = {d->nodes.v[root].name, d->nodes.v[root].linkage, root};
+        d->nodes.v[root].linkage = "";
+        VEC_PUSH(d->cus, c);
+        if (L.files) {
+            for (Dwarf_Signed i = 0; i < L.nfiles; i++)
+                dwarf_dealloc(L.dbg, L.files[i], DW_DLA_STRING);
+            dwarf_dealloc(L.dbg, L.files, DW_DLA_LIST);
+        }
+        free(L.bases);
+        L.bases = NULL;
+        dwarf_dealloc(L.dbg, cu_die, DW_DLA_DIE);
+    }
+    if (de)
+        dwarf_dealloc(L.dbg, de, DW_DLA_ERROR);
+    resolve_refs(&L);
+    VEC_FREE(L.type_refs);
+    VEC_FREE(L.spec_refs);
+    for (size_t i = 0; i < d->cus.n; i++) {
+        const char *name = d->cus.v[i].name;
+        strmap_put(&d->cu_by_name, name, (void *)(uintptr_t)(i + 1));
+        const char *base = strrchr(name, '/');
+        if (base)
+            strmap_put(&d->cu_by_name, base + 1, (void *)(uintptr_t)(i + 1));
+    }
+    return d;
+}
+
+void dw_free(struct dw_index *d)
+{
+    if (!d)
+        return;
+    dwarf_finish((Dwarf_Debug)d->dbg, NULL);
+    VEC_FREE(d->nodes);
+    VEC_FREE(d->cus);
+    strmap_free(&d->cu_by_name);
+    for (size_t i = 0; i < d->owned.n; i++)
+        free(d->owned.v[i]);
+    VEC_FREE(d->owned);
+    free(d);
+}
+
+int dw_cu_for(const struct dw_index *d, const char *file)
+{
+    if (!d)
+        return -1;
+    uintptr_t v = (uintptr_t)strmap_get(&d->cu_by_name, file);
+    if (!v) {
+        const char *base = strrchr(file, '/');
+        if (base)
+            v = (uintptr_t)strmap_get(&d->cu_by_name, base + 1);
+    }
+    return v && strmap_count(&d->cu_by_name, file) <= 1 ? (int)v - 1 : -1;
+}
+
+static uint32_t find_in(const struct dw_index *d, uint32_t parent, uint16_t tag, const char *name)
+{
+    uint32_t best = DW_NONE;
+    for (uint32_t c = d->nodes.v[parent].child; c != DW_NONE; c = d->nodes.v[c].next) {
+        const struct dw_node *n = &d->nodes.v[c];
+        if (n->tag != tag || (strcmp(n->name, name) && strcmp(n->linkage, name)))
+            continue;
+        if (best == DW_NONE || (n->has_location && !d->nodes.v[best].has_location))
+            best = c;
+    }
+    return best;
+}
+
+/* Function-scope statics may sit in lexical blocks. */
+static uint32_t find_deep(const struct dw_index *d, uint32_t parent, uint16_t tag, const char *name)
+{
+    uint32_t r = find_in(d, parent, tag, name);
+    if (r != DW_NONE && d->nodes.v[r].has_location)
+        return r;
+    for (uint32_t c = d->nodes.v[parent].child; c != DW_NONE; c = d->nodes.v[c].next)
+        if (d->nodes.v[c].tag == DW_TAG_lexical_block) {
+            uint32_t x = find_deep(d, c, tag, name);
+            if (x != DW_NONE)
+                return x;
+        }
+    return r;
+}
+
+uint32_t dw_find(const struct dw_index *d, int cu, uint16_t tag, const char *function,
+                 const char *name)
+{
+    if (!d || cu < 0)
+        return DW_NONE;
+    uint32_t root = d->cus.v[cu].root;
+    if (!*function)
+        return find_in(d, root, tag, name);
+    uint32_t f = find_in(d, root, DW_TAG_subprogram, function);
+    return f == DW_NONE ? DW_NONE : find_deep(d, f, tag, name);
+}
+
+const char *dw_where(const struct dw_index *d, uint32_t i, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (d && i != DW_NONE && *d->nodes.v[i].file)
+        snprintf(buf, len, "%s:%u", d->nodes.v[i].file, d->nodes.v[i].line);
+    return buf;
+}
+
+const char *dw_type_name(const struct dw_index *d, uint32_t t, char *buf, size_t len)
+{
+    if (t == DW_NONE) {
+        snprintf(buf, len, "void");
+        return buf;
+    }
+    const struct dw_node *n = &d->nodes.v[t];
+    char inner[256];
+    switch (n->tag) {
+    case DW_TAG_structure_type:
+        snprintf(buf, len, "struct %s", *n->name ? n->name : "<anonymous>");
+        break;
+    case DW_TAG_union_type:
+        snprintf(buf, len, "union %s", *n->name ? n->name : "<anonymous>");
+        break;
+    case DW_TAG_enumeration_type:
+        snprintf(buf, len, "enum %s", *n->name ? n->name : "<anonymous>");
+        break;
+    case DW_TAG_pointer_type:
+        snprintf(buf, len, "%s *", dw_type_name(d, n->type, inner, sizeof(inner)));
+        break;
+    case DW_TAG_const_type:
+        snprintf(buf, len, "const %s", dw_type_name(d, n->type, inner, sizeof(inner)));
+        break;
+    case DW_TAG_volatile_type:
+        snprintf(buf, len, "volatile %s", dw_type_name(d, n->type, inner, sizeof(inner)));
+        break;
+    case DW_TAG_array_type:
+        snprintf(buf, len, "%s[]", dw_type_name(d, n->type, inner, sizeof(inner)));
+        break;
+    case DW_TAG_subroutine_type:
+        snprintf(buf, len, "%s (*)()", dw_type_name(d, n->type, inner, sizeof(inner)));
+        break;
+    default:
+        snprintf(buf, len, "%s", *n->name ? n->name : "<type>");
+    }
+    return buf;
+}

@@ -1,0 +1,59 @@
+/*
+ * dwinfo.h - the DWARF of a linked module read once (libdwarf) into a compact
+ * tree, for file:line of functions and variables, compiler identification,
+ * and the layout checks (layout.c).
+ */
+#ifndef DIFFER_DWINFO_H
+#define DIFFER_DWINFO_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+#define DW_NONE UINT32_MAX
+
+struct dw_node {
+    uint64_t off;        /* DIE offset in .debug_info */
+    const char *name;    /* "" if none */
+    const char *linkage; /* DW_AT_linkage_name or "" */
+    int64_t byte_size, bit_size, bit_offset, member_off, upper, count, value; /* -1: absent */
+    uint32_t type;        /* node index of DW_AT_type, DW_NONE if none */
+    uint32_t child, next; /* first child / next sibling, DW_NONE if none */
+    uint32_t parent;
+    uint32_t cu; /* index into dw_index.cus */
+    uint32_t line;
+    const char *file; /* decl file (basename) or "" */
+    uint16_t tag;
+    unsigned has_location : 1, tls : 1, external : 1, declaration : 1, has_value : 1;
+};
+
+struct dw_cu {
+    const char *name, *producer;
+    uint32_t root; /* node index of the CU DIE */
+};
+
+struct dw_index {
+    void *dbg;
+    VEC(struct dw_node) nodes;
+    VEC(struct dw_cu) cus;
+    struct strmap cu_by_name; /* CU name and basename -> cu index + 1 */
+    VEC(char *) owned;
+};
+
+/* NULL with err when the module has no usable DWARF (not an error for the
+ * caller unless it needs DWARF). */
+struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen);
+void dw_free(struct dw_index *d);
+
+/* CU for an object's STT_FILE name, -1 if none. */
+int dw_cu_for(const struct dw_index *d, const char *file);
+/* Top-level or function-scope entity of a CU by name and tag; function is
+ * "" for top-level.  Definitions (with location / code) are preferred. */
+uint32_t dw_find(const struct dw_index *d, int cu, uint16_t tag, const char *function,
+                 const char *name);
+/* "file.c:LINE" of node i into buf (empty string if unknown). */
+const char *dw_where(const struct dw_index *d, uint32_t i, char *buf, size_t len);
+/* Readable name of a type ("struct conn", "int *", ...) into buf. */
+const char *dw_type_name(const struct dw_index *d, uint32_t t, char *buf, size_t len);
+
+#endif /* DIFFER_DWINFO_H */

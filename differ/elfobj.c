@@ -1,0 +1,256 @@
+/* elfobj.c - see elfobj.h.  Everything is read through libelf. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <elf.h>
+
+#include "elfobj.h"
+
+static struct eo_file *fail(struct eo_file *f, char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "%s: %s", f->path, what);
+    eo_close(f);
+    return NULL;
+}
+
+static int cmp_rela(const void *a, const void *b)
+{
+    const struct eo_rela *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int read_relas(struct eo_file *f, Elf_Scn *scn, const GElf_Shdr *sh)
+{
+    if (sh->sh_info >= f->nsecs || sh->sh_entsize != sizeof(Elf64_Rela))
+        return -1;
+    Elf_Data *d = elf_getdata(scn, NULL);
+    if (!d)
+        return -1;
+    struct eo_sec *target = &f->secs[sh->sh_info];
+    size_t n = d->d_size / sizeof(Elf64_Rela);
+    target->relas = xcalloc(n, sizeof(*target->relas));
+    for (size_t i = 0; i < n; i++) {
+        GElf_Rela r;
+        if (!gelf_getrela(d, (int)i, &r))
+            return -1;
+        uint32_t sym = GELF_R_SYM(r.r_info);
+        if (sym >= f->nsyms)
+            return -1;
+        target->relas[i] = (struct eo_rela){r.r_offset, GELF_R_TYPE(r.r_info), sym, r.r_addend};
+    }
+    target->nrelas = n;
+    qsort(target->relas, n, sizeof(*target->relas), cmp_rela);
+    return 0;
+}
+
+static int read_symtab(struct eo_file *f, Elf_Scn *scn, const GElf_Shdr *sh, struct eo_sym **out,
+                       size_t *nout)
+{
+    Elf_Data *d = elf_getdata(scn, NULL);
+    if (!d || !sh->sh_entsize)
+        return -1;
+    size_t n = d->d_size / sh->sh_entsize;
+    struct eo_sym *syms = xcalloc(n, sizeof(*syms));
+    const char *file = "";
+    for (size_t i = 0; i < n; i++) {
+        GElf_Sym s;
+        if (!gelf_getsym(d, (int)i, &s)) {
+            free(syms);
+            return -1;
+        }
+        const char *name = elf_strptr(f->elf, sh->sh_link, s.st_name);
+        struct eo_sym *o = &syms[i];
+        o->name = name ? name : "";
+        o->value = s.st_value;
+        o->size = s.st_size;
+        o->type = GELF_ST_TYPE(s.st_info);
+        o->bind = GELF_ST_BIND(s.st_info);
+        o->vis = GELF_ST_VISIBILITY(s.st_other);
+        o->shndx = s.st_shndx;
+        if (o->type == STT_FILE)
+            file = o->name;
+        o->file = o->bind == STB_LOCAL ? file : "";
+        if (o->type == STT_SECTION && s.st_shndx < f->nsecs && f->secs[s.st_shndx].name)
+            o->name = f->secs[s.st_shndx].name;
+    }
+    *out = syms;
+    *nout = n;
+    return 0;
+}
+
+static void read_build_id(struct eo_file *f, Elf_Scn *scn)
+{
+    Elf_Data *d = elf_getdata(scn, NULL);
+    size_t off = 0, name_off, desc_off;
+    GElf_Nhdr nh;
+    while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+            !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz <= 32) {
+            memcpy(f->build_id, (char *)d->d_buf + desc_off, nh.n_descsz);
+            f->build_id_len = nh.n_descsz;
+        }
+    }
+}
+
+static void read_pie(struct eo_file *f)
+{
+    size_t n;
+    if (f->eh.e_type != ET_DYN || elf_getphdrnum(f->elf, &n))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(f->elf, (int)i, &ph) && ph.p_type == PT_INTERP)
+            f->is_pie = 1;
+    }
+    const struct eo_sec *dyn = eo_section_by_name(f, ".dynamic");
+    if (dyn && dyn->data)
+        for (uint64_t o = 0; o + sizeof(Elf64_Dyn) <= dyn->size; o += sizeof(Elf64_Dyn)) {
+            Elf64_Dyn dd;
+            memcpy(&dd, dyn->data + o, sizeof(dd));
+            if (dd.d_tag == DT_FLAGS_1 && (dd.d_un.d_val & DF_1_PIE))
+                f->is_pie = 1;
+        }
+}
+
+struct eo_file *eo_open(const char *path, char *err, size_t errlen)
+{
+    struct eo_file *f = xcalloc(1, sizeof(*f));
+    f->path = xstrdup(path);
+    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0)
+        return fail(f, err, errlen, "cannot open");
+    elf_version(EV_CURRENT);
+    f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+    if (!f->elf || elf_kind(f->elf) != ELF_K_ELF)
+        return fail(f, err, errlen, "not an ELF file");
+    if (!gelf_getehdr(f->elf, &f->eh))
+        return fail(f, err, errlen, "corrupt ELF header");
+    if (f->eh.e_ident[EI_CLASS] != ELFCLASS64 || f->eh.e_machine != EM_X86_64)
+        return fail(f, err, errlen, "not an x86-64 ELF64 file");
+    size_t shstrndx;
+    if (elf_getshdrnum(f->elf, &f->nsecs) || elf_getshdrstrndx(f->elf, &shstrndx))
+        return fail(f, err, errlen, "corrupt section headers");
+    f->secs = xcalloc(f->nsecs, sizeof(*f->secs));
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(f->elf, scn))) {
+        size_t i = elf_ndxscn(scn);
+        struct eo_sec *s = &f->secs[i];
+        if (!gelf_getshdr(scn, &s->sh))
+            return fail(f, err, errlen, "corrupt section header");
+        s->name = elf_strptr(f->elf, shstrndx, s->sh.sh_name);
+        if (!s->name)
+            return fail(f, err, errlen, "corrupt section name table");
+        s->size = s->sh.sh_size;
+        if (s->sh.sh_type != SHT_NOBITS) {
+            Elf_Data *d = elf_getdata(scn, NULL);
+            if (!d || d->d_size != s->size)
+                return fail(f, err, errlen, "truncated or corrupt section data");
+            s->data = d->d_buf;
+        }
+    }
+    if (!f->secs[0].name)
+        f->secs[0].name = "";
+    scn = NULL;
+    while ((scn = elf_nextscn(f->elf, scn))) {
+        struct eo_sec *s = &f->secs[elf_ndxscn(scn)];
+        if (s->sh.sh_type == SHT_SYMTAB && read_symtab(f, scn, &s->sh, &f->syms, &f->nsyms))
+            return fail(f, err, errlen, "corrupt .symtab");
+        if (s->sh.sh_type == SHT_DYNSYM && read_symtab(f, scn, &s->sh, &f->dsyms, &f->ndsyms))
+            return fail(f, err, errlen, "corrupt .dynsym");
+        if (s->sh.sh_type == SHT_NOTE)
+            read_build_id(f, scn);
+    }
+    if (f->eh.e_type == ET_REL) {
+        scn = NULL;
+        while ((scn = elf_nextscn(f->elf, scn))) {
+            struct eo_sec *s = &f->secs[elf_ndxscn(scn)];
+            if (s->sh.sh_type == SHT_RELA && f->secs[s->sh.sh_info].sh.sh_flags & SHF_ALLOC &&
+                read_relas(f, scn, &s->sh))
+                return fail(f, err, errlen, "corrupt relocation section");
+        }
+    }
+    read_pie(f);
+    return f;
+}
+
+void eo_close(struct eo_file *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->nsecs; i++)
+        free(f->secs[i].relas);
+    free(f->secs);
+    free(f->syms);
+    free(f->dsyms);
+    if (f->elf)
+        elf_end(f->elf);
+    if (f->fd >= 0)
+        close(f->fd);
+    free(f->path);
+    free(f);
+}
+
+const struct eo_sec *eo_section_by_name(const struct eo_file *f, const char *name)
+{
+    for (size_t i = 1; i < f->nsecs; i++)
+        if (!strcmp(f->secs[i].name, name))
+            return &f->secs[i];
+    return NULL;
+}
+
+size_t eo_section_at(const struct eo_file *f, uint64_t addr)
+{
+    for (size_t i = 1; i < f->nsecs; i++) {
+        const GElf_Shdr *sh = &f->secs[i].sh;
+        if ((sh->sh_flags & SHF_ALLOC) && addr >= sh->sh_addr && addr < sh->sh_addr + sh->sh_size)
+            return i;
+    }
+    return 0;
+}
+
+const uint8_t *eo_bytes_at(const struct eo_file *f, uint64_t addr, uint64_t len)
+{
+    size_t i = eo_section_at(f, addr);
+    if (!i || !f->secs[i].data)
+        return NULL;
+    const struct eo_sec *s = &f->secs[i];
+    if (addr + len > s->sh.sh_addr + s->size)
+        return NULL;
+    return s->data + (addr - s->sh.sh_addr);
+}
+
+size_t eo_relas_in(const struct eo_sec *sec, uint64_t lo, uint64_t hi, size_t *count)
+{
+    size_t a = 0, b = sec->nrelas;
+    while (a < b) {
+        size_t m = (a + b) / 2;
+        if (sec->relas[m].off < lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    size_t e = a;
+    while (e < sec->nrelas && sec->relas[e].off < hi)
+        e++;
+    *count = e - a;
+    return a;
+}
+
+int eo_is_pcrel(uint32_t type)
+{
+    switch (type) {
+    case R_X86_64_PC32:
+    case R_X86_64_PLT32:
+    case R_X86_64_GOTPCREL:
+    case R_X86_64_GOTPCRELX:
+    case R_X86_64_REX_GOTPCRELX:
+    case R_X86_64_GOTTPOFF:
+    case R_X86_64_TLSGD:
+    case R_X86_64_TLSLD:
+        return 1;
+    }
+    return 0;
+}

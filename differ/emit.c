@@ -1,0 +1,440 @@
+/*
+ * emit.c - write the patch through runtime's writer (lp_writer_*), and
+ * `lpdiff --dump`.
+ *
+ * Each function of the patch brings its whole NEW section (the 16-byte pad
+ * included, so a later patch can redirect an added function too).  Every
+ * relocation of a copied section becomes an lp_reloc against an lp_sym:
+ *   - a function of the OLD module, even one this patch replaces: the
+ *     applier redirects the old entry, so calls land in the newest code
+ *     (stacked patches stay consistent);
+ *   - a variable of the OLD module (global, file static or function-scope
+ *     static): the running copy, so state is kept;
+ *   - read-only data, code new in this patch, new variables: copied into
+ *     the patch (LP_SYM_PATCH);
+ *   - TLS: offset in the OLD module's TLS block;
+ *   - anything the module does not define: by name (LP_SYM_DYNAMIC).
+ * Relocation types are kept as the compiler emitted them.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dwarf.h>
+#include <xxhash.h>
+
+#include "differ.h"
+#include "dwinfo.h"
+#include "liblivepatch.h"
+
+struct copy {
+    struct unit *u;
+    size_t sec;
+    enum lp_section lps;
+    uint64_t base;
+};
+
+struct emitter {
+    struct lpd *d;
+    struct lp_writer *w;
+    struct strmap copies; /* "unit:sec" -> struct copy */
+    VEC(struct copy *) work;
+    struct strmap syms; /* dedup key -> index + 1 */
+    VEC(char *) owned;
+    int failed;
+};
+
+static const char *own(struct emitter *e, char *s)
+{
+    VEC_PUSH(e->owned, s);
+    return s;
+}
+
+static struct copy *copy_section(struct emitter *e, struct unit *u, size_t sec)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%p:%zu", (void *)u, sec);
+    struct copy *c = strmap_get(&e->copies, key);
+    if (c)
+        return c;
+    const struct eo_sec *s = &u->obj->secs[sec];
+    c = xcalloc(1, sizeof(*c));
+    c->u = u;
+    c->sec = sec;
+    uint64_t align = s->sh.sh_addralign ? s->sh.sh_addralign : 1;
+    if (sec_is_text(s)) {
+        c->lps = LP_SEC_TEXT;
+        if (align < 16)
+            align = 16;
+    } else if (sec_is_rodata(s)) {
+        c->lps = LP_SEC_RODATA;
+    } else {
+        c->lps = s->sh.sh_type == SHT_NOBITS ? LP_SEC_BSS : LP_SEC_DATA;
+    }
+    if (align > 4096)
+        align = 4096;
+    c->base = lp_writer_append(e->w, c->lps, c->lps == LP_SEC_BSS ? NULL : s->data, s->size, align);
+    strmap_put(&e->copies, own(e, xstrdup(key)), c);
+    VEC_PUSH(e->work, c);
+    return c;
+}
+
+static void patch_sym(struct lp_sym *s, const struct copy *c, uint64_t off, uint64_t size)
+{
+    s->kind = LP_SYM_PATCH;
+    s->section = c->lps;
+    s->value = c->base + off;
+    s->size = (uint32_t)size;
+}
+
+static void unresolved(struct emitter *e, const struct unit *u, const char *name, const char *what)
+{
+    report_refuse(&e->d->rep, "UNRESOLVED", name, "", "symbol %s (referenced from %s): %s", name,
+                  u->file, what);
+    e->failed = 1;
+}
+
+static int sym_for_fn(struct emitter *e, struct fn *f, struct lp_sym *s)
+{
+    s->unit_id = f->is_local ? f->u->unit_id : 0;
+    if (f->added || f->is_cold || !f->peer) {
+        patch_sym(s, copy_section(e, f->u, f->sec), f->off, f->size);
+        s->name = lp_writer_str(e->w, f->name);
+        return 0;
+    }
+    const struct fn *o = f->peer;
+    const struct eo_sym *y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, 1);
+    if (!y) {
+        unresolved(e, f->u, f->name, "function not found in the OLD module");
+        return -1;
+    }
+    s->kind = LP_SYM_MODULE;
+    s->name = lp_writer_str(e->w, y->name);
+    s->value = y->value;
+    s->size = (uint32_t)y->size;
+    return 0;
+}
+
+static int sym_for_var(struct emitter *e, struct var *v, struct lp_sym *s)
+{
+    s->unit_id = v->is_local ? v->u->unit_id : 0;
+    const struct var *o = v->peer;
+    const struct eo_sym *y = NULL;
+    if (o && (v->writable || v->tls || (!v->is_local && !v->changed)))
+        y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, 1);
+    if (v->tls) {
+        if (!y) {
+            unresolved(e, v->u, v->name, "thread-local variable not in the OLD module");
+            return -1;
+        }
+        s->kind = LP_SYM_TLS;
+        s->name = lp_writer_str(e->w, y->name);
+        s->value = y->value;
+        s->size = (uint32_t)y->size;
+        return 0;
+    }
+    if (y) {
+        s->kind = LP_SYM_MODULE;
+        s->name = lp_writer_str(e->w, y->name);
+        s->value = y->value;
+        s->size = (uint32_t)y->size;
+        return 0;
+    }
+    if (o && v->writable) {
+        unresolved(e, v->u, v->name, "variable not found in the OLD module's symbol table");
+        return -1;
+    }
+    /* New variable, or read-only data: the patch carries it. */
+    patch_sym(s, copy_section(e, v->u, v->sec), v->off, v->size);
+    s->name = lp_writer_str(e->w, v->name);
+    return 0;
+}
+
+static int sym_for_undef(struct emitter *e, struct unit *u, const char *name, struct lp_sym *s)
+{
+    struct fn *f = strmap_get(&e->d->new.global_fns, name);
+    if (f)
+        return sym_for_fn(e, f, s);
+    struct var *v = strmap_get(&e->d->new.global_vars, name);
+    if (v)
+        return sym_for_var(e, v, s);
+    const struct eo_sym *y = strmap_get(&e->d->old.global_syms, name);
+    s->name = lp_writer_str(e->w, name);
+    if (y && y->shndx != SHN_ABS) {
+        s->kind = y->type == STT_TLS ? LP_SYM_TLS : LP_SYM_MODULE;
+        s->value = y->value;
+        s->size = (uint32_t)y->size;
+        return 0;
+    }
+    if (strmap_get(&e->d->old.dyn_undef, name) || strmap_get(&e->d->new.dyn_undef, name) ||
+        !strcmp(name, "_GLOBAL_OFFSET_TABLE_")) {
+        s->kind = LP_SYM_DYNAMIC;
+        return 0;
+    }
+    if (report_accepted(&e->d->rep, "UNRESOLVED", name)) {
+        unresolved(e, u, name, "defined in neither build's module nor imported; resolved by name");
+        e->failed = 0;
+        s->kind = LP_SYM_DYNAMIC;
+        return 0;
+    }
+    unresolved(e, u, name, "defined in neither the OLD module nor imported by either module");
+    return -1;
+}
+
+/* Resolve relocation r of copy c into a symbol and the addend to use. */
+static int resolve(struct emitter *e, struct copy *c, const struct eo_rela *r, struct lp_sym *s,
+                   int64_t *addend)
+{
+    struct unit *u = c->u;
+    const struct eo_sym *y = &u->obj->syms[r->sym];
+    *addend = r->addend;
+    memset(s, 0, sizeof(*s));
+    if (y->shndx == SHN_UNDEF)
+        return sym_for_undef(e, u, y->name, s);
+    if (y->shndx >= u->obj->nsecs) {
+        unresolved(e, u, y->name, "absolute or common symbol");
+        return -1;
+    }
+    int by_section = y->type == STT_SECTION || y->type == STT_NOTYPE;
+    if (!by_section) {
+        if (u->fn_of_sym[r->sym])
+            return sym_for_fn(e, u->fn_of_sym[r->sym], s);
+        if (u->var_of_sym[r->sym])
+            return sym_for_var(e, u->var_of_sym[r->sym], s);
+    }
+    /* Section-relative: find what lies at the target. */
+    const struct eo_sec *sec = &u->obj->secs[y->shndx];
+    int64_t rel = r->addend + (int64_t)y->value;
+    int64_t t = rel + (eo_is_pcrel(r->type) ? 4 : 0);
+    if (y->shndx == c->sec || sec_is_rodata(sec)) {
+        struct copy *t_copy = copy_section(e, u, y->shndx);
+        patch_sym(s, t_copy, 0, 0);
+        s->name = lp_writer_str(e->w, sec->name);
+        *addend = rel;
+        return 0;
+    }
+    size_t k = unit_sym_at(u, y->shndx, t < 0 ? 0 : (uint64_t)t);
+    if (k != SIZE_MAX && u->fn_of_sym[k]) {
+        *addend = rel - (int64_t)u->fn_of_sym[k]->off;
+        return sym_for_fn(e, u->fn_of_sym[k], s);
+    }
+    if (k != SIZE_MAX && u->var_of_sym[k]) {
+        *addend = rel - (int64_t)u->var_of_sym[k]->off;
+        return sym_for_var(e, u->var_of_sym[k], s);
+    }
+    if (sec_is_text(sec)) {
+        struct copy *t_copy = copy_section(e, u, y->shndx);
+        patch_sym(s, t_copy, 0, 0);
+        s->name = lp_writer_str(e->w, sec->name);
+        *addend = rel;
+        return 0;
+    }
+    unresolved(e, u, sec->name, "reference into writable data with no variable there");
+    return -1;
+}
+
+static uint32_t add_sym(struct emitter *e, const struct lp_sym *s)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "%u:%u:%u:%" PRIx64 ":%" PRIx64, s->kind, s->section, s->name,
+             s->value, s->unit_id);
+    uintptr_t idx = (uintptr_t)strmap_get(&e->syms, key);
+    if (idx)
+        return (uint32_t)(idx - 1);
+    uint32_t i = lp_writer_sym(e->w, s);
+    strmap_put(&e->syms, own(e, xstrdup(key)), (void *)(uintptr_t)(i + 1));
+    return i;
+}
+
+static void relocate_copy(struct emitter *e, struct copy *c)
+{
+    const struct eo_sec *s = &c->u->obj->secs[c->sec];
+    for (size_t i = 0; i < s->nrelas; i++) {
+        const struct eo_rela *r = &s->relas[i];
+        if (r->type == R_X86_64_NONE)
+            continue;
+        struct lp_sym sym;
+        int64_t addend;
+        if (resolve(e, c, r, &sym, &addend))
+            continue;
+        struct lp_reloc lr = {.offset = c->base + r->off,
+                              .section = c->lps,
+                              .type = r->type,
+                              .sym = add_sym(e, &sym),
+                              .addend = addend};
+        lp_writer_reloc(e->w, &lr);
+    }
+}
+
+static void add_func(struct emitter *e, struct fn *f, struct sbuf *summary)
+{
+    struct lpd *d = e->d;
+    struct copy *c = copy_section(e, f->u, f->sec);
+    struct lp_func lf = {0};
+    lf.name = lp_writer_str(e->w, f->name);
+    lf.flags = (f->added ? LP_FUNC_NEW : 0) | (f->is_local ? LP_FUNC_LOCAL : 0);
+    lf.unit_id = f->u->unit_id;
+    lf.new_off = c->base + f->off;
+    lf.new_size = (uint32_t)f->size;
+    if (!f->added) {
+        lf.old_addr = f->old_addr;
+        lf.old_size = (uint32_t)f->old_size;
+        lf.old_entry_off = f->old_entry_off;
+        lf.old_prepad = f->old_prepad;
+        const uint8_t *b = eo_bytes_at(d->old.mod, f->old_addr, f->old_size);
+        lf.old_code_hash = b ? XXH3_64bits(b, f->old_size) : 0;
+    }
+    char w[256];
+    lpd_where(&d->new, f->u, f->name, 0, w, sizeof(w));
+    char *colon = strrchr(w, ':');
+    if (colon) {
+        *colon = 0;
+        lf.line = (uint32_t)atoi(colon + 1);
+    }
+    lf.file = lp_writer_str(e->w, *w ? w : f->u->file);
+    lp_writer_func(e->w, &lf);
+    sb_addf(summary, "%s %s (%s:%u)%s\n", f->added ? "add    " : "replace", f->name,
+            *w ? w : f->u->file, lf.line, f->why && !f->added ? "" : "");
+    if (f->why && !f->added)
+        sb_addf(summary, "        because: %s\n", f->why);
+}
+
+int lpd_write_patch(struct lpd *d, const char *out, char *err, size_t errlen)
+{
+    struct emitter e = {.d = d, .w = lp_writer_new()};
+    struct sbuf summary = {0};
+    sb_addf(&summary, "livepatch for %s: %zu replaced, %zu added\n", d->module, d->nchanged,
+            d->nadded);
+    for (size_t i = 0; i < d->patch.n; i++)
+        if (!d->patch.v[i]->is_cold)
+            add_func(&e, d->patch.v[i], &summary);
+    for (size_t i = 0; i < d->patch.n; i++) /* cold parts travel with their parent */
+        copy_section(&e, d->patch.v[i]->u, d->patch.v[i]->sec);
+    for (size_t i = 0; i < d->rep.new_vars.n; i++)
+        sb_addf(&summary, "new variable %s\n", d->rep.new_vars.v[i]);
+    for (size_t i = 0; i < e.work.n; i++) /* grows while relocating */
+        relocate_copy(&e, e.work.v[i]);
+    const struct eo_file *om = d->old.mod, *nm = d->new.mod;
+    uint32_t flags = 0;
+    if (om->eh.e_type == ET_DYN)
+        flags |= LP_HDR_MODULE_PIC | (om->is_pie ? 0 : LP_HDR_MODULE_SHARED);
+    lp_writer_header(e.w, flags, om->build_id, (uint32_t)om->build_id_len, nm->build_id,
+                     (uint32_t)nm->build_id_len, d->module);
+    lp_writer_summary(e.w, sb_str(&summary));
+    int rc = -1;
+    uint8_t id[16];
+    char lerr[LP_ERR_MAX];
+    if (e.failed)
+        snprintf(err, errlen, "patch not written: unresolved references");
+    else if (lp_writer_write(e.w, out, id, lerr))
+        snprintf(err, errlen, "%s", lerr);
+    else {
+        struct lp_patch *p;
+        if (lp_patch_load(out, &p, lerr)) { /* self-check with the runtime's loader */
+            snprintf(err, errlen, "written patch fails validation: %s", lerr);
+            remove(out);
+        } else {
+            lp_patch_free(p);
+            lp_hex(id, 16, d->rep.patch_id);
+            rc = 0;
+        }
+    }
+    for (size_t i = 0; i < e.work.n; i++)
+        free(e.work.v[i]);
+    VEC_FREE(e.work);
+    for (size_t i = 0; i < e.owned.n; i++)
+        free(e.owned.v[i]);
+    VEC_FREE(e.owned);
+    strmap_free(&e.copies);
+    strmap_free(&e.syms);
+    sb_free(&summary);
+    lp_writer_free(e.w);
+    return rc;
+}
+
+/* ---- --dump ------------------------------------------------------------ */
+
+static const char *reloc_type_name(uint32_t t)
+{
+    static const char *const names[] = {
+        [R_X86_64_NONE] = "NONE",
+        [R_X86_64_64] = "64",
+        [R_X86_64_PC32] = "PC32",
+        [R_X86_64_GOT32] = "GOT32",
+        [R_X86_64_PLT32] = "PLT32",
+        [R_X86_64_GOTPCREL] = "GOTPCREL",
+        [R_X86_64_32] = "32",
+        [R_X86_64_32S] = "32S",
+        [R_X86_64_16] = "16",
+        [R_X86_64_PC16] = "PC16",
+        [R_X86_64_8] = "8",
+        [R_X86_64_PC8] = "PC8",
+        [R_X86_64_DTPMOD64] = "DTPMOD64",
+        [R_X86_64_DTPOFF64] = "DTPOFF64",
+        [R_X86_64_TPOFF64] = "TPOFF64",
+        [R_X86_64_TLSGD] = "TLSGD",
+        [R_X86_64_TLSLD] = "TLSLD",
+        [R_X86_64_DTPOFF32] = "DTPOFF32",
+        [R_X86_64_GOTTPOFF] = "GOTTPOFF",
+        [R_X86_64_TPOFF32] = "TPOFF32",
+        [R_X86_64_PC64] = "PC64",
+        [R_X86_64_GOTOFF64] = "GOTOFF64",
+        [R_X86_64_GOTPC32] = "GOTPC32",
+        [R_X86_64_GOTPCRELX] = "GOTPCRELX",
+        [R_X86_64_REX_GOTPCRELX] = "REX_GOTPCRELX",
+    };
+    if (t < sizeof(names) / sizeof(names[0]) && names[t])
+        return names[t];
+    return "?";
+}
+
+static const char *lp_section_name(uint32_t s)
+{
+    switch (s) {
+    case LP_SEC_TEXT:
+        return "text";
+    case LP_SEC_RODATA:
+        return "rodata";
+    case LP_SEC_DATA:
+        return "data";
+    case LP_SEC_BSS:
+        return "bss";
+    }
+    return "-";
+}
+
+static const char *kind_name(uint32_t k)
+{
+    static const char *const n[] = {"?", "patch", "module", "dynamic", "tls"};
+    return k <= LP_SYM_TLS ? n[k] : "?";
+}
+
+int lpd_dump_patch(const char *path)
+{
+    struct lp_patch *p;
+    char err[LP_ERR_MAX];
+    if (lp_patch_load(path, &p, err)) {
+        fprintf(stderr, "lpdiff: %s\n", err);
+        return 2;
+    }
+    lp_patch_describe(p, stdout);
+    uint32_t ns, nr;
+    const struct lp_sym *syms = lp_patch_syms(p, &ns);
+    const struct lp_reloc *rel = lp_patch_relocs(p, &nr);
+    printf("relocations: (where type -> kind symbol value+addend)\n");
+    for (uint32_t i = 0; i < nr; i++) {
+        const struct lp_sym *s = &syms[rel[i].sym];
+        printf("  %s+0x%" PRIx64 " %s -> %s %s ", lp_section_name(rel[i].section), rel[i].offset,
+               reloc_type_name(rel[i].type), kind_name(s->kind), lp_patch_str(p, s->name));
+        if (s->kind == LP_SYM_PATCH)
+            printf("%s+0x%" PRIx64, lp_section_name(s->section), s->value);
+        else if (s->kind != LP_SYM_DYNAMIC)
+            printf("0x%" PRIx64, s->value);
+        else
+            printf("-");
+        printf(" %+" PRId64 "\n", rel[i].addend);
+    }
+    lp_patch_free(p);
+    return 0;
+}

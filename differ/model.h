@@ -1,0 +1,101 @@
+/*
+ * model.h - what the differ knows about one build (OLD or NEW): the linked
+ * module, the object files linked into it (units), and per unit the
+ * functions and data objects, each matched to its peer in the other build.
+ */
+#ifndef DIFFER_MODEL_H
+#define DIFFER_MODEL_H
+
+#include <stdint.h>
+
+#include "elfobj.h"
+#include "meta.h"
+#include "util.h"
+
+struct unit;
+struct dw_index;
+
+struct fn {
+    const char *name; /* symbol name in the object */
+    char *key;        /* name with GCC's .N numbering removed */
+    struct unit *u;
+    size_t sym, sec;             /* indexes in the object */
+    uint64_t off, size;          /* symbol value and size inside sec */
+    const struct lpm_func *meta; /* plugin record, NULL without the plugin */
+    struct fn *peer;
+    struct fn *parent; /* a .cold part: its function */
+    unsigned is_local : 1, is_cold : 1, is_ctor : 1;
+    unsigned changed : 1, added : 1, in_patch : 1, dropped : 1;
+    const char *why; /* reason it is changed (static string) */
+    /* Replaced functions: the OLD module's copy (filled by lpd_check_entries). */
+    uint64_t old_addr, old_size;
+    uint8_t old_entry_off, old_prepad;
+};
+
+struct var {
+    const char *name;
+    char *key; /* stable name: plugin's "fn::var" or the name without .N */
+    struct unit *u;
+    size_t sym, sec;
+    uint64_t off, size;
+    struct var *peer;
+    unsigned is_local : 1, writable : 1, tls : 1, changed : 1, added : 1;
+};
+
+struct unit {
+    struct side *side;
+    char *obj_path;
+    struct eo_file *obj;
+    struct lpm_module *meta; /* records of the object (may be empty) */
+    const char *file;        /* STT_FILE name */
+    uint64_t unit_id;        /* plugin unit id, 0 without the plugin */
+    const char *gcc_version, *options;
+    char *key; /* identity across builds */
+    VEC(struct fn) fns;
+    VEC(struct var) vars;
+    struct strmap fn_by_key, var_by_key;
+    struct fn **fn_of_sym;   /* symbol index -> function defined there */
+    struct var **var_of_sym; /* symbol index -> variable */
+    size_t **sec_syms;       /* per section: defined symbols sorted by value */
+    size_t *sec_nsyms;
+    struct unit *peer;
+};
+
+struct side {
+    const char *label; /* "old" / "new" */
+    char *dir;
+    char *module_path;
+    struct eo_file *mod;
+    struct lpm_module *mmeta; /* records of the linked module */
+    int has_plugin;
+    VEC(struct unit *) units;
+    struct strmap global_syms;             /* module .symtab globals: name -> struct eo_sym* */
+    struct strmap local_syms;              /* "name@file" -> struct eo_sym* */
+    struct strmap local_keys;              /* "strippedname@file" -> struct eo_sym* */
+    struct strmap dyn_undef;               /* .dynsym undefined names */
+    struct strmap statics;                 /* "unitid:stable" -> struct lpm_static* */
+    struct strmap global_fns, global_vars; /* over all units: name -> fn / var */
+    VEC(struct lpm_func *) mfuncs_by_addr;
+    struct dw_index *dw;
+    VEC(char *) owned; /* strings to free */
+};
+
+/* Load a build: module + objects linked into it. 0 or -1 with err. */
+int side_load(struct side *s, const char *dir, const char *module, char *err, size_t errlen);
+void side_free(struct side *s);
+/* Plugin record of the linked module's function at `addr`, or NULL. */
+const struct lpm_func *side_mfunc_at(const struct side *s, uint64_t addr);
+/* The OLD module symbol for a unit-local name, NULL if none; *ambiguous set
+ * when several candidates exist. */
+const struct eo_sym *side_local_sym(const struct side *s, const struct unit *u, const char *name,
+                                    const char *key, int *ambiguous);
+
+/* Section helpers for an object. */
+int sec_is_text(const struct eo_sec *s);
+int sec_is_rodata(const struct eo_sec *s); /* read-only data incl. .data.rel.ro */
+int sec_is_tls(const struct eo_sec *s);
+/* The named symbol of unit u whose extent covers offset `off` of section
+ * `sec` (or starts there); SIZE_MAX if none. */
+size_t unit_sym_at(const struct unit *u, size_t sec, uint64_t off);
+
+#endif /* DIFFER_MODEL_H */
