@@ -5,18 +5,24 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #include "lp_internal.h"
 #include "lpstate.h"
 
+/* XXH3-64 of the header with checksum 0, then the `used` record bytes. */
 static uint64_t area_checksum(const uint8_t *area, uint64_t used)
 {
     struct lps_header h;
     memcpy(&h, area, sizeof h);
     h.checksum = 0;
-    XXH64_hash_t seed = XXH3_64bits(&h, sizeof h);
-    return XXH3_64bits_withSeed(area + sizeof h, used, seed);
+    XXH3_state_t state;
+    XXH3_INITSTATE(&state);
+    XXH3_64bits_reset(&state);
+    XXH3_64bits_update(&state, &h, sizeof h);
+    XXH3_64bits_update(&state, area + sizeof h, used);
+    return XXH3_64bits_digest(&state);
 }
 
 void lps_area_init(void *area, uint64_t size)
