@@ -161,6 +161,7 @@ static unsigned int livepatch_execute(function *fun)
         uint32_t cflags = LPMETA_F_COLD | LPMETA_F_LOCAL |
                           (flags & (LPMETA_F_CTOR | LPMETA_F_DTOR | LPMETA_F_NORETURN));
         lp_emit_func_record(cold.c_str(), name, decl, cflags, hash, 0, 0);
+        lp_add_link(LPMETA_LINK_COLD, cold.c_str(), name);
     }
     return 0;
 }
@@ -243,8 +244,10 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *ver)
         }
     }
     if (flag_lto || flag_generate_lto) {
-        error("livepatch: %<-flto%> is not supported: live patches replace whole functions "
-              "of one compilation unit; build without %<-flto%>");
+        const char *lto = "-flto"; // printed plain, as users type it
+        error("livepatch: %s is not supported: live patches replace functions of one "
+              "compilation unit at a time; build without %s",
+              lto, lto);
         return 0;
     }
     snprintf(gcc_version_text, sizeof(gcc_version_text), "%s %s", version_string,

@@ -124,9 +124,16 @@ struct link_rec {
     }
 };
 
+static std::set<link_rec> extra_links; // found by the RTL pass (cold parts)
+
+void lp_add_link(uint32_t type, const char *from, const char *to)
+{
+    extra_links.insert({type, from, to});
+}
+
 static std::set<link_rec> parse_clone_links(void)
 {
-    std::set<link_rec> links;
+    std::set<link_rec> links = extra_links;
     if (!clones_stream)
         return links;
     fflush(clones_stream);
