@@ -177,14 +177,13 @@ patch_entry() { # MODULE PATCHFILE REPORT OLDDIR NEWDIR
     old_id=$(build_id "$4/$1") new_id=$(build_id "$5/$1")
     hdr_old=$(section_bytes "$2" .lp.header 48 20)
     [ "$hdr_old" = "$old_id" ] || say "warning: $2 names old build-id $hdr_old, $4/$1 has $old_id" >&2
-    funcs='[]'
-    [ -f "$3" ] && funcs=$(jq -c '[(.functions // .replaced // .patched // [])[]
-        | if type == "object" then (.name // .function // .symbol) else . end]' "$3" 2>/dev/null || echo '[]')
-    jq -n --arg id "$id" --arg module "$1" --arg file "${2##*/}" --arg report "${3##*/}" \
+    # the differ's report: changed and added functions
+    funcs=$(jq -c '(.changed // []) + (.added // [])' "$3" 2>/dev/null) || funcs='[]'
+    jq -n --arg id "$id" --arg mod "$1" --arg file "${2##*/}" --arg report "${3##*/}" \
         --arg sha "$sha" --arg old "$old_id" --arg new "$new_id" \
         --argjson size "$(wc -c <"$2")" --argjson funcs "$funcs" \
-        '{id: $id, module: $module, file: $file, report: $report, sha256: $sha,
-          size: $size, old_build_id: $old, new_build_id: $new, functions: $funcs}'
+        '{"id": $id, "module": $mod, "file": $file, "report": $report, "sha256": $sha,
+          "size": $size, "old_build_id": $old, "new_build_id": $new, "functions": $funcs}'
 }
 
 rev_json() { # REV BUILDDIR

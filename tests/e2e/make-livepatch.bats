@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# make-rules/livepatch.mk: reproducible and incremental revision builds, git
+# revisions, foreign projects through make -f, OLD_BUILD, the manifest.
+load ../lib/common
+load helpers
+
+setup() {
+    KV=$BATS_TEST_TMPDIR/kv
+    copy_sample kvserver "$KV"
+}
+
+@test "one revision built in two directories has the same build-id (and the deployed one too)" {
+    cp -R "$KV" "$BATS_TEST_TMPDIR/elsewhere"
+    run make -s -C "$KV" livepatch-build REV=v1
+    assert_success
+    assert_line ".livepatch/build/v1"
+    run make -s -C "$BATS_TEST_TMPDIR/elsewhere" livepatch-build REV=v1
+    assert_success
+    a=$(build_id "$KV/.livepatch/build/v1/kvserver")
+    b=$(build_id "$BATS_TEST_TMPDIR/elsewhere/.livepatch/build/v1/kvserver")
+    assert [ -n "$a" ]
+    assert_equal "$a" "$b"
+    # the build a user deploys, made in place with $(LIVEPATCH_CC)
+    make -s -C "$KV" v1/kvserver
+    assert_equal "$(build_id "$KV/v1/kvserver")" "$a"
+    # and a different revision is a different module
+    make -s -C "$KV" livepatch-build REV=v2 >/dev/null
+    refute [ "$(build_id "$KV/.livepatch/build/v2/kvserver")" = "$a" ]
+}
+
+@test "revision builds are incremental: unchanged sources rebuild nothing, one edit rebuilds one object" {
+    make -s -C "$KV" livepatch-build REV=v1 >/dev/null
+    b=$KV/.livepatch/build/v1
+    stamps() { stat -c '%n %y' "$b"/main.o "$b"/proto.o "$b"/store.o "$b"/kvserver; }
+    before=$(stamps)
+    touch "$KV/v1/main.c" # newer, same content: nothing to do
+    make -s -C "$KV" livepatch-build REV=v1 >/dev/null
+    assert_equal "$(stamps)" "$before"
+    echo '/* edited */' >>"$KV/v1/store.c"
+    make -s -C "$KV" livepatch-build REV=v1 >/dev/null
+    run stamps
+    assert_line "$(grep main.o <<<"$before")"
+    assert_line "$(grep proto.o <<<"$before")"
+    refute_line "$(grep store.o <<<"$before")"
+    refute_line "$(grep kvserver <<<"$before")"
+}
+
+@test "OLD and NEW may be git revisions: built from the commit, not the work tree" {
+    repo=$BATS_TEST_TMPDIR/repo
+    mkdir -p "$repo"
+    cp "$KV"/v1/* "$repo/"
+    git -C "$repo" init -q
+    git -C "$repo" -c user.name=t -c user.email=t@t add .
+    git -C "$repo" -c user.name=t -c user.email=t@t commit -qm v1
+    git -C "$repo" tag rel-1
+    cp "$KV"/v2/* "$repo/"
+    git -C "$repo" -c user.name=t -c user.email=t@t commit -qam v2
+    git -C "$repo" tag rel-2
+    echo 'int uncommitted_change;' >>"$repo/store.c"
+
+    run make -s -C "$repo" -f "$LP_MK" livepatch OLD=rel-1 NEW=rel-2 LIVEPATCH_MODULES=kvserver
+    assert_success
+    assert_line "livepatch: building rel-1 (1/2)"
+    assert_line "livepatch: building rel-2 (2/2)"
+    run diff "$repo/.livepatch/build/rel-2/store.c" "$KV/v2/store.c"
+    assert_success
+    run jq -r '.old.commit, .new.commit, .patches[0].module' "$repo/livepatch/manifest.json"
+    assert_line --index 0 "$(git -C "$repo" rev-parse rel-1)"
+    assert_line --index 1 "$(git -C "$repo" rev-parse rel-2)"
+    assert_line --index 2 "kvserver"
+}
+
+@test "a foreign project: make -f livepatch.mk with LIVEPATCH_BUILD, its Makefile untouched" {
+    p=$BATS_TEST_TMPDIR/foreign
+    for v in old new; do
+        mkdir -p "$p/$v/src"
+        # CC hard-coded: the plugin must still reach the compiler
+        printf 'CC = gcc\nprog: prog.o\n\t$(CC) -o $@ prog.o\nprog.o: prog.c\n\t$(CC) -O2 -c prog.c\n' \
+            >"$p/$v/src/Makefile"
+    done
+    printf 'int step(int x) { return x + 1; }\nint main(void) { return step(0) - 1; }\n' >"$p/old/src/prog.c"
+    printf 'int step(int x) { return x + 2; }\nint main(void) { return step(0) - 2; }\n' >"$p/new/src/prog.c"
+
+    run make -C "$p" -s -f "$LP_MK" livepatch OLD=old NEW=new \
+        LIVEPATCH_BUILD='make -C src' LIVEPATCH_MODULES=src/prog
+    assert_success
+    assert [ -f "$p/livepatch/src_prog.lpatch" ]
+    run "$LPDIFF" --list "$p/.livepatch/build/new/src/prog"
+    assert_success
+    assert_output --partial "step"
+    run jq -r '.patches[0].module, (.patches[0].functions | index("step") != null)' "$p/livepatch/manifest.json"
+    assert_output $'src/prog\ntrue'
+}
+
+@test "OLD_BUILD reuses the archived build of the deployed release" {
+    make -s -C "$KV" livepatch-build REV=v1 >/dev/null
+    cp -R "$KV/.livepatch/build/v1" "$BATS_TEST_TMPDIR/archive-v1"
+    rm -rf "$KV/.livepatch"
+    run make -s -C "$KV" livepatch OLD_BUILD="$BATS_TEST_TMPDIR/archive-v1" NEW=v2
+    assert_success
+    assert_line --partial "using the build of OLD in $BATS_TEST_TMPDIR/archive-v1"
+    assert_line "livepatch: building v2 (1/1)"
+    refute [ -d "$KV/.livepatch/build/v1" ]
+    run jq -r '.patches[0].old_build_id' "$KV/livepatch/manifest.json"
+    assert_output "$(build_id "$BATS_TEST_TMPDIR/archive-v1/kvserver")"
+}
+
+@test "manifest.json: patch id, module, build-ids, sha256 and functions of each patch" {
+    run make -s -C "$KV" livepatch OLD=v1 NEW=v2
+    assert_success
+    m=$KV/livepatch/manifest.json
+    run jq -r '.patches | length' "$m"
+    assert_output 1
+    run jq -r '.patches[0] | .module, .file, .sha256' "$m"
+    assert_line --index 0 kvserver
+    assert_line --index 1 kvserver.lpatch
+    assert_line --index 2 "$(sha256sum "$KV/livepatch/kvserver.lpatch" | cut -d' ' -f1)"
+    id=$(jq -r '.patches[0].id' "$m")
+    assert_regex "$id" '^[0-9a-f]{32}$'
+    run "$LPATCH" info "$KV/livepatch/kvserver.lpatch"
+    assert_success
+    assert_output --partial "$id"
+    run jq -r '.patches[0].functions[]' "$m"
+    assert_line kv_range
+    refute_line main
+}
+
+@test "usage errors name what is wrong" {
+    run make -s -C "$KV" livepatch NEW=v2
+    assert_failure
+    assert_output --partial "OLD is not set"
+    run make -s -C "$KV" livepatch OLD=nosuch NEW=v2
+    assert_failure
+    assert_output --partial "OLD=nosuch: neither a directory nor a git revision"
+    run make -s -C "$KV" livepatch OLD=v1 NEW=v2 LIVEPATCH_MODULES=kvserverd
+    assert_failure
+    assert_output --partial "building v1 did not produce module kvserverd"
+    run make -s -C "$KV" livepatch OLD=v1 NEW=v2 LIVEPATCH_PLUGIN=/nonexistent/livepatch.so
+    assert_failure
+    assert_output --partial "plugin /nonexistent/livepatch.so not found"
+}
+
+@test "including livepatch.mk leaves the project's default goal alone" {
+    run make -s -C "$KV" -n
+    assert_success
+    assert_output --partial "kvclient"
+    refute_output --partial "livepatch.sh"
+}
