@@ -86,7 +86,8 @@ static void index_module(struct side *s)
     }
     for (size_t i = 0; i < s->mmeta->nfuncs; i++)
         VEC_PUSH(s->mfuncs_by_addr, &s->mmeta->funcs[i]);
-    qsort(s->mfuncs_by_addr.v, s->mfuncs_by_addr.n, sizeof(void *), cmp_mfunc);
+    if (s->mfuncs_by_addr.n)
+        qsort(s->mfuncs_by_addr.v, s->mfuncs_by_addr.n, sizeof(void *), cmp_mfunc);
 }
 
 const struct eo_sym *side_local_sym(const struct side *s, const struct unit *u, const char *name,
@@ -378,7 +379,8 @@ int side_load(struct side *s, const char *dir, const char *module, char *err, si
         strmap_free(&module_files);
         return -1;
     }
-    qsort(found_objects.v, found_objects.n, sizeof(char *), cmp_str);
+    if (found_objects.n)
+        qsort(found_objects.v, found_objects.n, sizeof(char *), cmp_str);
     int rc = 0;
     for (size_t i = 0; i < found_objects.n; i++) {
         char *path = found_objects.v[i];

@@ -1,6 +1,413 @@
-/* layout.c - placeholder until the DWARF checks land. */
+/*
+ * layout.c - refuse data layout changes, read from DWARF.
+ *
+ * A running process holds data laid out by the OLD build: globals, statics,
+ * TLS, and whatever the heap and stacks hold through pointers.  New code
+ * must agree with that layout.  For every variable present in both builds,
+ * and for the return type, parameters and locals of every changed function,
+ * the OLD and NEW types are compared recursively (through pointers,
+ * typedefs, arrays, members): sizes, member names, offsets, bit-fields,
+ * array bounds, enum values.  A changed signature is refused when code that
+ * is not in the patch still calls (or takes the address of) the function.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dwarf.h>
+
 #include "differ.h"
+#include "dwinfo.h"
+
+enum diff_kind { DIFF_NONE, DIFF_LAYOUT, DIFF_ENUM };
+
+struct diffres {
+    enum diff_kind kind; /* LAYOUT/ENUM once an owning type is known */
+    uint32_t owner;      /* NEW node of the struct/union/enum that differs */
+    uint32_t where;      /* NEW (or OLD when removed) node to point at */
+    int where_old;
+    char msg[400];
+};
+
+struct cmp {
+    struct lpd *d;
+    const struct dw_index *o, *n;
+    VEC(uint64_t) seen; /* (old << 32 | new) pairs under comparison */
+};
+
+static int seen(struct cmp *c, uint32_t o, uint32_t n)
+{
+    uint64_t k = (uint64_t)o << 32 | n;
+    for (size_t i = 0; i < c->seen.n; i++)
+        if (c->seen.v[i] == k)
+            return 1;
+    VEC_PUSH(c->seen, k);
+    return 0;
+}
+
+static const struct dw_node *N(const struct dw_index *d, uint32_t i)
+{
+    return i == DW_NONE ? NULL : &d->nodes.v[i];
+}
+
+static int cmp_type(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r);
+
+static int differ_msg(struct diffres *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int differ_msg(struct diffres *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+static const char *tname(const struct dw_index *d, uint32_t t, char *buf, size_t len)
+{
+    return dw_type_name(d, t, buf, len);
+}
+
+/* After a difference inside aggregate `agg` (NEW node) at member `m`. */
+static int own(struct diffres *r, enum diff_kind k, uint32_t agg, uint32_t where, int where_old)
+{
+    if (r->kind == DIFF_NONE) {
+        r->kind = k;
+        r->owner = agg;
+        r->where = where;
+        r->where_old = where_old;
+    }
+    return 1;
+}
+
+static uint32_t nth_child(const struct dw_index *d, uint32_t parent, uint16_t tag, size_t k)
+{
+    for (uint32_t ch = N(d, parent)->child; ch != DW_NONE; ch = N(d, ch)->next)
+        if (N(d, ch)->tag == tag && k-- == 0)
+            return ch;
+    return DW_NONE;
+}
+
+static size_t count_children(const struct dw_index *d, uint32_t parent, uint16_t tag)
+{
+    size_t k = 0;
+    for (uint32_t ch = N(d, parent)->child; ch != DW_NONE; ch = N(d, ch)->next)
+        k += N(d, ch)->tag == tag;
+    return k;
+}
+
+static uint32_t child_named(const struct dw_index *d, uint32_t parent, uint16_t tag,
+                            const char *name)
+{
+    for (uint32_t ch = N(d, parent)->child; ch != DW_NONE; ch = N(d, ch)->next)
+        if (N(d, ch)->tag == tag && !strcmp(N(d, ch)->name, name))
+            return ch;
+    return DW_NONE;
+}
+
+static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
+{
+    const struct dw_node *on = N(c->o, o), *nn = N(c->n, n);
+    char tn[256];
+    tname(c->n, n, tn, sizeof(tn));
+    /* Members by name: added, removed, moved, resized, retyped. */
+    for (uint32_t nm = nn->child; nm != DW_NONE; nm = N(c->n, nm)->next) {
+        const struct dw_node *m = N(c->n, nm);
+        if (m->tag != DW_TAG_member)
+            continue;
+        uint32_t om = child_named(c->o, o, DW_TAG_member, m->name);
+        if (om == DW_NONE) {
+            differ_msg(r, "%s: member '%s' added at offset %" PRId64, tn,
+                       *m->name ? m->name : "<anonymous>", m->member_off);
+            return own(r, DIFF_LAYOUT, n, nm, 0);
+        }
+        const struct dw_node *x = N(c->o, om);
+        if (x->member_off != m->member_off || x->bit_offset != m->bit_offset ||
+            x->bit_size != m->bit_size) {
+            if (x->bit_size >= 0 || m->bit_size >= 0)
+                differ_msg(r,
+                           "%s: bit-field '%s' moves from bit %" PRId64 " width %" PRId64
+                           " to bit %" PRId64 " width %" PRId64,
+                           tn, m->name, x->bit_offset, x->bit_size, m->bit_offset, m->bit_size);
+            else
+                differ_msg(r, "%s: member '%s' moves from offset %" PRId64 " to %" PRId64, tn,
+                           m->name, x->member_off, m->member_off);
+            return own(r, DIFF_LAYOUT, n, nm, 0);
+        }
+        if (cmp_type(c, x->type, m->type, r)) {
+            if (r->kind == DIFF_NONE) {
+                char a[256], b[256];
+                differ_msg(r, "%s: member '%s' changes type from %s to %s", tn, m->name,
+                           tname(c->o, x->type, a, sizeof(a)), tname(c->n, m->type, b, sizeof(b)));
+            }
+            return own(r, DIFF_LAYOUT, n, nm, 0);
+        }
+    }
+    for (uint32_t om = on->child; om != DW_NONE; om = N(c->o, om)->next) {
+        const struct dw_node *m = N(c->o, om);
+        if (m->tag == DW_TAG_member && child_named(c->n, n, DW_TAG_member, m->name) == DW_NONE) {
+            differ_msg(r, "%s: member '%s' removed", tn, m->name);
+            return own(r, DIFF_LAYOUT, n, om, 1);
+        }
+    }
+    if (on->byte_size != nn->byte_size) {
+        differ_msg(r, "%s: size %" PRId64 " -> %" PRId64 " bytes", tn, on->byte_size,
+                   nn->byte_size);
+        return own(r, DIFF_LAYOUT, n, n, 0);
+    }
+    return 0;
+}
+
+static int cmp_enum(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
+{
+    char tn[256];
+    tname(c->n, n, tn, sizeof(tn));
+    for (uint32_t ne = N(c->n, n)->child; ne != DW_NONE; ne = N(c->n, ne)->next) {
+        const struct dw_node *e = N(c->n, ne);
+        if (e->tag != DW_TAG_enumerator)
+            continue;
+        uint32_t oe = child_named(c->o, o, DW_TAG_enumerator, e->name);
+        if (oe == DW_NONE)
+            continue; /* a new enumerator is fine if no old value moved */
+        if (N(c->o, oe)->value != e->value) {
+            differ_msg(r, "%s: %s = %" PRId64 " -> %" PRId64, tn, e->name, N(c->o, oe)->value,
+                       e->value);
+            return own(r, DIFF_ENUM, n, ne, 0);
+        }
+    }
+    for (uint32_t oe = N(c->o, o)->child; oe != DW_NONE; oe = N(c->o, oe)->next)
+        if (N(c->o, oe)->tag == DW_TAG_enumerator &&
+            child_named(c->n, n, DW_TAG_enumerator, N(c->o, oe)->name) == DW_NONE) {
+            differ_msg(r, "%s: enumerator %s removed", tn, N(c->o, oe)->name);
+            return own(r, DIFF_ENUM, n, oe, 1);
+        }
+    if (N(c->o, o)->byte_size != N(c->n, n)->byte_size) {
+        differ_msg(r, "%s: size %" PRId64 " -> %" PRId64 " bytes", tn, N(c->o, o)->byte_size,
+                   N(c->n, n)->byte_size);
+        return own(r, DIFF_ENUM, n, n, 0);
+    }
+    return 0;
+}
+
+static int cmp_array(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
+{
+    size_t k = count_children(c->o, o, DW_TAG_subrange_type);
+    if (k != count_children(c->n, n, DW_TAG_subrange_type))
+        return differ_msg(r, "array dimensions change");
+    for (size_t i = 0; i < k; i++) {
+        const struct dw_node *a = N(c->o, nth_child(c->o, o, DW_TAG_subrange_type, i));
+        const struct dw_node *b = N(c->n, nth_child(c->n, n, DW_TAG_subrange_type, i));
+        int64_t na = a->count >= 0 ? a->count : a->upper + 1;
+        int64_t nb = b->count >= 0 ? b->count : b->upper + 1;
+        if (na != nb)
+            return differ_msg(r, "array bound %" PRId64 " -> %" PRId64, na, nb);
+    }
+    return cmp_type(c, N(c->o, o)->type, N(c->n, n)->type, r);
+}
+
+static int cmp_subroutine(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
+{
+    size_t k = count_children(c->o, o, DW_TAG_formal_parameter);
+    if (k != count_children(c->n, n, DW_TAG_formal_parameter))
+        return differ_msg(r, "function pointer parameter count changes");
+    for (size_t i = 0; i < k; i++)
+        if (cmp_type(c, N(c->o, nth_child(c->o, o, DW_TAG_formal_parameter, i))->type,
+                     N(c->n, nth_child(c->n, n, DW_TAG_formal_parameter, i))->type, r))
+            return 1;
+    return cmp_type(c, N(c->o, o)->type, N(c->n, n)->type, r);
+}
+
+static int cmp_type(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
+{
+    const struct dw_node *on = N(c->o, o), *nn = N(c->n, n);
+    char a[256], b[256];
+    if (!on || !nn) {
+        if (!on && !nn)
+            return 0;
+        return differ_msg(r, "type %s -> %s", tname(c->o, o, a, sizeof(a)),
+                          tname(c->n, n, b, sizeof(b)));
+    }
+    if (seen(c, o, n))
+        return 0; /* already being compared higher up (recursive types) */
+    if (on->tag != nn->tag || strcmp(on->name, nn->name))
+        return differ_msg(r, "type %s -> %s", tname(c->o, o, a, sizeof(a)),
+                          tname(c->n, n, b, sizeof(b)));
+    switch (nn->tag) {
+    case DW_TAG_base_type:
+        if (on->byte_size != nn->byte_size)
+            return differ_msg(r, "type %s changes size", nn->name);
+        return 0;
+    case DW_TAG_structure_type:
+    case DW_TAG_union_type:
+    case DW_TAG_class_type:
+        if (on->declaration || nn->declaration)
+            return 0;
+        return cmp_members(c, o, n, r);
+    case DW_TAG_enumeration_type:
+        if (on->declaration || nn->declaration)
+            return 0;
+        return cmp_enum(c, o, n, r);
+    case DW_TAG_array_type:
+        return cmp_array(c, o, n, r);
+    case DW_TAG_subroutine_type:
+        return cmp_subroutine(c, o, n, r);
+    default: /* typedef, pointer, const, volatile, restrict, atomic */
+        return cmp_type(c, on->type, nn->type, r);
+    }
+}
+
+/* Compare the types of one entity; report aggregate differences here and
+ * return 1 for a difference at the entity's own type (caller decides). */
+static int check_entity(struct cmp *c, uint32_t ot, uint32_t nt, char *msg, size_t len)
+{
+    struct diffres r = {.owner = DW_NONE, .where = DW_NONE};
+    c->seen.n = 0;
+    if (!cmp_type(c, ot, nt, &r))
+        return 0;
+    if (r.kind == DIFF_NONE) {
+        snprintf(msg, len, "%s", r.msg);
+        return 1;
+    }
+    char tn[256], w[256];
+    const struct dw_node *owner = N(c->n, r.owner);
+    const char *name = *owner->name ? owner->name : dw_type_name(c->n, r.owner, tn, sizeof(tn));
+    dw_where(r.where_old ? c->o : c->n, r.where, w, sizeof(w));
+    if (!*w)
+        dw_where(c->n, r.owner, w, sizeof(w));
+    report_refuse(&c->d->rep, r.kind == DIFF_ENUM ? "ENUM_VALUE" : "LAYOUT_TYPE", name, w,
+                  "type %s", r.msg);
+    return 0;
+}
+
+/* DWARF node of a unit's variable (top-level or "fn::var"). */
+static uint32_t var_node(const struct dw_index *dw, const struct unit *u, const char *key)
+{
+    int cu = dw_cu_for(dw, u->file);
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", key);
+    char *sep = strstr(buf, "::");
+    if (!sep)
+        return dw_find(dw, cu, DW_TAG_variable, "", buf);
+    *sep = 0;
+    char *hash = strchr(sep + 2, '#');
+    if (hash)
+        *hash = 0;
+    return dw_find(dw, cu, DW_TAG_variable, buf, sep + 2);
+}
+
+static uint32_t fn_node(const struct dw_index *dw, const struct unit *u, const char *name)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", name);
+    char *dot = strchr(buf, '.');
+    if (dot && dot != buf)
+        *dot = 0;
+    return dw_find(dw, dw_cu_for(dw, u->file), DW_TAG_subprogram, "", buf);
+}
+
+static void check_variables(struct cmp *c, struct unit *nu)
+{
+    for (size_t i = 0; i < nu->vars.n; i++) {
+        struct var *v = &nu->vars.v[i];
+        if (!v->peer)
+            continue;
+        uint32_t on = var_node(c->o, v->peer->u, v->peer->key), nn = var_node(c->n, nu, v->key);
+        if (on == DW_NONE || nn == DW_NONE)
+            continue;
+        char msg[512], w[256];
+        if (check_entity(c, N(c->o, on)->type, N(c->n, nn)->type, msg, sizeof(msg)) &&
+            (v->writable || v->tls) && v->size == v->peer->size)
+            report_refuse(&c->d->rep, "GLOBAL_TYPE", v->key, dw_where(c->n, nn, w, sizeof(w)),
+                          "variable %s: %s", v->key, msg);
+    }
+}
+
+/* Is f referenced from code or data that stays old? */
+static const char *unpatched_user(struct lpd *d, const struct fn *f)
+{
+    for (size_t i = 0; i < d->new.units.n; i++) {
+        struct unit *u = d->new.units.v[i];
+        for (size_t s = 1; s < u->obj->nsecs; s++) {
+            const struct eo_sec *sec = &u->obj->secs[s];
+            if (!(sec->sh.sh_flags & SHF_ALLOC))
+                continue;
+            for (size_t k = 0; k < sec->nrelas; k++) {
+                const struct eo_rela *r = &sec->relas[k];
+                const struct eo_sym *y = &u->obj->syms[r->sym];
+                int hit = 0;
+                if (y->shndx == SHN_UNDEF)
+                    hit = !f->is_local && !strcmp(y->name, f->name);
+                else if (u == f->u && u->fn_of_sym[r->sym] == f)
+                    hit = 1;
+                else if (u == f->u && y->type == STT_SECTION && y->shndx == f->sec && s != f->sec)
+                    hit = 1;
+                if (!hit)
+                    continue;
+                size_t at = unit_sym_at(u, s, r->off);
+                const struct fn *user = at != SIZE_MAX ? u->fn_of_sym[at] : NULL;
+                if (user && user->in_patch)
+                    continue;
+                if (!user && sec_is_text(sec))
+                    continue;
+                if (!strncmp(sec->name, ".init_array", 11) ||
+                    !strncmp(sec->name, ".fini_array", 11))
+                    continue;
+                return user ? user->name : sec->name;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void check_function(struct cmp *c, struct fn *f)
+{
+    uint32_t on = fn_node(c->o, f->peer->u, f->peer->name), nn = fn_node(c->n, f->u, f->name);
+    if (on == DW_NONE || nn == DW_NONE)
+        return;
+    char msg[512], sig[600] = "", w[256];
+    if (check_entity(c, N(c->o, on)->type, N(c->n, nn)->type, msg, sizeof(msg)))
+        snprintf(sig, sizeof(sig), "return %s", msg);
+    size_t k = count_children(c->o, on, DW_TAG_formal_parameter);
+    if (!*sig && k != count_children(c->n, nn, DW_TAG_formal_parameter))
+        snprintf(sig, sizeof(sig), "%zu -> %zu parameters", k,
+                 count_children(c->n, nn, DW_TAG_formal_parameter));
+    for (size_t i = 0; !*sig && i < k; i++) {
+        const struct dw_node *op = N(c->o, nth_child(c->o, on, DW_TAG_formal_parameter, i));
+        const struct dw_node *np = N(c->n, nth_child(c->n, nn, DW_TAG_formal_parameter, i));
+        if (check_entity(c, op->type, np->type, msg, sizeof(msg)))
+            snprintf(sig, sizeof(sig), "parameter %zu '%s': %s", i + 1, np->name, msg);
+    }
+    /* Locals: only the layout of shared types matters, not their own type. */
+    for (uint32_t nl = N(c->n, nn)->child; nl != DW_NONE; nl = N(c->n, nl)->next) {
+        if (N(c->n, nl)->tag != DW_TAG_variable)
+            continue;
+        uint32_t ol = child_named(c->o, on, DW_TAG_variable, N(c->n, nl)->name);
+        if (ol != DW_NONE)
+            check_entity(c, N(c->o, ol)->type, N(c->n, nl)->type, msg, sizeof(msg));
+    }
+    if (!*sig)
+        return;
+    const char *user = unpatched_user(c->d, f);
+    if (user)
+        report_refuse(&c->d->rep, "SIGNATURE", f->name, dw_where(c->n, nn, w, sizeof(w)),
+                      "function %s: signature changes (%s) but %s, which is not patched, still "
+                      "calls it or takes its address",
+                      f->name, sig, user);
+}
+
 void lpd_check_layout(struct lpd *d)
 {
-    (void)d;
+    if (!d->old.dw || !d->new.dw)
+        return;
+    struct cmp c = {.d = d, .o = d->old.dw, .n = d->new.dw};
+    for (size_t i = 0; i < d->new.units.n; i++)
+        check_variables(&c, d->new.units.v[i]);
+    for (size_t i = 0; i < d->patch.n; i++) {
+        struct fn *f = d->patch.v[i];
+        if (f->peer && !f->is_cold)
+            check_function(&c, f);
+    }
+    VEC_FREE(c.seen);
 }
