@@ -14,6 +14,7 @@ void lp_slots_free(struct lp_slots *s)
     free(s->tpoff);
     free(s->gd);
     free(s->stub);
+    free(s->desc);
     memset(s, 0, sizeof *s);
 }
 
@@ -39,11 +40,13 @@ int lp_slots_assign(const struct lp_patch *p, struct lp_slots *s, char *err)
     uint32_t nsyms = p->hdr->nsyms;
     memset(s, 0, sizeof *s);
     s->ld = LP_NONE;
+    s->desc_stub = LP_NONE;
     s->addr = per_sym(nsyms);
     s->tpoff = per_sym(nsyms);
     s->gd = per_sym(nsyms);
     s->stub = per_sym(nsyms);
-    if (!s->addr || !s->tpoff || !s->gd || !s->stub) {
+    s->desc = per_sym(nsyms);
+    if (!s->addr || !s->tpoff || !s->gd || !s->stub || !s->desc) {
         lp_slots_free(s);
         return lp_fail(err, "%s: out of memory", p->name);
     }
@@ -53,6 +56,9 @@ int lp_slots_assign(const struct lp_patch *p, struct lp_slots *s, char *err)
         case R_X86_64_GOTPCREL:
         case R_X86_64_GOTPCRELX:
         case R_X86_64_REX_GOTPCRELX:
+        case R_X86_64_GOTPCREL64:
+        case R_X86_64_GOT64:
+        case R_X86_64_GOTPLT64:
             take(&s->addr[r->sym], &s->ngot, 1);
             break;
         case R_X86_64_PLT32:
@@ -69,6 +75,10 @@ int lp_slots_assign(const struct lp_patch *p, struct lp_slots *s, char *err)
             break;
         case R_X86_64_TLSLD:
             take(&s->ld, &s->ngot, 2);
+            break;
+        case R_X86_64_GOTPC32_TLSDESC:
+            take(&s->desc[r->sym], &s->ngot, 2);
+            take(&s->desc_stub, &s->nstubs, 1);
             break;
         }
     }

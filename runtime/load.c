@@ -306,15 +306,15 @@ static int check_sym(struct lp_patch *p, uint32_t i, char *err)
 static int check_reloc(struct lp_patch *p, uint32_t i, char *err)
 {
     const struct lp_reloc *r = &p->relocs[i];
-    unsigned width = lp_reloc_width(r->type);
-    if (!width)
+    int width = lp_reloc_width(r->type);
+    if (width < 0)
         return lp_fail(err, "%s: %s[%u]: unsupported relocation type %u", p->name,
                        LP_SEC_RELOCS_NAME, i, r->type);
     if (r->section < LP_SEC_TEXT || r->section > LP_SEC_DATA)
         return lp_fail(err, "%s: %s[%u]: section %u cannot hold fixups", p->name,
                        LP_SEC_RELOCS_NAME, i, r->section);
     uint64_t size = p->sec[r->section].size;
-    if (!in_bounds(r->offset, width, size))
+    if (!in_bounds(r->offset, (uint64_t)width, size))
         return lp_fail(err, "%s: %s[%u]: offset 0x%llx beyond %s (size 0x%llx)", p->name,
                        LP_SEC_RELOCS_NAME, i, (unsigned long long)r->offset, sec_name(r->section),
                        (unsigned long long)size);

@@ -42,8 +42,8 @@ static inline uint64_t lp_align_up(uint64_t v, uint64_t a)
     return (v + a - 1) & ~(a - 1);
 }
 
-/* Bytes a relocation of `type` writes (4 or 8); 0 if the type is unsupported. */
-unsigned lp_reloc_width(uint32_t type);
+/* Bytes a relocation of `type` writes (0, 4 or 8); -1 if unsupported. */
+int lp_reloc_width(uint32_t type);
 const char *lp_reloc_name(uint32_t type);
 /* 1 if the relocation type addresses thread-local storage. */
 int lp_reloc_is_tls(uint32_t type);
@@ -75,11 +75,13 @@ uint64_t lp_compute_checksum(const uint8_t *buf, size_t len, size_t checksum_off
  * relocation agree.  LP_NONE marks "not needed". */
 #define LP_NONE UINT32_MAX
 struct lp_slots {
-    uint32_t *addr;  /* per symbol: slot holding its address */
-    uint32_t *tpoff; /* per symbol: slot holding its thread-pointer offset */
-    uint32_t *gd;    /* per symbol: first of (module id, offset) */
-    uint32_t *stub;  /* per symbol: call stub index */
-    uint32_t ld;     /* first of (module id, 0) for TLSLD */
+    uint32_t *addr;     /* per symbol: slot holding its address */
+    uint32_t *tpoff;    /* per symbol: slot holding its thread-pointer offset */
+    uint32_t *gd;       /* per symbol: first of (module id, offset) */
+    uint32_t *stub;     /* per symbol: call stub index */
+    uint32_t *desc;     /* per symbol: first of a TLS descriptor (resolver, TP offset) */
+    uint32_t ld;        /* first of (module id, 0) for TLSLD */
+    uint32_t desc_stub; /* stub index of the static-TLS descriptor resolver */
     uint32_t ngot, nstubs;
 };
 int lp_slots_assign(const struct lp_patch *p, struct lp_slots *s, char *err);

@@ -40,6 +40,11 @@ static const char *sym_name(const struct relocator *rc, uint32_t i)
     return rc->p->strtab + rc->p->syms[i].name;
 }
 
+static uint64_t got_addr(const struct relocator *rc, uint32_t slot)
+{
+    return rc->t->image_addr + rc->lay->got_off + 8ull * slot;
+}
+
 /* S: where symbol i lives in the target (TLS: its offset in the TLS block). */
 static int symbol_value(struct relocator *rc, uint32_t i, uint64_t *out, char *err)
 {
@@ -60,6 +65,11 @@ static int symbol_value(struct relocator *rc, uint32_t i, uint64_t *out, char *e
         v = s->value;
         break;
     case LP_SYM_DYNAMIC: {
+        /* The linker's name for the GOT base: our own slots. */
+        if (strcmp(sym_name(rc, i), "_GLOBAL_OFFSET_TABLE_") == 0) {
+            v = got_addr(rc, 0);
+            break;
+        }
         char why[LP_ERR_MAX] = "no resolver given";
         if (!rc->t->resolve || rc->t->resolve(rc->t->ctx, rc->p, s, &v, why) != 0)
             return lp_fail(err, "%s: %s[%u]: cannot resolve '%s': %s", rc->p->name,
@@ -76,11 +86,6 @@ static int symbol_value(struct relocator *rc, uint32_t i, uint64_t *out, char *e
 static void put64(uint8_t *at, uint64_t v)
 {
     memcpy(at, &v, 8); /* x86-64 is little-endian, like the format */
-}
-
-static uint64_t got_addr(const struct relocator *rc, uint32_t slot)
-{
-    return rc->t->image_addr + rc->lay->got_off + 8ull * slot;
 }
 
 static uint8_t *got_at(const struct relocator *rc, uint32_t slot)
@@ -123,6 +128,13 @@ static int fill_got_and_stubs(struct relocator *rc, char *err)
             put64(got_at(rc, s->gd[i]), rc->t->tls_modid);
             put64(got_at(rc, s->gd[i] + 1), rc->p->syms[i].value);
         }
+        if (s->desc[i] != LP_NONE) {
+            if (need_static_tls(rc, i, "R_X86_64_GOTPC32_TLSDESC for", err) < 0)
+                return -1;
+            put64(got_at(rc, s->desc[i]),
+                  rc->t->image_addr + rc->lay->stub_off + (uint64_t)s->desc_stub * LP_STUB_SIZE);
+            put64(got_at(rc, s->desc[i] + 1), (uint64_t)rc->t->tls_tpoff + rc->p->syms[i].value);
+        }
         if (s->stub[i] != LP_NONE) {
             /* jmp *slot(%rip); int3; int3 */
             uint64_t off = rc->lay->stub_off + (uint64_t)s->stub[i] * LP_STUB_SIZE;
@@ -138,6 +150,13 @@ static int fill_got_and_stubs(struct relocator *rc, char *err)
     if (s->ld != LP_NONE) {
         put64(got_at(rc, s->ld), rc->t->tls_modid);
         put64(got_at(rc, s->ld + 1), 0);
+    }
+    if (s->desc_stub != LP_NONE) {
+        /* Static-TLS descriptor resolver: return the descriptor's argument,
+         * the TP offset (mov 8(%rax),%rax; ret), clobbering nothing else. */
+        static const uint8_t code[LP_STUB_SIZE] = {0x48, 0x8b, 0x40, 0x08, 0xc3, 0xcc, 0xcc, 0xcc};
+        memcpy(rc->image + rc->lay->stub_off + (uint64_t)s->desc_stub * LP_STUB_SIZE, code,
+               sizeof code);
     }
     if (s->ld != LP_NONE && !rc->t->tls_modid)
         return lp_fail(err,
@@ -238,6 +257,23 @@ static int apply(struct relocator *rc, uint32_t i, char *err)
         return put_s32(rc, i, at, (int64_t)(S + A), err);
     case R_X86_64_DTPOFF64:
         put64(at, S + A);
+        return 0;
+    case R_X86_64_GOTPC64:
+        put64(at, GOT + A - P);
+        return 0;
+    case R_X86_64_GOT64:
+    case R_X86_64_GOTPLT64:
+        put64(at, got_addr(rc, sl->addr[r->sym]) + A - GOT);
+        return 0;
+    case R_X86_64_GOTPCREL64:
+        put64(at, got_addr(rc, sl->addr[r->sym]) + A - P);
+        return 0;
+    case R_X86_64_PLTOFF64: /* no PLT: the function itself is its entry */
+        put64(at, S + A - GOT);
+        return 0;
+    case R_X86_64_GOTPC32_TLSDESC:
+        return put_s32(rc, i, at, (int64_t)(got_addr(rc, sl->desc[r->sym]) + A - P), err);
+    case R_X86_64_TLSDESC_CALL: /* `call *(%rax)` stays: the descriptor answers */
         return 0;
     }
     return lp_fail(err, "%s: %s[%u]: unsupported relocation type %u", rc->p->name,

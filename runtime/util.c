@@ -57,6 +57,15 @@ static const struct {
     {R_X86_64_TLSLD, 4, 1, "R_X86_64_TLSLD"},
     {R_X86_64_DTPOFF32, 4, 1, "R_X86_64_DTPOFF32"},
     {R_X86_64_DTPOFF64, 8, 1, "R_X86_64_DTPOFF64"},
+    /* large code model (-mcmodel=large -fPIC) */
+    {R_X86_64_GOTPC64, 8, 0, "R_X86_64_GOTPC64"},
+    {R_X86_64_GOT64, 8, 0, "R_X86_64_GOT64"},
+    {R_X86_64_GOTPCREL64, 8, 0, "R_X86_64_GOTPCREL64"},
+    {R_X86_64_GOTPLT64, 8, 0, "R_X86_64_GOTPLT64"},
+    {R_X86_64_PLTOFF64, 8, 0, "R_X86_64_PLTOFF64"},
+    /* TLS descriptors (-mtls-dialect=gnu2); TLSDESC_CALL only marks the call */
+    {R_X86_64_GOTPC32_TLSDESC, 4, 1, "R_X86_64_GOTPC32_TLSDESC"},
+    {R_X86_64_TLSDESC_CALL, 0, 1, "R_X86_64_TLSDESC_CALL"},
 };
 
 static int reloc_index(uint32_t type)
@@ -67,10 +76,10 @@ static int reloc_index(uint32_t type)
     return -1;
 }
 
-unsigned lp_reloc_width(uint32_t type)
+int lp_reloc_width(uint32_t type)
 {
     int i = reloc_index(type);
-    return i < 0 ? 0 : reloc_types[i].width;
+    return i < 0 ? -1 : (int)reloc_types[i].width;
 }
 
 int lp_reloc_is_tls(uint32_t type)

@@ -45,7 +45,7 @@ static const char source[] =
     "}\n"
     "int entry(char *buf, int n) {\n"
     "    counter += n; zeroed++; ttls += 1; stls += 2;\n"
-    "    int v = ops[0](n) + ops[1](1) + counter + zeroed + ttls + stls + pick(n);\n"
+    "    int v = ops[n & 1](n) + ops[(n & 1) ^ 1](1) + counter + zeroed + ttls + stls + pick(n);\n"
     "#ifndef NO_MODULE_DATA\n"
     "    gvar += 10; v += gvar;\n"
     "#endif\n"
@@ -345,6 +345,15 @@ TEST(pic_initial_exec_tls)
 {
     run_variant(dir, "-fPIC -ftls-model=initial-exec", 0, 1); /* GOTTPOFF */
 }
+TEST(pic_tls_descriptors)
+{
+    run_variant(dir, "-fPIC -mtls-dialect=gnu2", 0, 1); /* GOTPC32_TLSDESC, TLSDESC_CALL */
+}
+TEST(pic_large_code_model)
+{
+    /* GOTPC64, GOT64, GOTOFF64, PLTOFF64 */
+    run_variant(dir, "-fPIC -mcmodel=large", 0, 1);
+}
 TEST(pie_code)
 {
     run_variant(dir, "-fPIE", 0, 1); /* PC32, TPOFF32, GOTTPOFF */
@@ -372,6 +381,8 @@ int main(void)
     RUN(pic_shared_library_code);
     RUN(pic_without_plt);
     RUN(pic_initial_exec_tls);
+    RUN(pic_tls_descriptors);
+    RUN(pic_large_code_model);
     RUN(pie_code);
     RUN(pie_code_unoptimised);
     RUN(fixed_address_code);

@@ -96,6 +96,15 @@ static struct lp_patch *pic_patch(void)
     add_reloc(w, LP_SEC_DATA, 0, R_X86_64_64, mfunc, 0);
     add_reloc(w, T, 0x60, R_X86_64_PC32, pd, -4);
     add_reloc(w, T, 0x64, R_X86_64_GOTTPOFF, tv, -4); /* shares the TP-offset slot */
+    /* large code model */
+    add_reloc(w, T, 0x68, R_X86_64_GOTPC64, lc0, 0);
+    add_reloc(w, T, 0x70, R_X86_64_GOT64, mvar, 0);
+    add_reloc(w, T, 0x78, R_X86_64_GOTPCREL64, mfunc, 4);
+    add_reloc(w, T, 0x80, R_X86_64_GOTPLT64, pf, 2);
+    add_reloc(w, T, 0x88, R_X86_64_PLTOFF64, pf, 0);
+    /* TLS descriptors */
+    add_reloc(w, T, 0x90, R_X86_64_GOTPC32_TLSDESC, tv, -4);
+    add_reloc(w, T, 0x94, R_X86_64_TLSDESC_CALL, tv, 0);
     struct lp_func f = {.name = lp_writer_str(w, "f"), .flags = LP_FUNC_NEW, .new_size = 0x100};
     lp_writer_func(w, &f);
     return finish(w);
@@ -126,15 +135,16 @@ TEST(layout_places_sections_and_got)
     CHECK_EQ_INT(lp_layout_compute(p, &lay, err), 0);
     CHECK_EQ_INT(lay.text_off, 0);
     CHECK_EQ_INT(lay.stub_off, 0x100);
-    CHECK_EQ_INT(lay.nstubs, 1);
+    CHECK_EQ_INT(lay.nstubs, 2); /* printf, TLS descriptor resolver */
     CHECK_EQ_INT(lay.exec_size, 0x1000);
     CHECK_EQ_INT(lay.rodata_off, 0x1000);
     CHECK_EQ_INT(lay.data_off, 0x1010);
     CHECK_EQ_INT(lay.bss_off, 0x1020);
     CHECK_EQ_INT(lay.got_off, 0x1030);
     /* printf(1) + mvar(1, shared by GOTPCREL and REX_GOTPCRELX) + mfunc(1)
-     * + tvar TP offset(1, shared) + TLSGD(2) + TLSLD(2) */
-    CHECK_EQ_INT(lay.ngot, 8);
+     * + tvar TP offset(1, shared) + TLSGD(2) + TLSLD(2) + descriptor(2);
+     * the large-model GOT64/GOTPCREL64/GOTPLT64 share the address slots */
+    CHECK_EQ_INT(lay.ngot, 10);
     CHECK_EQ_INT(lay.size, 0x2000);
     lp_patch_free(p);
 }
@@ -181,6 +191,17 @@ TEST(every_relocation_type_on_pic_image)
     CHECK_EQ_INT(u64(img, 0x1010), 0x555555555130); /* 64 inside .lp.data */
     CHECK_EQ_INT(s32(img, 0x60), 0xfb4);            /* PC32 to patch data */
     CHECK_EQ_INT(s32(img, 0x64), 0x1048 - 4 - 0x64);
+    CHECK_EQ_INT(u64(img, 0x68), 0xfc8);          /* GOTPC64 */
+    CHECK_EQ_INT(u64(img, 0x70), 8);              /* GOT64: slot 1 from GOT */
+    CHECK_EQ_INT(u64(img, 0x78), 0xfcc);          /* GOTPCREL64 -> slot 2 */
+    CHECK_EQ_INT(u64(img, 0x80), 2);              /* GOTPLT64: slot 0 + 2 */
+    CHECK_EQ_INT(u64(img, 0x88), 0x2aaaa27fefd0); /* PLTOFF64 */
+    CHECK_EQ_INT(s32(img, 0x90), 0xfdc);          /* GOTPC32_TLSDESC -> slots 8,9 */
+    CHECK_EQ_INT(s32(img, 0x94), 0);              /* TLSDESC_CALL: untouched */
+    CHECK_EQ_INT(u64(img, 0x1070), IMAGE + 0x108);
+    CHECK_EQ_INT(u64(img, 0x1078), (uint64_t)-0x30);
+    static const uint8_t resolver[] = {0x48, 0x8b, 0x40, 0x08, 0xc3};
+    CHECK(memcmp(img + 0x108, resolver, sizeof resolver) == 0);
     /* GOT contents */
     CHECK_EQ_INT(u64(img, 0x1030), FAR);
     CHECK_EQ_INT(u64(img, 0x1038), 0x555555558000);
@@ -190,9 +211,10 @@ TEST(every_relocation_type_on_pic_image)
     CHECK_EQ_INT(u64(img, 0x1058), 0x10);
     CHECK_EQ_INT(u64(img, 0x1060), 1);
     CHECK_EQ_INT(u64(img, 0x1068), 0);
-    /* stub: jmp *0xf2a(%rip) to slot 0; int3 int3; then int3 fill */
-    static const uint8_t stub[] = {0xff, 0x25, 0x2a, 0x0f, 0, 0, 0xcc, 0xcc, 0xcc};
+    /* stub 0: jmp *0xf2a(%rip) to slot 0; int3 int3; int3 fill after stub 1 */
+    static const uint8_t stub[] = {0xff, 0x25, 0x2a, 0x0f, 0, 0, 0xcc, 0xcc};
     CHECK(memcmp(img + 0x100, stub, sizeof stub) == 0);
+    CHECK_EQ_INT(img[0x110], 0xcc);
     CHECK_EQ_INT(img[0xfff], 0xcc);
     CHECK_EQ_INT(u64(img, 0x1020), 0); /* bss zero */
     free(img);
