@@ -44,6 +44,8 @@ struct lpa_stats {
 };
 
 void lpa_opts_default(struct lpa_opts *o);
+/* Run lpatch SCHED_FIFO (unless o->no_fifo or not permitted) / back. */
+void lpa_realtime(const struct lpa_opts *o, int on);
 
 int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const struct lpa_opts *o,
               struct lpa_stats *st, char *err);

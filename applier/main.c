@@ -644,6 +644,9 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     setvbuf(stdout, NULL, _IOLBF, 0);
+    int rt = !strcmp(c.cmd, "apply") || !strcmp(c.cmd, "revert");
+    if (rt)
+        lpa_realtime(&c.o, 1);
     if (!strcmp(c.cmd, "apply"))
         rc = cmd_apply(&c);
     else if (!strcmp(c.cmd, "revert"))
@@ -656,6 +659,8 @@ int main(int argc, char **argv)
         rc = cmd_info(&c);
     else
         rc = fail(LPA_USAGE, "unknown command '%s'; try 'lpatch --help'", c.cmd);
+    if (rt)
+        lpa_realtime(&c.o, 0);
     free(c.o.allow_active);
     return rc;
 }

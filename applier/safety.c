@@ -15,22 +15,177 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
+#include <unistd.h>
 
 #define MAX_FRAMES 256
 #define RAW_SCAN   (64u << 10)
+#define MAX_STEPS  200 /* single steps to leave a replaced function */
+
+#define NPAGES 64
+
+/* Memory and registers come from our own accessors: memory through
+ * /proc/PID/mem with a page cache valid for one stop (libunwind-ptrace
+ * reads word by word with PTRACE_PEEKDATA, which dominates the cost), and
+ * registers from one PTRACE_GETREGS.  Unwind tables are found by
+ * libunwind-ptrace itself, with one handle per module so each keeps its
+ * parsed table (it caches only the last ELF image it opened). */
+struct upt_slot {
+    uint64_t lo, hi;
+    void *upt;
+};
 
 struct lpa_safety {
     unw_addr_space_t as;
+    unw_accessors_t acc;
     uint64_t (*opaque)[2];
     size_t nopaque;
     pid_t pid;
+    int memfd;
     struct lpa_maps *maps; /* of the current check, read lazily */
+    struct lpa_maps modmaps; /* for choosing a libunwind handle per module */
+    struct upt_slot *upts;
+    size_t nupts;
+    void *upt_any;
+    struct user_regs_struct regs;
+    uint64_t page_addr[NPAGES];
+    uint8_t (*page)[4096];
+    unsigned next_page;
+    unsigned stepped; /* threads stepped out of a function */
 };
 
-struct lpa_safety *lpa_safety_new(void)
+static struct lpa_safety *cur; /* libunwind hands us its own args: one check at a time */
+
+static int acc_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+    (void)as;
+    (void)arg;
+    struct lpa_safety *s = cur;
+    if (write)
+        return -UNW_EINVAL;
+    uint64_t pa = addr & ~4095ull, off = addr & 4095;
+    if (off + 8 > 4096) { /* straddles two pages: read directly */
+        return lpa_mem_read(s->memfd, addr, val, 8) == 0 ? 0 : -UNW_EINVAL;
+    }
+    for (unsigned i = 0; i < NPAGES; i++)
+        if (s->page_addr[i] == pa + 1) {
+            memcpy(val, s->page[i] + off, 8);
+            return 0;
+        }
+    unsigned i = s->next_page++ % NPAGES;
+    if (pread(s->memfd, s->page[i], 4096, (off_t)pa) != 4096) {
+        s->page_addr[i] = 0;
+        return lpa_mem_read(s->memfd, addr, val, 8) == 0 ? 0 : -UNW_EINVAL;
+    }
+    s->page_addr[i] = pa + 1; /* +1: 0 means empty */
+    memcpy(val, s->page[i] + off, 8);
+    return 0;
+}
+
+static int acc_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+    (void)as;
+    (void)arg;
+    const struct user_regs_struct *r = &cur->regs;
+    if (write)
+        return -UNW_EINVAL;
+    switch (reg) {
+    case UNW_X86_64_RAX: *val = r->rax; break;
+    case UNW_X86_64_RDX: *val = r->rdx; break;
+    case UNW_X86_64_RCX: *val = r->rcx; break;
+    case UNW_X86_64_RBX: *val = r->rbx; break;
+    case UNW_X86_64_RSI: *val = r->rsi; break;
+    case UNW_X86_64_RDI: *val = r->rdi; break;
+    case UNW_X86_64_RBP: *val = r->rbp; break;
+    case UNW_X86_64_RSP: *val = r->rsp; break;
+    case UNW_X86_64_R8: *val = r->r8; break;
+    case UNW_X86_64_R9: *val = r->r9; break;
+    case UNW_X86_64_R10: *val = r->r10; break;
+    case UNW_X86_64_R11: *val = r->r11; break;
+    case UNW_X86_64_R12: *val = r->r12; break;
+    case UNW_X86_64_R13: *val = r->r13; break;
+    case UNW_X86_64_R14: *val = r->r14; break;
+    case UNW_X86_64_R15: *val = r->r15; break;
+    case UNW_X86_64_RIP: *val = r->rip; break;
+    default: return -UNW_EBADREG;
+    }
+    return 0;
+}
+
+static void *upt_for(struct lpa_safety *s, uint64_t ip)
+{
+    for (size_t i = 0; i < s->nupts; i++)
+        if (ip >= s->upts[i].lo && ip < s->upts[i].hi)
+            return s->upts[i].upt;
+    char e[512];
+    if (!s->modmaps.n)
+        lpa_maps_read(s->pid, &s->modmaps, e);
+    const struct lpa_map *m = lpa_maps_find(&s->modmaps, ip);
+    if (!m || m->path[0] != '/')
+        return s->upt_any;
+    /* one handle per file: cover all its mappings */
+    uint64_t lo = m->start, hi = m->end;
+    for (size_t i = 0; i < s->modmaps.n; i++)
+        if (!strcmp(s->modmaps.v[i].path, m->path)) {
+            lo = s->modmaps.v[i].start < lo ? s->modmaps.v[i].start : lo;
+            hi = s->modmaps.v[i].end > hi ? s->modmaps.v[i].end : hi;
+        }
+    s->upts = realloc(s->upts, (s->nupts + 1) * sizeof *s->upts);
+    s->upts[s->nupts] = (struct upt_slot){ lo, hi, _UPT_create(s->pid) };
+    return s->upts[s->nupts++].upt;
+}
+
+static int acc_find(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
+{
+    (void)arg;
+    return _UPT_find_proc_info(as, ip, pi, need, upt_for(cur, ip));
+}
+
+static void acc_put(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+    (void)arg;
+    _UPT_put_unwind_info(as, pi, cur->upt_any);
+}
+
+static int acc_dyn(unw_addr_space_t as, unw_word_t *dilap, void *arg)
+{
+    (void)arg;
+    return _UPT_get_dyn_info_list_addr(as, dilap, cur->upt_any);
+}
+
+static int acc_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
+{
+    (void)as;
+    (void)reg;
+    (void)val;
+    (void)write;
+    (void)arg;
+    return -UNW_EBADREG; /* never needed to find return addresses */
+}
+
+static int acc_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+    (void)as;
+    (void)c;
+    (void)arg;
+    return -UNW_EINVAL;
+}
+
+struct lpa_safety *lpa_safety_new(pid_t pid, int memfd)
 {
     struct lpa_safety *s = calloc(1, sizeof *s);
-    s->as = unw_create_addr_space(&_UPT_accessors, 0);
+    s->pid = pid;
+    s->memfd = memfd;
+    s->page = malloc(NPAGES * sizeof *s->page);
+    s->upt_any = _UPT_create(pid);
+    s->acc = (unw_accessors_t){ .find_proc_info = acc_find,
+                                .put_unwind_info = acc_put,
+                                .get_dyn_info_list_addr = acc_dyn,
+                                .access_mem = acc_mem,
+                                .access_reg = acc_reg,
+                                .access_fpreg = acc_fpreg,
+                                .resume = acc_resume,
+                                .get_proc_name = NULL };
+    s->as = unw_create_addr_space(&s->acc, 0);
     if (s->as)
         unw_set_caching_policy(s->as, UNW_CACHE_GLOBAL);
     return s;
@@ -42,6 +197,13 @@ void lpa_safety_free(struct lpa_safety *s)
         return;
     if (s->as)
         unw_destroy_addr_space(s->as);
+    for (size_t i = 0; i < s->nupts; i++)
+        _UPT_destroy(s->upts[i].upt);
+    if (s->upt_any)
+        _UPT_destroy(s->upt_any);
+    lpa_maps_free(&s->modmaps);
+    free(s->upts);
+    free(s->page);
     free(s->opaque);
     free(s);
 }
@@ -107,25 +269,23 @@ static int raw_scan(struct lpa_safety *s, pid_t tid, uint64_t sp, const struct l
     return rc;
 }
 
+/* 1 unsafe (why), 2 unsafe only by its IP (it may step out), 0 safe. */
 static int check_thread(struct lpa_safety *s, pid_t tid, const struct lpa_range *r, size_t nr,
                         int memfd, char *why)
 {
     struct user_regs_struct regs;
     if (ptrace(PTRACE_GETREGS, tid, 0, &regs) != 0)
         return 0; /* the thread is gone */
+    s->regs = regs;
     const struct lpa_range *h = hit(r, nr, regs.rip, 0);
     if (h) {
         lpa_err(why, "thread %d is executing %s (ip %#llx)", (int)tid, h->name,
                  (unsigned long long)regs.rip);
-        return 1;
+        return 2;
     }
-    void *ui = s->as ? _UPT_create(tid) : NULL;
     unw_cursor_t c;
-    if (!ui || unw_init_remote(&c, s->as, ui) != 0) {
-        if (ui)
-            _UPT_destroy(ui);
+    if (!s->as || unw_init_remote(&c, s->as, s) != 0)
         return raw_scan(s, tid, regs.rsp, r, nr, memfd, why);
-    }
     int rc = 0, frame = 0, step = 1;
     unw_word_t ip = regs.rip, sp = regs.rsp;
     while (frame < MAX_FRAMES) {
@@ -148,7 +308,6 @@ static int check_thread(struct lpa_safety *s, pid_t tid, const struct lpa_range 
         if (ip == 0)
             break;
     }
-    _UPT_destroy(ui);
     if (!rc && step < 0) /* lost the chain: be conservative */
         rc = raw_scan(s, tid, regs.rsp, r, nr, memfd, why);
     return rc;
@@ -158,12 +317,35 @@ int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa
                      size_t nr, int memfd, char *why)
 {
     struct lpa_maps m = { 0 }; /* read only if a raw scan needs stack bounds */
-    s->pid = w->pid;
     s->maps = &m;
+    cur = s;
+    memset(s->page_addr, 0, sizeof s->page_addr); /* memory moved since the last stop */
     int rc = 0;
-    for (size_t i = 0; i < w->n && !rc; i++)
+    for (size_t i = 0; i < w->n && !rc; i++) {
         rc = check_thread(s, w->t[i].tid, r, nr, memfd, why);
+        /* A thread caught inside a replaced function (its IP, not a
+         * caller's frame) usually leaves it within a few instructions:
+         * step it out instead of releasing everyone and retrying. */
+        for (int steps = 0; rc == 2 && steps < MAX_STEPS; steps++) {
+            uint64_t ip;
+            if (lpa_step(w, i, &ip) != 0)
+                break;
+            if (!hit(r, nr, ip, 0)) {
+                memset(s->page_addr, 0, sizeof s->page_addr);
+                rc = check_thread(s, w->t[i].tid, r, nr, memfd, why);
+                if (rc == 0)
+                    s->stepped++;
+            }
+        }
+        if (rc == 2)
+            rc = 1;
+    }
     lpa_maps_free(&m);
     s->maps = NULL;
     return rc;
+}
+
+unsigned lpa_safety_stepped(const struct lpa_safety *s)
+{
+    return s->stepped;
 }

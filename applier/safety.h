@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "stop.h"
 
 struct lpa_range {
@@ -21,7 +23,7 @@ struct lpa_range {
 
 struct lpa_safety; /* cached unwind state, reused across retries */
 
-struct lpa_safety *lpa_safety_new(void);
+struct lpa_safety *lpa_safety_new(pid_t pid, int memfd);
 void lpa_safety_free(struct lpa_safety *s);
 /* Code without unwind information (patch images): a frame there makes the
  * check fall back to scanning the raw stack. */
@@ -30,5 +32,8 @@ void lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi);
 /* 0: safe; 1: a thread is inside (why says which thread, where); -1 error. */
 int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r,
                      size_t nr, int memfd, char *why);
+
+/* How many threads were single-stepped out of replaced code so far. */
+unsigned lpa_safety_stepped(const struct lpa_safety *s);
 
 #endif

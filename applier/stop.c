@@ -338,3 +338,36 @@ int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err)
         lpa_err(err, "process %d: no syscall instruction found", (int)pid);
     return found ? 0 : -1;
 }
+
+int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
+{
+    pid_t tid = w->t[ti].tid;
+    if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) != 0)
+        return -1;
+    uint64_t deadline = lpa_now_ns() + 20000000ull; /* a step that blocks (a syscall) */
+    for (;;) {
+        pid_t got;
+        int st;
+        if (wait_bounded(tid, &got, &st, deadline) != 0) {
+            ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+            wait_bounded(tid, &got, &st, lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull);
+            return -1;
+        }
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            drop_thread(w, tid);
+            return -1;
+        }
+        if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
+            w->t[ti].sig = WSTOPSIG(st); /* keep it for later, step again */
+            if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) != 0)
+                return -1;
+            continue;
+        }
+        break;
+    }
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
+        return -1;
+    *rip = r.rip;
+    return 0;
+}

@@ -54,6 +54,10 @@ enum lpa_stop_err lpa_run_for(struct lpa_world *w, unsigned us, char *err);
 int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint64_t args[6],
              int64_t *ret, char *err);
 
+/* Single-step held thread `ti` once; its new IP in *rip.  -1 if it
+ * blocked (it is stopped again) or died. */
+int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip);
+
 /* Address of a `syscall` instruction the target can run (vDSO, else text). */
 int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err);
 
