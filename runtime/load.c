@@ -266,11 +266,42 @@ static int check_func(struct lp_patch *p, uint32_t i, char *err)
                        "%s: %s[%u] '%s': pad start is %u bytes before the entry, beyond a "
                        "short jump",
                        p->name, LP_SEC_FUNCS_NAME, i, fn, f->old_prepad + f->old_entry_off + 2);
-    for (uint32_t j = 0; j < i; j++)
-        if (!(p->funcs[j].flags & LP_FUNC_NEW) && p->funcs[j].old_addr == f->old_addr)
-            return lp_fail(err, "%s: %s[%u] '%s': old function 0x%llx already redirected by [%u]",
-                           p->name, LP_SEC_FUNCS_NAME, i, fn, (unsigned long long)f->old_addr, j);
     return 0;
+}
+
+struct addr_index {
+    uint64_t addr;
+    uint32_t index;
+};
+
+static int by_addr_then_index(const void *a, const void *b)
+{
+    const struct addr_index *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* No old function may be redirected twice by one patch (sorted: n log n). */
+static int check_unique_old(struct lp_patch *p, char *err)
+{
+    uint32_t n = 0;
+    struct addr_index *v = malloc(((size_t)p->hdr->nfuncs + 1) * sizeof *v);
+    if (!v)
+        return lp_fail(err, "%s: out of memory", p->name);
+    for (uint32_t i = 0; i < p->hdr->nfuncs; i++)
+        if (!(p->funcs[i].flags & LP_FUNC_NEW))
+            v[n++] = (struct addr_index){p->funcs[i].old_addr, i};
+    qsort(v, n, sizeof *v, by_addr_then_index);
+    int rc = 0;
+    for (uint32_t k = 1; k < n && rc == 0; k++)
+        if (v[k].addr == v[k - 1].addr)
+            rc = lp_fail(err, "%s: %s[%u] '%s': old function 0x%llx already redirected by [%u]",
+                         p->name, LP_SEC_FUNCS_NAME, v[k].index,
+                         p->strtab + p->funcs[v[k].index].name, (unsigned long long)v[k].addr,
+                         v[k - 1].index);
+    free(v);
+    return rc;
 }
 
 static int check_sym(struct lp_patch *p, uint32_t i, char *err)
@@ -334,6 +365,8 @@ static int check_contents(struct lp_patch *p, char *err)
     for (uint32_t i = 0; i < p->hdr->nfuncs; i++)
         if (check_func(p, i, err) < 0)
             return -1;
+    if (check_unique_old(p, err) < 0)
+        return -1;
     for (uint32_t i = 0; i < p->hdr->nsyms; i++)
         if (check_sym(p, i, err) < 0)
             return -1;

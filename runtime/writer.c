@@ -191,15 +191,22 @@ uint32_t lp_writer_sym(struct lp_writer *w, const struct lp_sym *sym)
     return w->nsyms++;
 }
 
+/* Reserved fields are written as zero whatever the caller left in them, so
+ * the output depends on the patch content only. */
 void lp_writer_reloc(struct lp_writer *w, const struct lp_reloc *r)
 {
-    buf_append(w, &w->relocs, r, sizeof *r, 8);
+    struct lp_reloc c = *r;
+    c.reserved = 0;
+    buf_append(w, &w->relocs, &c, sizeof c, 8);
     w->nrelocs++;
 }
 
 void lp_writer_func(struct lp_writer *w, const struct lp_func *f)
 {
-    buf_append(w, &w->funcs, f, sizeof *f, 8);
+    struct lp_func c = *f;
+    c.reserved = 0;
+    c.reserved2 = 0;
+    buf_append(w, &w->funcs, &c, sizeof c, 8);
     w->nfuncs++;
 }
 
