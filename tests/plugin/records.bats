@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# The records beyond the hash (links, statics, clones) and the reader's
+# behaviour on files it cannot use: `lpdiff --list/--units`.
+load ../lib/common
+load helpers
+
+setup() {
+  [[ -f $LP_PLUGIN ]] || skip "plugin not built"
+}
+
+@test "lpdiff --list --help documents the output and exit codes" {
+  run "$LPDIFF" --list --help
+  assert_success
+  assert_output --partial "name<TAB>hash<TAB>flags"
+  assert_output --partial "Exit status"
+}
+
+@test "links: an inlined helper is traced to every caller" {
+  plugin_obj "$BATS_TEST_TMPDIR/s.o" "$SRC_DIR/sample.c"
+  run "$LPDIFF" --list --links "$BATS_TEST_TMPDIR/s.o"
+  assert_success
+  assert_line "inline	uses_helper	helper"
+  assert_line "inline	also_helper	helper"
+}
+
+@test "clones: a constprop clone is flagged and linked to its origin" {
+  plugin_obj "$BATS_TEST_TMPDIR/c.o" "$SRC_DIR/clones.c"
+  run "$LPDIFF" --list -v "$BATS_TEST_TMPDIR/c.o"
+  assert_line --regexp '^scale\.constprop\.0	[0-9a-f]{32}	patchable,local,clone	0x10	16	0	scale$'
+  run "$LPDIFF" --list --links "$BATS_TEST_TMPDIR/c.o"
+  assert_line "clone	scale.constprop.0	scale"
+}
+
+@test "statics: function-scope statics get stable function::var names" {
+  plugin_obj "$BATS_TEST_TMPDIR/a.o" "$SRC_DIR/statics_a.c"
+  run "$LPDIFF" --list --statics "$BATS_TEST_TMPDIR/a.o"
+  assert_success
+  assert_line --regexp '^counts::count	count\.[0-9]+$'
+  assert_line --regexp '^twice::count	count\.[0-9]+$'
+  assert_line --regexp '^twice::count#2	count\.[0-9]+$'
+}
+
+@test "statics: a new function renames GCC's var.N but leaves the others' hashes alone" {
+  plugin_obj "$BATS_TEST_TMPDIR/a.o" "$SRC_DIR/statics_a.c"
+  plugin_obj "$BATS_TEST_TMPDIR/b.o" "$SRC_DIR/statics_b.c"
+  # GCC's numbering moved (the reason stable names exist) ...
+  run diff <("$LPDIFF" --list --statics "$BATS_TEST_TMPDIR/a.o" | grep '^counts::') \
+    <("$LPDIFF" --list --statics "$BATS_TEST_TMPDIR/b.o" | grep '^counts::')
+  assert_failure
+  # ... yet only the new function is a change
+  run changed_functions "$BATS_TEST_TMPDIR/a.o" "$BATS_TEST_TMPDIR/b.o"
+  assert_output late
+  run "$LPDIFF" --list --statics "$BATS_TEST_TMPDIR/b.o"
+  assert_line --regexp '^late::count	'
+  assert_line --regexp '^late::other	'
+}
+
+@test "records survive linking: executable and shared library list the same hashes as the objects" {
+  plugin_obj "$BATS_TEST_TMPDIR/s.o" "$SRC_DIR/sample.c" -fPIC
+  gcc -shared -o "$BATS_TEST_TMPDIR/s.so" "$BATS_TEST_TMPDIR/s.o"
+  run diff <(hashes "$BATS_TEST_TMPDIR/s.o") <(hashes "$BATS_TEST_TMPDIR/s.so")
+  assert_success
+  # a linked module's addresses are the symbols' link-time addresses
+  "$LPDIFF" --list -v "$BATS_TEST_TMPDIR/s.so" | while IFS=$'\t' read -r name _ _ addr _; do
+    nm "$BATS_TEST_TMPDIR/s.so" | grep -qiE "^0*${addr#0x} [tT] $name\$" ||
+      { echo "record $name at $addr has no symbol there" >&2; exit 1; }
+  done
+}
+
+@test "a file built without the plugin: message and exit 1" {
+  gcc -O2 -c "$SRC_DIR/sample.c" -o "$BATS_TEST_TMPDIR/plain.o"
+  run "$LPDIFF" --list "$BATS_TEST_TMPDIR/plain.o"
+  assert_failure 1
+  assert_output --partial "plain.o: no livepatch records"
+}
+
+@test "missing file and non-ELF input: one error line naming the file, exit 2" {
+  run "$LPDIFF" --list "$BATS_TEST_TMPDIR/nothing.o"
+  assert_failure 2
+  assert_output --regexp '^lpdiff: .*/nothing\.o: cannot open: No such file or directory$'
+  echo "not an object" >"$BATS_TEST_TMPDIR/text.o"
+  run "$LPDIFF" --units "$BATS_TEST_TMPDIR/text.o"
+  assert_failure 2
+  assert_output --regexp '^lpdiff: .*/text\.o: not an ELF file$'
+  run "$LPDIFF" --list
+  assert_failure 2
+}
+
+# corrupt OBJ FIELD-OFFSET VALUE: overwrite 4 bytes of the first record of
+# the first .livepatch.func section of OBJ.
+corrupt() {
+  local off
+  off=$(readelf -SW "$1" | awk '$2 == ".livepatch.func" || $3 == ".livepatch.func" {
+          for (i = 1; i <= NF; i++) if ($i == "PROGBITS") { print $(i + 2); exit } }')
+  [[ -n $off ]] || return 1
+  printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($3 & 255)) $((($3 >> 8) & 255)) \
+    $((($3 >> 16) & 255)) $((($3 >> 24) & 255)))" |
+    dd of="$1" bs=1 seek=$((16#$off + $2)) conv=notrunc status=none
+}
+
+@test "corrupt records: an error naming file, section and offset, exit 2" {
+  plugin_obj "$BATS_TEST_TMPDIR/s.o" "$SRC_DIR/sample.c"
+  cp "$BATS_TEST_TMPDIR/s.o" "$BATS_TEST_TMPDIR/badsize.o"
+  corrupt "$BATS_TEST_TMPDIR/badsize.o" 4 3 # size not a multiple of 8
+  run "$LPDIFF" --list "$BATS_TEST_TMPDIR/badsize.o"
+  assert_failure 2
+  assert_output --regexp '^lpdiff: .*/badsize\.o: section \.livepatch\.func offset 0x0: bad record size$'
+  cp "$BATS_TEST_TMPDIR/s.o" "$BATS_TEST_TMPDIR/big.o"
+  corrupt "$BATS_TEST_TMPDIR/big.o" 4 4096 # runs past the section
+  run "$LPDIFF" --list "$BATS_TEST_TMPDIR/big.o"
+  assert_failure 2
+  assert_output --partial "bad record size"
+  cp "$BATS_TEST_TMPDIR/s.o" "$BATS_TEST_TMPDIR/short.o"
+  corrupt "$BATS_TEST_TMPDIR/short.o" 4 16 # shorter than a function record
+  run "$LPDIFF" --list "$BATS_TEST_TMPDIR/short.o"
+  assert_failure 2
+  assert_output --partial "function record too short"
+}
+
+@test "unknown record kinds are skipped (forward compatibility)" {
+  plugin_obj "$BATS_TEST_TMPDIR/s.o" "$SRC_DIR/sample.c"
+  corrupt "$BATS_TEST_TMPDIR/s.o" 0 99
+  run "$LPDIFF" --list "$BATS_TEST_TMPDIR/s.o"
+  assert_success
+  [[ ${#lines[@]} -eq 13 ]] # one of the 14 functions was turned into kind 99
+}

@@ -1,0 +1,3 @@
+int counts(void) { static int count; return ++count; }
+int twice(void) { static int count; { static int count; count += 2; } return count++; }
+int late(void) { static int count; static int other; return count++ + other; }
