@@ -509,13 +509,17 @@ void lpd_find_changes(struct lpd *d)
 /* ---- entries and constructors ------------------------------------------ */
 
 const struct eo_sym *lpd_old_symbol(struct lpd *d, const struct unit *ou, const char *name,
-                                    const char *key, int is_local, int refuse)
+                                    const char *key, int is_local, int *ambiguous)
 {
+    int amb = 0;
+    if (ambiguous)
+        *ambiguous = 0;
     if (!is_local)
         return strmap_get(&d->old.global_syms, name);
-    int amb;
     const struct eo_sym *y = side_local_sym(&d->old, ou, name, key, &amb);
-    if (amb && refuse)
+    if (ambiguous)
+        *ambiguous = amb;
+    if (amb)
         report_refuse(&d->rep, "AMBIGUOUS", name, "",
                       "symbol %s: several local symbols of that name in %s of the OLD module", name,
                       ou->file);
@@ -572,8 +576,11 @@ void lpd_check_entries(struct lpd *d)
             continue;
         char w[256];
         lpd_where(&d->new, f->u, f->name, 0, w, sizeof(w));
+        int amb;
         const struct eo_sym *y =
-            lpd_old_symbol(d, f->peer->u, f->peer->name, f->peer->key, f->peer->is_local, 1);
+            lpd_old_symbol(d, f->peer->u, f->peer->name, f->peer->key, f->peer->is_local, &amb);
+        if (amb)
+            continue;
         if (!y) {
             report_refuse(&d->rep, "UNRESOLVED", f->name, w,
                           "function %s: not found in the OLD module's symbol table", f->name);

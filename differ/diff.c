@@ -181,14 +181,12 @@ static int run(struct lpd *d, const struct args *a)
         rc = LPDIFF_REFUSED;
     else if (!d->patch.n)
         rc = LPDIFF_NO_CHANGE;
-    else if (a->dry_run)
-        rc = LPDIFF_PATCH_WRITTEN;
-    else if (lpd_write_patch(d, a->out, err, sizeof(err))) {
+    else if (lpd_write_patch(d, a->dry_run ? NULL : a->out, err, sizeof(err))) {
         rc = report_blocking(&d->rep) ? LPDIFF_REFUSED : LPDIFF_USAGE;
         if (rc == LPDIFF_USAGE)
             fprintf(stderr, "lpdiff: %s: %s\n", a->out, err);
     } else {
-        d->rep.patch_path = a->out;
+        d->rep.patch_path = a->dry_run ? NULL : a->out;
         rc = LPDIFF_PATCH_WRITTEN;
     }
     report_print_refusals(&d->rep);

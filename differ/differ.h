@@ -24,9 +24,9 @@ void lpd_check_builds(struct lpd *d);  /* compiler and options */
 void lpd_find_changes(struct lpd *d);  /* code, data, propagation */
 void lpd_check_entries(struct lpd *d); /* NO_ENTRY, CTOR_CHANGED */
 /* The OLD module symbol of OLD function/variable (peer side), NULL if not
- * found; refuses AMBIGUOUS itself when `refuse` is set. */
+ * found; an ambiguous name is refused (AMBIGUOUS) and *ambiguous set. */
 const struct eo_sym *lpd_old_symbol(struct lpd *d, const struct unit *ou, const char *name,
-                                    const char *key, int is_local, int refuse);
+                                    const char *key, int is_local, int *ambiguous);
 /* "file.c:LINE" of a NEW (or OLD) function or variable, "" if unknown. */
 const char *lpd_where(struct side *s, const struct unit *u, const char *name, int is_var, char *buf,
                       size_t len);

@@ -104,9 +104,12 @@ static int sym_for_fn(struct emitter *e, struct fn *f, struct lp_sym *s)
         return 0;
     }
     const struct fn *o = f->peer;
-    const struct eo_sym *y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, 1);
+    int amb;
+    const struct eo_sym *y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, &amb);
     if (!y) {
-        unresolved(e, f->u, f->name, "function not found in the OLD module");
+        if (!amb)
+            unresolved(e, f->u, f->name, "function not found in the OLD module");
+        e->failed = 1;
         return -1;
     }
     s->kind = LP_SYM_MODULE;
@@ -121,8 +124,13 @@ static int sym_for_var(struct emitter *e, struct var *v, struct lp_sym *s)
     s->unit_id = v->is_local ? v->u->unit_id : 0;
     const struct var *o = v->peer;
     const struct eo_sym *y = NULL;
+    int amb = 0;
     if (o && (v->writable || v->tls || (!v->is_local && !v->changed)))
-        y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, 1);
+        y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, &amb);
+    if (amb) {
+        e->failed = 1;
+        return -1;
+    }
     if (v->tls) {
         if (!y) {
             unresolved(e, v->u, v->name, "thread-local variable not in the OLD module");
@@ -325,9 +333,21 @@ int lpd_write_patch(struct lpd *d, const char *out, char *err, size_t errlen)
     int rc = -1;
     uint8_t id[16];
     char lerr[LP_ERR_MAX];
+    uint8_t *buf = NULL;
+    size_t len = 0;
     if (e.failed)
         snprintf(err, errlen, "patch not written: unresolved references");
-    else if (lp_writer_write(e.w, out, id, lerr))
+    else if (!out) { /* dry run: build it in memory and validate it */
+        struct lp_patch *p;
+        if (lp_writer_bytes(e.w, &buf, &len, id, lerr) ||
+            lp_patch_parse_named(buf, len, "<dry run>", &p, lerr))
+            snprintf(err, errlen, "%s", lerr);
+        else {
+            lp_patch_free(p);
+            rc = 0;
+        }
+        free(buf);
+    } else if (lp_writer_write(e.w, out, id, lerr))
         snprintf(err, errlen, "%s", lerr);
     else {
         struct lp_patch *p;

@@ -331,7 +331,11 @@ static const char *unpatched_user(struct lpd *d, const struct fn *f)
         struct unit *u = d->new.units.v[i];
         for (size_t s = 1; s < u->obj->nsecs; s++) {
             const struct eo_sec *sec = &u->obj->secs[s];
-            if (!(sec->sh.sh_flags & SHF_ALLOC))
+            /* Unwind tables and entry lists name every function: not users. */
+            if (!(sec->sh.sh_flags & SHF_ALLOC) || !strncmp(sec->name, ".eh_frame", 9) ||
+                !strcmp(sec->name, "__patchable_function_entries") ||
+                !strncmp(sec->name, ".gcc_except_table", 17) ||
+                !strncmp(sec->name, ".livepatch", 10))
                 continue;
             for (size_t k = 0; k < sec->nrelas; k++) {
                 const struct eo_rela *r = &sec->relas[k];

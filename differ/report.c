@@ -26,7 +26,8 @@ void report_refuse(struct report *r, const char *code, const char *name, const c
     if (vasprintf(&f.message, fmt, ap) < 0)
         f.message = xstrdup(fmt);
     va_end(ap);
-    for (size_t i = 0; i < r->accept.n; i++)
+    /* An ambiguous symbol has no right answer to accept. */
+    for (size_t i = 0; i < r->accept.n && strcmp(code, "AMBIGUOUS"); i++)
         if (pattern_matches(r->accept.v[i], code, name))
             f.accepted = 1;
     /* The same finding reached twice (e.g. a type used by two globals) is one refusal. */

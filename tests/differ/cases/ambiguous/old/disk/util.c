@@ -1,0 +1,2 @@
+static int errors;
+int disk_fail(void) { return ++errors; }

@@ -1,0 +1,2 @@
+static int errors;
+int net_fail(void) { return ++errors; }

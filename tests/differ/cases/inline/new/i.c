@@ -1,0 +1,4 @@
+static inline int clamp(int x) { return x > 50 ? 50 : x; }
+int scale(int x) { return clamp(x * 3); }
+int unrelated(int x) { return x + 1; }
+int main(int argc, char **argv) { (void)argv; return scale(argc) + unrelated(argc); }

@@ -1,0 +1,1 @@
+__attribute__((noinline)) long area(long w, long h) { return w * h; }

@@ -1,0 +1,1 @@
+__attribute__((noinline)) int area(int w, int h) { return w * h; }

@@ -1,0 +1,2 @@
+int tick(void);
+int main(void) { return tick() == 1 ? 0 : 1; }

@@ -1,0 +1,5 @@
+int tick(void)
+{
+    static int calls;
+    return ++calls;
+}

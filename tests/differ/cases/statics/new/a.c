@@ -1,0 +1,2 @@
+static int counter;
+int count_a(int x) { counter += 2 * x; return counter; }

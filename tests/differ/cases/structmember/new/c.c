@@ -1,0 +1,8 @@
+struct conn {
+    int fd;
+    int flags;
+    long bytes;
+};
+struct conn conns[4];
+long total(void) { long t = 0; for (int i = 0; i < 4; i++) t += conns[i].bytes + conns[i].flags; return t; }
+int main(void) { return (int)total(); }

@@ -1,0 +1,3 @@
+__thread int depth;
+int enter(void) { return ++depth; }
+int main(void) { return enter() - 1; }

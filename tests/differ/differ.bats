@@ -1,0 +1,241 @@
+#!/usr/bin/env bats
+# lpdiff on pairs of tiny source trees (tests/differ/cases/NAME/{old,new}):
+# what it decides is changed, what it refuses, and where the patch's
+# relocations point in the OLD module.
+load helpers
+
+@test "two same-named statics in different files resolve to their own OLD copies" {
+  diff_case statics pie
+  assert_success
+  assert_equal "$(json .changed)" '["count_a","count_b"]'
+  dump
+  assert_success
+  a=$(old_local_addr a.c counter) b=$(old_local_addr b.c counter)
+  [[ -n $a && -n $b && $a != "$b" ]]
+  # count_a's code comes first in .lp.text: its references go to a.c's counter.
+  first=$(grep -m1 ' -> module counter ' <<<"$output")
+  last=$(grep ' -> module counter ' <<<"$output" | tail -1)
+  [[ $first == *" $a "* ]]
+  [[ $last == *" $b "* ]]
+}
+
+@test "a function-scope static renumbered by a new function keeps the OLD variable" {
+  diff_case staticlocal pie
+  assert_success
+  assert_equal "$(json .changed)" '["tick"]'
+  assert_equal "$(json .added)" '["other"]'
+  assert_equal "$(json .new_variables)" '["other::calls (s.c)"]'
+  dump
+  # tick's own counter is calls.0 of the OLD module, state kept...
+  addr=$(old_local_addr s.c calls.0)
+  assert_output --partial "-> module calls.0 $addr "
+  # ...and the new function's counter is new data in the patch.
+  assert_output --regexp '-> patch calls\.[0-9]+ bss\+0x'
+}
+
+@test "a changed string literal patches its function and carries the new string" {
+  diff_case string pie
+  assert_success
+  # greet changed; main inlines greet; bye untouched.
+  assert_equal "$(json .changed)" '["greet","main"]'
+  dump
+  assert_output --regexp '-> patch \.rodata[^ ]* rodata\+0x'
+  run grep -c "HELLO there" "$T/p.lpatch"
+  assert_output 1
+}
+
+@test "a changed const table patches every function reading it" {
+  diff_case table pie
+  assert_success
+  assert_equal "$(json .changed)" '["nth_prime","main"]'
+  dump
+  assert_output --regexp '-> patch \.rodata\.primes rodata\+0x'
+  refute_output --partial "twice"
+}
+
+@test "a change in an inlined helper reaches its callers only" {
+  diff_case inline pie
+  assert_success
+  assert_equal "$(json .changed)" '["scale","main"]'
+}
+
+@test "a new function is carried in the patch and called there" {
+  diff_case newfn pie
+  assert_success
+  assert_equal "$(json .added)" '["checked"]'
+  assert_equal "$(json '.changed|index("compute")!=null')" true
+  dump
+  assert_output --regexp 'new +checked \(n\.c:1\)'
+  assert_output --regexp 'PLT32 -> patch checked text\+0x|PC32 -> patch checked text\+0x'
+}
+
+@test "a struct that gains a member is refused (LAYOUT_TYPE) with type, member and line" {
+  diff_case structmember pie
+  assert_failure 3
+  assert_output --partial "lpdiff: refused [LAYOUT_TYPE] type struct conn: member 'flags' added"
+  assert_output --partial "(c.c:3)"
+  assert_equal "$(json '.refused[0].code')" '"LAYOUT_TYPE"'
+  assert_equal "$(json .patch)" null
+  [[ ! -e $T/p.lpatch ]]
+}
+
+@test "a resized global is refused (GLOBAL_SIZE)" {
+  diff_case resized pie
+  assert_failure 3
+  assert_output --partial "[GLOBAL_SIZE] variable hist: size 32 -> 64 bytes (r.c:1)"
+}
+
+@test "a changed enum value is refused (ENUM_VALUE)" {
+  diff_case enumval pie
+  assert_failure 3
+  assert_output --partial "[ENUM_VALUE] type enum state: BUSY = 1 -> 2"
+}
+
+@test "a changed initializer is refused (DATA_INIT) unless accepted, and the report records it" {
+  diff_case init pie
+  assert_failure 3
+  assert_output --partial "[DATA_INIT] variable limit"
+  assert_equal "$(json '[.refused[].code]')" '["DATA_INIT"]'
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" \
+    --report "$T/r.json" --accept DATA_INIT:limit
+  # Accepted, and no code changed: nothing to patch.
+  assert_failure 1
+  assert_output --partial "lpdiff: accepted [DATA_INIT] variable limit"
+  assert_equal "$(json '[.accepted[].name]')" '["limit"]'
+  assert_equal "$(json .refused)" '[]'
+}
+
+@test "a TLS variable added before another is refused (TLS_LAYOUT)" {
+  diff_case tls pie
+  assert_failure 3
+  assert_output --partial "[TLS_LAYOUT] thread-local variable depth: offset in the TLS block moves 0 -> 4"
+  assert_output --partial "[TLS_LAYOUT] thread-local variable nesting_limit"
+}
+
+@test "comment-only change: nothing to patch (exit 1)" {
+  diff_case nochange pie
+  assert_failure 1
+  assert_output --partial "nothing changed"
+  assert_equal "$(json .changed)" '[]'
+  [[ ! -e $T/p.lpatch ]]
+}
+
+@test "a changed signature still called by unpatched code is refused (SIGNATURE)" {
+  diff_case signature pie
+  assert_failure 3
+  assert_output --partial "[SIGNATURE] function area: signature changes (return type int -> long int) but main"
+}
+
+@test "a changed constructor is refused (CTOR_CHANGED)" {
+  diff_case ctor pie
+  assert_failure 3
+  assert_output --partial "[CTOR_CHANGED] function setup"
+}
+
+@test "same-named statics of two util.c files are ambiguous and cannot be accepted" {
+  diff_case ambiguous pie
+  assert_failure 3
+  assert_output --partial "[AMBIGUOUS] symbol errors"
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --accept 'AMBIGUOUS:*'
+  assert_failure 3
+}
+
+@test "non-PIE executable: relocations target fixed OLD addresses" {
+  diff_case statics nopie
+  assert_success
+  dump
+  assert_output --partial "(fixed address)"
+  assert_output --partial "-> module counter $(old_local_addr a.c counter) "
+  assert_output --partial "-> module counter $(old_local_addr b.c counter) "
+}
+
+@test "shared library: flagged shared, statics resolved in the library" {
+  diff_case statics shared
+  assert_success
+  dump
+  assert_output --partial "libt.so (shared library)"
+  assert_output --partial "-> module counter $(old_local_addr a.c counter) "
+}
+
+@test "without the plugin: object code decides, entries found from the NOP pad" {
+  diff_case statics plain
+  assert_success
+  assert_equal "$(json .changed)" '["count_a","count_b"]'
+  dump
+  assert_output --partial "-> module counter $(old_local_addr b.c counter) "
+}
+
+@test "a changed function without a patchable entry is refused (NO_ENTRY)" {
+  diff_case statics noentry
+  assert_failure 3
+  assert_output --partial "[NO_ENTRY] function count_a: changed, but no patchable entry"
+}
+
+@test "different codegen options are refused (OPTIONS_MISMATCH)" {
+  T=$BATS_TEST_TMPDIR/o1
+  build_tree "$CASES/statics/old" "$T/old" pie
+  build_tree "$CASES/statics/new" "$T/new" O1
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch"
+  assert_failure 3
+  assert_output --partial "[OPTIONS_MISMATCH] unit a.c: codegen options differ: '-O2"
+}
+
+@test "overrides from an accept file are recorded in the report" {
+  diff_case resized pie
+  printf '# deliberate: hist is reset on reload\nGLOBAL_SIZE:hist\n' >"$T/accept"
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" \
+    --report "$T/r.json" --accept-file "$T/accept"
+  assert_success
+  assert_equal "$(json '[.accepted[].code]')" '["GLOBAL_SIZE"]'
+  assert_equal "$(json '.patch_id|length')" 32
+}
+
+@test "the JSON report has every documented field" {
+  diff_case statics pie
+  assert_success
+  run jq -e 'has("format") and has("module") and has("old_build_id") and has("new_build_id")
+    and has("changed") and has("added") and has("removed") and has("refused")
+    and has("accepted") and has("patch") and has("patch_id") and .format == 1' "$T/r.json"
+  assert_success
+  old_id=$(readelf -n "$T/old/prog" | awk '/Build ID/ {print $3}')
+  assert_equal "$(jq -r .old_build_id "$T/r.json")" "$old_id"
+}
+
+@test "a truncated module is an input error naming the file" {
+  diff_case statics pie
+  head -c 3000 "$T/old/prog" >"$T/old/prog.cut" && mv "$T/old/prog.cut" "$T/old/prog"
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch"
+  assert_failure 2
+  assert_output --regexp "^lpdiff: .*/old/prog: "
+}
+
+@test "a corrupt object file is an input error naming it" {
+  diff_case statics pie
+  printf '\177ELF garbage' >"$T/new/a.o"
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch"
+  assert_failure 2
+  assert_output --regexp "^lpdiff: .*/new/a\.o: "
+}
+
+@test "a corrupt patch is rejected by --dump" {
+  diff_case statics pie
+  printf 'x' | dd of="$T/p.lpatch" bs=1 seek=200 conv=notrunc 2>/dev/null
+  run "$LPDIFF" --dump "$T/p.lpatch"
+  assert_failure 2
+  assert_output --partial "lpdiff: "
+}
+
+@test "usage: --help, missing and unknown options" {
+  run "$LPDIFF" --help
+  assert_success
+  assert_output --partial "exit status: 0 patch written, 1 nothing changed"
+  run "$LPDIFF" --old a --new b
+  assert_failure 2
+  assert_output --partial "--module are required"
+  run "$LPDIFF" --frobnicate
+  assert_failure 2
+  assert_output --partial "unknown option '--frobnicate'"
+  run "$LPDIFF" --old /nonexistent --new /nonexistent --module prog -o x
+  assert_failure 2
+  assert_output --partial "/nonexistent/prog: cannot open"
+}

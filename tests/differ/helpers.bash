@@ -1,0 +1,74 @@
+# Helpers for the differ suite: build a pair of tiny source trees (OLD and
+# NEW) the way make would, run lpdiff on them, and look at the result.
+load ../lib/common
+
+CASES=$BATS_TEST_DIRNAME/cases
+
+# build_tree SRC OUT MODE: compile every SRC/**.c to OUT/**.o (from inside
+# SRC, so unit names are the same relative paths in both trees) and link
+# OUT/prog (or OUT/libt.so for MODE=shared).
+#   MODE: pie (default) | nopie | shared | plain (no plugin, the plugin's
+#   flags by hand) | noentry (no plugin, no patchable entries) | O1 (pie, -O1)
+build_tree() {
+  local src=$1 out=$2 mode=${3:-pie}
+  local -a cflags=(-g -O2) ldflags=(-pie) plugin=(-fplugin="$LP_PLUGIN")
+  local module=prog
+  case $mode in
+    pie) cflags+=(-fPIE) ;;
+    O1) cflags=(-g -O1 -fPIE) ;;
+    nopie) cflags+=(-fno-PIE); ldflags=(-no-pie) ;;
+    shared) cflags+=(-fPIC); ldflags=(-shared); module=libt.so ;;
+    plain) cflags+=(-fPIE -ffunction-sections -fdata-sections -fpatchable-function-entry=18,16)
+           plugin=() ;;
+    noentry) cflags+=(-fPIE -ffunction-sections -fdata-sections); plugin=() ;;
+  esac
+  mkdir -p "$out"
+  local f objs=()
+  while IFS= read -r f; do
+    f=${f#./}
+    mkdir -p "$out/$(dirname "$f")"
+    (cd "$src" && gcc "${plugin[@]}" "${cflags[@]}" -c "$f" -o "$out/${f%.c}.o") || return 1
+    objs+=("$out/${f%.c}.o")
+  done < <(cd "$src" && find . -name '*.c' | sort)
+  gcc "${ldflags[@]}" -o "$out/$module" "${objs[@]}"
+}
+
+# diff_case NAME [MODE] [lpdiff options...]: build cases/NAME/{old,new} into
+# $T and run lpdiff; output in $output/$status (bats run), patch $T/p.lpatch,
+# report $T/r.json.
+diff_case() {
+  local name=$1 mode=${2:-pie}
+  shift 2 || shift $#
+  T=$BATS_TEST_TMPDIR/$name-$mode
+  MODULE=prog
+  [[ $mode == shared ]] && MODULE=libt.so
+  build_tree "$CASES/$name/old" "$T/old" "$mode"
+  build_tree "$CASES/$name/new" "$T/new" "$mode"
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module "$MODULE" -o "$T/p.lpatch" \
+    --report "$T/r.json" "$@"
+}
+
+# json FILTER: jq on the report, compact output.
+json() {
+  jq -c "$1" "$T/r.json"
+}
+
+# old_local_addr FILE SYM: link-time address of local SYM of source FILE in
+# the OLD module (readelf lists locals after their STT_FILE symbol).
+old_local_addr() {
+  readelf -sW "$T/old/$MODULE" | awk -v f="$1" -v s="$2" '
+    $4 == "FILE" { cur = $8; next }
+    cur == f && $8 == s && $5 == "LOCAL" { v = $2; sub(/^0+/, "", v); print "0x" v; exit }'
+}
+
+# old_global_addr SYM
+old_global_addr() {
+  readelf -sW "$T/old/$MODULE" | awk -v s="$1" '
+    $8 == s && ($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" {
+      v = $2; sub(/^0+/, "", v); print "0x" v; exit }'
+}
+
+# dump: lpdiff --dump of the patch into $output.
+dump() {
+  run "$LPDIFF" --dump "$T/p.lpatch"
+}
