@@ -10,6 +10,9 @@
 
 #include "liblivepatch.h"
 
+/* Shared between runtime/ modules but not part of liblivepatch.so's ABI. */
+#pragma GCC visibility push(hidden)
+
 #define LP_PAGE_SIZE 4096u
 #define LP_NSECTIONS 5 /* enum lp_section values 1..4, index 0 unused */
 
@@ -86,5 +89,7 @@ struct lp_slots {
 };
 int lp_slots_assign(const struct lp_patch *p, struct lp_slots *s, char *err);
 void lp_slots_free(struct lp_slots *s);
+
+#pragma GCC visibility pop
 
 #endif /* LP_INTERNAL_H */
