@@ -39,7 +39,7 @@ step "starting kvserver v1"
 "$sample/v1/kvserver" -p 0 >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 50); do
-    port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.log")
+    port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.log" 2>/dev/null || true)
     [[ -n $port ]] && break
     sleep 0.1
 done
@@ -49,6 +49,7 @@ step "kvserver pid $server_pid on 127.0.0.1:$port, build-id $(readelf -n "$sampl
 step "starting a client loop: 4 connections doing SET/GET/LEN/GETRANGE, every reply checked"
 "$sample/kvclient" -p "$port" -l -c 4 >"$work/loop.log" 2>&1 &
 loop_pid=$!
+sleep 0.5
 
 step "the bug: after SET token supersecret; SET token hi, GETRANGE token 0 11 answers"
 before=$(probe)
@@ -70,6 +71,7 @@ after=$(probe)
 echo "$after" | show
 [[ $after == "ERR range out of bounds" ]] || fail "v2 should refuse the range, got '$after'"
 
+sleep 0.5
 step "lpatch list $server_pid"
 "$LPATCH" list "$server_pid" 2>&1 | show || fail "lpatch list failed"
 
@@ -81,6 +83,7 @@ reverted=$(probe)
 echo "$reverted" | show
 [[ $reverted == "VALUE hipersecret" ]] || fail "after revert v1 behaviour should be back, got '$reverted'"
 
+sleep 0.5
 step "stopping the client loop"
 kill -INT "$loop_pid"
 rc=0
