@@ -1,0 +1,142 @@
+# Helpers for tests/real/lua.bats: Debian's lua5.4 source, its builds through
+# `make livepatch`, and a running Lua service to ask questions of.
+#
+# Cache (kept between runs, git-ignored): tests/out/cache/lua/
+#   dl/ src/ patches/ series     debsrc's download and unpacked upstream source
+#   t3/ t4/ t5/                  sources at Debian patch levels 3, 4, 5
+#   .livepatch/build/tN/         make livepatch's builds of them (with the plugin)
+# Per run: tests/out/real-lua/ (mailbox, logs, results).
+
+LUA_CACHE=$LP_TOP/tests/out/cache/lua
+LUA_RUN=$LP_TOP/tests/out/real-lua
+LUA_SCRIPTS=$LP_TOP/tests/real/lua
+LUA_EXE=src/lua5.4
+LUA_LIB=src/.libs/liblua5.4.so.0.0.0
+DEBSRC=$LP_TOP/../shared/tools/debsrc
+
+# debsrc once, then one source tree per patch level.  Each tree gets Debian's
+# debian/ directory (the build reads debian/configure.ac and the version
+# script) and an empty git repository of its own: make livepatch lists the
+# sources of a directory inside a git work tree with `git ls-files`, and
+# tests/out/ is ignored by this repository (see tests/real/regress/).
+lua_prepare_sources() {
+  if [[ ! -f $LUA_CACHE/series || ! -d $LUA_CACHE/src ]]; then
+    "$DEBSRC" lua5.4 "$LUA_CACHE" >&2 || return 1
+  fi
+  local n
+  for n in 3 4 5; do
+    [[ -f $LUA_CACHE/t$n/.prepared ]] && continue
+    "$DEBSRC" --upto $n "$LUA_CACHE" "$LUA_CACHE/t$n" >&2 || return 1
+    cp -a "$LUA_CACHE/.debian/debian" "$LUA_CACHE/t$n/debian"
+    git -C "$LUA_CACHE/t$n" init -q
+    : >"$LUA_CACHE/t$n/.prepared"
+  done
+}
+
+# lua_make_patch FROM TO OUT MODULE...: make livepatch OLD=tFROM NEW=tTO
+lua_make_patch() {
+  local from=$1 to=$2 out=$3
+  shift 3
+  (cd "$LUA_CACHE" && rm -rf "$out" &&
+    make -s -j2 -f "$LP_TOP/make-rules/livepatch.mk" livepatch OLD=t$from NEW=t$to \
+      LIVEPATCH_BUILD="bash $LP_TOP/tests/real/lua-build.sh ." \
+      LIVEPATCH_MODULES="$*" LIVEPATCH_OUT="$out" LIVEPATCH_DIR=.livepatch \
+      LPDIFF="$LPDIFF" LPATCH="$LPATCH" LIVEPATCH_PLUGIN="$LP_PLUGIN")
+}
+
+lua_build_dir() { echo "$LUA_CACHE/.livepatch/build/t$1"; }
+
+# lua_fresh LEVEL SCRIPT: run a probe in a new interpreter of that build.
+lua_fresh() {
+  (cd "$LUA_SCRIPTS" && "$(lua_build_dir "$1")/$LUA_EXE" -e "print(dofile('$2'))")
+}
+
+# Start the workload on the OLD build; its pid goes to $LUA_RUN/pid.
+lua_start() {
+  local exe=$1
+  rm -rf "$LUA_RUN/mbox"
+  mkdir -p "$LUA_RUN/mbox/req" "$LUA_RUN/mbox/resp"
+  echo 0 >"$LUA_RUN/seq"
+  echo 0 >"$LUA_RUN/iterations"
+  (cd "$LUA_SCRIPTS" && exec "$exe" workload.lua "$LUA_RUN/mbox" \
+    >"$LUA_RUN/workload.out" 2>"$LUA_RUN/workload.err" </dev/null 3>&-) &
+  echo $! >"$LUA_RUN/pid"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^ready$' "$LUA_RUN/workload.out" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "workload did not start; stderr:" >&2
+  cat "$LUA_RUN/workload.err" >&2
+  return 1
+}
+
+lua_pid() { cat "$LUA_RUN/pid"; }
+
+lua_stop() {
+  [[ -f $LUA_RUN/pid ]] || return 0
+  local pid
+  pid=$(cat "$LUA_RUN/pid")
+  kill "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$LUA_RUN/pid"
+}
+
+# lua_ask SCRIPT: run SCRIPT (a file under tests/real/lua/) inside the
+# running workload; prints its answer: "true|false<TAB>results...".
+lua_ask() {
+  local n pid resp i
+  n=$(($(cat "$LUA_RUN/seq") + 1))
+  echo $n >"$LUA_RUN/seq"
+  pid=$(lua_pid)
+  cp "$LUA_SCRIPTS/$1" "$LUA_RUN/mbox/req/$n.tmp"
+  mv "$LUA_RUN/mbox/req/$n.tmp" "$LUA_RUN/mbox/req/$n.lua"
+  resp=$LUA_RUN/mbox/resp/$n.txt
+  for ((i = 0; i < 300; i++)); do
+    if [[ -f $resp ]]; then
+      cat "$resp"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "workload (pid $pid) is gone while asked $1; stderr:" >&2
+      cat "$LUA_RUN/workload.err" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "workload (pid $pid) did not answer $1 within 30 s" >&2
+  return 1
+}
+
+# The workload is alive, has made progress since the last check, and has
+# seen no wrong result.
+lua_assert_healthy() {
+  local answer ok iter failures last prev
+  answer=$(lua_ask status.lua) || return 1
+  IFS=$'\t' read -r ok iter failures last <<<"$answer"
+  prev=$(cat "$LUA_RUN/iterations")
+  if [[ $ok != true || $failures != 0 ]]; then
+    echo "workload unhealthy: $answer" >&2
+    return 1
+  fi
+  if ((iter <= prev)); then
+    echo "workload made no progress: $prev -> $iter iterations" >&2
+    return 1
+  fi
+  echo "$iter" >"$LUA_RUN/iterations"
+}
+
+# lua_lpatch ARGS...: run lpatch (2-minute limit); exit code and wall time
+# go to $LUA_RUN/results.txt for the report.
+lua_lpatch() {
+  local t0 t1 rc=0
+  t0=$(date +%s%N)
+  timeout 120 "$LPATCH" "$@" || rc=$?
+  t1=$(date +%s%N)
+  echo "lpatch $*: exit $rc, wall $(((t1 - t0) / 1000)) us" >>"$LUA_RUN/results.txt"
+  return $rc
+}

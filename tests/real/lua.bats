@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# Real software: Debian 12's lua5.4 (5.4.4-3+deb12u1), built by Debian's own
+# build system at patch levels 3 (OLD), 4 and 5 with the plugin through
+# `make livepatch`'s foreign mode, then fixed while it runs with the two
+# security patches Debian ships: 0004-cve-2022-28805 (parser) and
+# 0005-cve-2022-33099 (error handling, VM string concatenation).
+# Debian's lua5.4 interpreter carries the Lua core itself (libtool -static),
+# so the patched module is the executable src/lua5.4.  See docs/real-world.md.
+#
+# The tests run in order and share one workload process.
+
+load ../lib/common
+load lua-helpers
+
+setup_file() {
+  mkdir -p "$LUA_RUN"
+  : >"$LUA_RUN/results.txt"
+  lua_prepare_sources
+}
+
+teardown_file() {
+  lua_stop
+}
+
+@test "lua: debsrc gives lua5.4 5.4.4 with Debian's two CVE patches as 4 and 5" {
+  run cat "$LUA_CACHE/series"
+  assert_line --index 3 0004-cve-2022-28805.patch
+  assert_line --index 4 0005-cve-2022-33099.patch
+  run grep -c 'luaK_exp2anyregup(fs, var);  /\* but could be a constant \*/' "$LUA_CACHE/t4/src/lparser.c"
+  assert_output 1
+  run grep -c 'luaK_exp2anyregup(fs, var);  /\* but could be a constant \*/' "$LUA_CACHE/t3/src/lparser.c"
+  assert_output 0
+}
+
+@test "lua: make livepatch 3->4 builds Debian's lua5.4 with the plugin and writes the parser fix" {
+  run lua_make_patch 3 4 patches-3-4 "$LUA_EXE"
+  assert_success
+  local patch=$LUA_CACHE/patches-3-4/src_lua5.4.lpatch
+  [ -s "$patch" ]
+  # The interpreter is Debian's: linked by libtool from liblua5.4.a, with
+  # Debian's version script; and it carries the plugin's records.
+  run readelf -S -W "$(lua_build_dir 3)/$LUA_EXE"
+  assert_output --partial .livepatch
+  run jq -r '.patches[0].functions[]' "$LUA_CACHE/patches-3-4/manifest.json"
+  assert_success
+  echo "3->4 functions: $(echo $output) size: $(stat -c %s "$patch") bytes" >>"$LUA_RUN/results.txt"
+  assert_line --regexp 'singlevar|primaryexp|suffixedexp|funcname|exprstat|simpleexp'
+  refute_line --regexp '^luaV_|^luaG_'
+}
+
+@test "lua: make livepatch 4->5 writes the error-handling and concatenation fix" {
+  run lua_make_patch 4 5 patches-4-5 "$LUA_EXE"
+  assert_success
+  local patch=$LUA_CACHE/patches-4-5/src_lua5.4.lpatch
+  [ -s "$patch" ]
+  run jq -r '.patches[0].functions[]' "$LUA_CACHE/patches-4-5/manifest.json"
+  assert_success
+  echo "4->5 functions: $(echo $output) size: $(stat -c %s "$patch") bytes" >>"$LUA_RUN/results.txt"
+  assert_line luaG_runerror
+  assert_line luaV_concat
+  refute_line --regexp 'singlevar|luaY_'
+}
+
+@test "lua: fresh interpreters: level 3 shows both bugs, level 5 neither" {
+  run lua_fresh 3 probe-cve-2022-28805.lua
+  assert_output $'true\tglobal read from local register 0'
+  run lua_fresh 4 probe-cve-2022-28805.lua
+  assert_output --regexp $'^false\tcve-2022-28805:3: attempt to index a number value'
+  run lua_fresh 4 probe-cve-2022-33099.lua
+  assert_output --regexp $'^1\t'
+  run lua_fresh 5 probe-cve-2022-33099.lua
+  assert_output --regexp $'^0\t.*attempt to perform arithmetic on a nil value'
+}
+
+@test "lua: the workload runs on the OLD build and shows both bugs from inside" {
+  lua_start "$(lua_build_dir 3)/$LUA_EXE"
+  sleep 0.5
+  lua_assert_healthy
+  run lua_ask probe-cve-2022-28805.lua
+  assert_output $'true\ttrue\tglobal read from local register 0'
+  run lua_ask probe-cve-2022-33099.lua
+  assert_output --regexp $'^true\t1\t'
+}
+
+@test "lua: lpatch apply 3->4 while it runs fixes CVE-2022-28805 inside the process" {
+  run lua_lpatch apply --stats "$(lua_pid)" "$LUA_CACHE/patches-3-4/src_lua5.4.lpatch"
+  echo "$output" >>"$LUA_RUN/results.txt"
+  assert_success
+  lua_assert_healthy
+  run lua_ask probe-cve-2022-28805.lua
+  assert_output --regexp $'^true\tfalse\tcve-2022-28805:3: attempt to index a number value'
+  run lua_ask probe-cve-2022-33099.lua
+  assert_output --regexp $'^true\t1\t'
+}
+
+@test "lua: lpatch apply 4->5 on top fixes CVE-2022-33099 inside the process" {
+  run lua_lpatch apply --stats "$(lua_pid)" "$LUA_CACHE/patches-4-5/src_lua5.4.lpatch"
+  echo "$output" >>"$LUA_RUN/results.txt"
+  assert_success
+  lua_assert_healthy
+  run lua_ask probe-cve-2022-33099.lua
+  assert_output --regexp $'^true\t0\trequest:[0-9]+: attempt to perform arithmetic on a nil value'
+  run lua_ask probe-cve-2022-28805.lua
+  assert_output --regexp $'^true\tfalse\t'
+  # The upstream shape of the bug (errors recurring in message handlers with
+  # the stacks exhausted) runs through the new luaG_runerror.
+  run lua_ask stress-errors.lua
+  assert_output $'true\tfalse\terror in error handling\tfalse\terror in error handling'
+  lua_assert_healthy
+}
+
+@test "lua: lpatch list shows both patches in the running process" {
+  run "$LPATCH" list "$(lua_pid)"
+  assert_success
+  echo "$output" >>"$LUA_RUN/results.txt"
+  local id34 id45
+  id34=$("$LPATCH" info --json "$LUA_CACHE/patches-3-4/src_lua5.4.lpatch" | jq -r '.id // .patch_id' | cut -c1-8)
+  id45=$("$LPATCH" info --json "$LUA_CACHE/patches-4-5/src_lua5.4.lpatch" | jq -r '.id // .patch_id' | cut -c1-8)
+  assert_output --partial "$id34"
+  assert_output --partial "$id45"
+}
+
+@test "lua: lpatch revert twice brings OLD behaviour back and the process stays healthy" {
+  run lua_lpatch revert --stats "$(lua_pid)"
+  echo "$output" >>"$LUA_RUN/results.txt"
+  assert_success
+  lua_assert_healthy
+  run lua_ask probe-cve-2022-33099.lua
+  assert_output --regexp $'^true\t1\t'
+  run lua_ask probe-cve-2022-28805.lua
+  assert_output --regexp $'^true\tfalse\t'
+
+  run lua_lpatch revert --stats "$(lua_pid)"
+  echo "$output" >>"$LUA_RUN/results.txt"
+  assert_success
+  lua_assert_healthy
+  run lua_ask probe-cve-2022-28805.lua
+  assert_output $'true\ttrue\tglobal read from local register 0'
+  run "$LPATCH" list "$(lua_pid)"
+  assert_success
+  refute_output --regexp '[0-9a-f]{8}'
+}
+
+@test "lua: the workload never saw a wrong result and is still running" {
+  sleep 0.5
+  lua_assert_healthy
+  run lua_ask stress-errors.lua
+  assert_output $'true\tfalse\terror in error handling\tfalse\terror in error handling'
+  lua_assert_healthy
+  run cat "$LUA_RUN/workload.err"
+  assert_output ''
+  echo "workload iterations: $(cat "$LUA_RUN/iterations")" >>"$LUA_RUN/results.txt"
+}
