@@ -224,7 +224,7 @@ cmd_livepatch() {
     rm -f "$out/manifest.json"
     entries=$LP_WORK/manifest.entries
     : >"$entries"
-    unchanged= refused= npatch=0
+    unchanged='' refused='' npatch=0
     for m in $LP_MODULES; do
         base=$(printf '%s' "$m" | tr '/' '_')
         patch=$out/$base.lpatch report=$out/$base.json
@@ -262,7 +262,7 @@ cmd_livepatch() {
 
     jq -n --argjson old "$(rev_json "${LP_OLD:-}" "$old_dir")" \
         --argjson new "$(rev_json "$LP_NEW" "$new_dir")" \
-        --argjson unchanged "$(printf '%s\n' $unchanged | jq -R 'select(length > 0)' | jq -s .)" \
+        --argjson unchanged "$(jq -n --arg u "$unchanged" '$u | split(" ") | map(select(length > 0))')" \
         --slurpfile patches "$entries" \
         '{livepatch_manifest: 1, old: $old, new: $new, patches: $patches, unchanged: $unchanged}' \
         >"$out/manifest.json.tmp"

@@ -12,7 +12,7 @@ LPATCH=${LPATCH:-$top/build/bin/lpatch}
 LPDIFF=${LPDIFF:-$top/build/bin/lpdiff}
 export LPATCH LPDIFF
 work=$(mktemp -d)
-server_pid= loop_pid=
+server_pid='' loop_pid=''
 
 step() { printf 'demo: %s\n' "$*"; }
 show() { sed 's/^/      /'; }

@@ -21,7 +21,7 @@
 # 2 usage or build error.
 set -euo pipefail
 
-out=livepatch-out publish= archive= dir=.
+out=livepatch-out publish='' archive='' dir=.
 usage() {
     sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
 }

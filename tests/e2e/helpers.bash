@@ -57,6 +57,7 @@ start_kvserver() {
     wait_for "$BATS_TEST_TMPDIR/server.log" 'listening on' || return 1
     KV_PID=$(bg_pid server)
     KV_PORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/server.log")
+    export KV_PID KV_PORT
 }
 
 # The bug of v1: a range past the value returns stale bytes of an older value.
