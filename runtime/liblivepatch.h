@@ -87,14 +87,20 @@ struct lp_target {
     int has_static_tls;  /* module TLS at a fixed thread-pointer offset */
     int64_t tls_tpoff;   /* thread-pointer-relative start of the module's TLS block */
     uint64_t tls_modid;  /* module's DTV index (for TLSGD/TLSLD) */
-    /* Resolve a symbol the patch cannot place by offset (LP_SYM_DYNAMIC, or a
-     * LP_SYM_MODULE symbol when stacking on a different build); 0 on success. */
+    /* Resolve a LP_SYM_DYNAMIC symbol by name (called once per symbol; not
+     * for "_GLOBAL_OFFSET_TABLE_", which is the patch's own GOT).  MODULE
+     * symbols are load_bias + value: a patch always names addresses of the
+     * build that runs (its OLD build), stacked or not.  0 on success, else
+     * -1 with a reason in err. */
     int (*resolve)(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,
                    char *err);
     void *ctx;
 };
 
-/* Fill `image` (lay->size bytes) with the relocated image. */
+/* Fill `image` (lay->size bytes) with the relocated image for a target
+ * where it will live at t->image_addr (page-aligned).  `lay` must be what
+ * lp_layout_compute gave for this patch.  Errors name the relocation,
+ * symbol and value (overflow), or the symbol that could not be resolved. */
 int lp_relocate(const struct lp_patch *p, const struct lp_layout *lay, const struct lp_target *t,
                 uint8_t *image, char *err);
 

@@ -287,7 +287,10 @@ int lp_relocate(const struct lp_patch *p, const struct lp_layout *lay, const str
     if (lp_slots_assign(p, &rc.slots, err) < 0)
         return -1;
     int ret = -1;
-    if (rc.slots.ngot != lay->ngot || rc.slots.nstubs != lay->nstubs) {
+    struct lp_layout mine;
+    if (lp_layout_compute(p, &mine, err) < 0)
+        goto out;
+    if (memcmp(&mine, lay, sizeof mine) != 0) {
         lp_fail(err, "%s: layout was computed for another patch", p->name);
         goto out;
     }

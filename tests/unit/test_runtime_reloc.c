@@ -261,6 +261,11 @@ TEST(absolute_relocations_and_overflow)
     CHECK_EQ_INT(lp_relocate(p, &lay, &t, img, err), -1);
     CHECK(strstr(err, ".lp.relocs[1]: R_X86_64_32S to '.LC1' out of range: value 0x80001004 "
                       "does not fit 32 bits signed") != NULL);
+    t.image_addr = 0x800000;
+    struct lp_layout other = lay;
+    other.size -= 0x1000; /* e.g. the layout of another patch */
+    CHECK_EQ_INT(lp_relocate(p, &other, &t, img, err), -1);
+    CHECK(strstr(err, "layout was computed for another patch") != NULL);
     t.image_addr = 0x800123;
     CHECK_EQ_INT(lp_relocate(p, &lay, &t, img, err), -1);
     CHECK(strstr(err, "not page-aligned") != NULL);
