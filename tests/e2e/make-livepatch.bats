@@ -146,3 +146,20 @@ setup() {
     assert_output --partial "kvclient"
     refute_output --partial "livepatch.sh"
 }
+
+@test "installed livepatch.mk uses the installed tools: -fplugin=livepatch and lpdiff from PATH" {
+    share=$BATS_TEST_TMPDIR/share/livepatch
+    mkdir -p "$share" "$BATS_TEST_TMPDIR/bin" "$BATS_TEST_TMPDIR/plugins"
+    cp "$LP_MK" "$LP_TOP/make-rules/livepatch.sh" "$share/" # what make install does
+    ln -s "$LPDIFF" "$BATS_TEST_TMPDIR/bin/lpdiff"
+    ln -s "$LP_PLUGIN" "$BATS_TEST_TMPDIR/plugins/livepatch.so"
+    cd "$KV"
+    run env -u LIVEPATCH_PLUGIN make -s -f "$share/livepatch.mk" livepatch-cc
+    assert_output "gcc -fplugin=livepatch -ffile-prefix-map=$KV=. -Wl,--build-id=sha1"
+    # GCC's plugin directory stands in for the installed one
+    run env -u LIVEPATCH_PLUGIN -u LPDIFF PATH="$BATS_TEST_TMPDIR/bin:$PATH" \
+        make -s -f "$share/livepatch.mk" livepatch OLD=v1 NEW=v2 LIVEPATCH_MODULES=kvserver \
+        LIVEPATCH_GCC="gcc -iplugindir=$BATS_TEST_TMPDIR/plugins"
+    assert_success
+    assert [ -f "$KV/livepatch/kvserver.lpatch" ]
+}
