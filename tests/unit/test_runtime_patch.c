@@ -392,6 +392,56 @@ TEST(header_and_container_failures)
     CHECK(strstr(err, "/nonexistent/x.lpatch: cannot open") != NULL);
 }
 
+/* Section-table damage is caught before the checksum is even looked at. */
+static void expect_shdr_rejected(unsigned idx, size_t field_off, uint64_t value, size_t width,
+                                 const char *expect)
+{
+    size_t len;
+    uint8_t *buf = sample_bytes(&len);
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+    memcpy(buf + eh->e_shoff + idx * sizeof(Elf64_Shdr) + field_off, &value, width);
+    char err[LP_ERR_MAX] = "";
+    struct lp_patch *p = NULL;
+    CHECK_EQ_INT(lp_patch_parse_named(buf, len, "bad.lpatch", &p, err), -1);
+    if (!strstr(err, expect)) {
+        printf("# message \"%s\" lacks \"%s\"\n", err, expect);
+        CHECK(0);
+    }
+    free(buf);
+}
+
+TEST(section_table_failures)
+{
+    /* names: .shstrtab is "\0.lp.header\0.lp.text\0..." so offset 1 is .lp.header */
+    expect_shdr_rejected(2, offsetof(Elf64_Shdr, sh_name), 1, 4,
+                         "section .lp.header appears twice (sections 1 and 2)");
+    expect_shdr_rejected(2, offsetof(Elf64_Shdr, sh_name), 0, 4, "missing section .lp.text");
+    expect_shdr_rejected(2, offsetof(Elf64_Shdr, sh_name), 5000, 4,
+                         "section 2: name offset 0x1388 beyond .shstrtab");
+    expect_shdr_rejected(5, offsetof(Elf64_Shdr, sh_type), SHT_PROGBITS, 4,
+                         "section .lp.bss: type 1, expected SHT_NOBITS");
+    expect_shdr_rejected(3, offsetof(Elf64_Shdr, sh_size), 1ull << 40, 8, "section 3: [0x");
+    expect_shdr_rejected(2, offsetof(Elf64_Shdr, sh_offset), 0x41, 8,
+                         "section 2: offset 0x41 not aligned to 0x10");
+    expect_shdr_rejected(2, offsetof(Elf64_Shdr, sh_addralign), 24, 8,
+                         "section 2: bad alignment 0x18");
+    expect_shdr_rejected(1, offsetof(Elf64_Shdr, sh_size), 0xa8, 8,
+                         ".lp.header: size 0xa8, expected 0xb0");
+    size_t len;
+    uint8_t *buf = sample_bytes(&len);
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
+    char err[LP_ERR_MAX] = "";
+    struct lp_patch *p = NULL;
+    eh->e_machine = EM_386;
+    CHECK_EQ_INT(lp_patch_parse_named(buf, len, "bad.lpatch", &p, err), -1);
+    CHECK(strstr(err, "expected ET_REL EM_X86_64") != NULL);
+    eh->e_machine = EM_X86_64;
+    eh->e_shoff = len - 8;
+    CHECK_EQ_INT(lp_patch_parse_named(buf, len, "bad.lpatch", &p, err), -1);
+    CHECK(strstr(err, "section header table at") != NULL);
+    free(buf);
+}
+
 TEST(every_byte_corruption_and_truncation_is_rejected)
 {
     size_t len;
@@ -461,6 +511,7 @@ int main(void)
     RUN(elf_container_is_readable);
     RUN(every_validation_class_is_rejected_with_place);
     RUN(header_and_container_failures);
+    RUN(section_table_failures);
     RUN(every_byte_corruption_and_truncation_is_rejected);
     RUN(describe_prints_summary);
     return tap_done();
