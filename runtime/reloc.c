@@ -70,10 +70,14 @@ static int symbol_value(struct relocator *rc, uint32_t i, uint64_t *out, char *e
             v = got_addr(rc, 0);
             break;
         }
-        char why[LP_ERR_MAX] = "no resolver given";
-        if (!rc->t->resolve || rc->t->resolve(rc->t->ctx, rc->p, s, &v, why) != 0)
+        char why[LP_ERR_MAX] = "";
+        int failed = !rc->t->resolve || rc->t->resolve(rc->t->ctx, rc->p, s, &v, why) != 0;
+        if (failed)
             return lp_fail(err, "%s: %s[%u]: cannot resolve '%s': %s", rc->p->name,
-                           LP_SEC_SYMS_NAME, i, sym_name(rc, i), why);
+                           LP_SEC_SYMS_NAME, i, sym_name(rc, i),
+                           !rc->t->resolve ? "no resolver given"
+                           : why[0]        ? why
+                                           : "not found");
         break;
     }
     }
