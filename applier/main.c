@@ -48,7 +48,7 @@ static const char usage[] =
     "  --retries N             safety-check attempts before giving up (default 20)\n"
     "  --backoff MS            first wait between attempts, doubled each time (default 1)\n"
     "  --backoff-max MS        longest wait between attempts (default 100)\n"
-    "  --timeout MS            bound on each wait for the target's threads (default 2000)\n"
+    "  --timeout MS            bound on each wait for the target's threads (default 5000)\n"
     "  --no-fifo               don't raise lpatch to SCHED_FIFO during the pause\n"
     "  -h, --help              this help\n"
     "\n"

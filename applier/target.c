@@ -47,6 +47,7 @@ void lpa_target_close(struct lpa_target *t)
     free(t->mods);
     lps_free(&t->state);
     free(t->fp);
+    free(t->by_name);
     memset(t, 0, sizeof *t);
     t->memfd = -1;
 }
@@ -407,7 +408,10 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
 {
     struct lpa_target *t = ctx;
     const char *name = lp_patch_str(p, s->name);
-    if (s->kind == LP_SYM_DYNAMIC) {
+    uint32_t nsyms;
+    const struct lp_sym *syms = lp_patch_syms(p, &nsyms);
+    int module_by_name = t->by_name && s >= syms && s < syms + nsyms && t->by_name[s - syms];
+    if (s->kind == LP_SYM_DYNAMIC && !module_by_name) {
         int lazy = 0;
         uint64_t got = 0;
         int have_got = resolve_by_got(t, name, &got, &lazy) == 0;
@@ -435,7 +439,7 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
                  name);
         return -1;
     }
-    if (s->kind == LP_SYM_MODULE) {
+    if (s->kind == LP_SYM_MODULE || module_by_name) {
         struct lps_func *r = t->stacked ? newest_redirect(t, 0, name) : NULL;
         if (r) { /* the newest code of a function earlier patches replaced */
             *addr = r->sym_addr;

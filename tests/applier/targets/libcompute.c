@@ -1,0 +1,2 @@
+/* libcompute.so: compute() and other() in a shared library. */
+#include "compute.h"

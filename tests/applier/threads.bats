@@ -1,0 +1,59 @@
+#!/usr/bin/env bats
+# 1, 8 and 64 threads call the patched function in a tight loop and check
+# every result while patches are applied and reverted over and over.
+load helpers
+
+setup_file() {
+  build_mkpatch
+  target loop loop.c
+  mkpatch "$BATS_FILE_TMPDIR/p1.lpatch" "$BATS_FILE_TMPDIR/loop" "compute=$COMPUTE_1001"
+  mkpatch "$BATS_FILE_TMPDIR/p2.lpatch" "$BATS_FILE_TMPDIR/loop" \
+    "compute=$COMPUTE_2001" "other=$OTHER_107"
+}
+
+teardown() { stop_all; }
+
+cycle() { # THREADS ROUNDS
+  local st=$BATS_TEST_TMPDIR/st i
+  start "$BATS_FILE_TMPDIR/loop" "$1" "$st"
+  wait_until test -s "$st"
+  for ((i = 0; i < $2; i++)); do
+    run "$LPATCH" apply "$TPID" "$BATS_FILE_TMPDIR/p1.lpatch"
+    assert_success
+    grows "$st" new1
+    run "$LPATCH" revert "$TPID"
+    assert_success
+    grows "$st" old
+    run "$LPATCH" apply "$TPID" "$BATS_FILE_TMPDIR/p2.lpatch"
+    assert_success
+    grows "$st" new2
+    run "$LPATCH" revert "$TPID"
+    assert_success
+  done
+  grows "$st" calls
+  [[ $(field "$st" bad) == 0 ]]
+  running "$TPID"
+  run "$LPATCH" list "$TPID"
+  assert_output --partial "0 patches"
+}
+
+@test "1 busy thread: every call returns old or new, never anything else" {
+  cycle 1 3
+}
+
+@test "8 busy threads: every call returns old or new, never anything else" {
+  cycle 8 2
+}
+
+@test "64 busy threads: every call returns old or new, never anything else" {
+  cycle 64 1
+}
+
+@test "every thread of the process is held during the switch" {
+  local st=$BATS_TEST_TMPDIR/st
+  start "$BATS_FILE_TMPDIR/loop" 8 "$st"
+  wait_until test -s "$st"
+  run "$LPATCH" apply --stats "$TPID" "$BATS_FILE_TMPDIR/p1.lpatch"
+  assert_success
+  assert_output --partial "9 thread(s)"
+}
