@@ -40,9 +40,12 @@ rev_kind() {
 
 # Files of a source directory, relative to it, one per line.  Inside a git
 # work tree: tracked and untracked-but-not-ignored files, so build outputs
-# the user ignores stay out; elsewhere: everything but common build outputs.
+# the user ignores stay out; elsewhere (or when git ignores the directory
+# itself, e.g. a scratch copy under an ignored path): everything but common
+# build outputs.
 list_dir_sources() {
-    if git -C "$1" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    if git -C "$1" rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
+        ! git -C "$1" check-ignore -q . 2>/dev/null; then
         git -C "$1" ls-files -co --exclude-standard
     else
         (cd "$1" && find . \( -name .git -o -name .livepatch \) -prune -o \

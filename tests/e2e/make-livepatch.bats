@@ -163,3 +163,15 @@ setup() {
     assert_success
     assert [ -f "$KV/livepatch/kvserver.lpatch" ]
 }
+
+@test "a source directory git ignores is still copied whole" {
+    repo=$BATS_TEST_TMPDIR/repo
+    mkdir -p "$repo/scratch"
+    git -C "$repo" init -q
+    echo 'scratch/' >"$repo/.gitignore"
+    cp -R "$KV/v1" "$repo/scratch/v1"
+    run make -s -C "$repo" -f "$LP_MK" livepatch-build REV=scratch/v1 LIVEPATCH_MODULES=kvserver
+    assert_success
+    assert_line ".livepatch/build/scratch_v1"
+    assert [ -x "$repo/.livepatch/build/scratch_v1/kvserver" ]
+}
