@@ -50,14 +50,16 @@ setup() {
   assert_success
 }
 
-@test "stable: -g and -g3 give the same hashes as no debug info" {
-  plugin_obj "$BATS_TEST_TMPDIR/a.o" "$SRC_DIR/sample.c"
-  plugin_obj "$BATS_TEST_TMPDIR/g.o" "$SRC_DIR/sample.c" -g
-  plugin_obj "$BATS_TEST_TMPDIR/g3.o" "$SRC_DIR/sample.c" -g3
-  run diff <(hashes "$BATS_TEST_TMPDIR/a.o") <(hashes "$BATS_TEST_TMPDIR/g.o")
-  assert_success
-  run diff <(hashes "$BATS_TEST_TMPDIR/a.o") <(hashes "$BATS_TEST_TMPDIR/g3.o")
-  assert_success
+@test "stable: -g and -g3 give the same hashes as no debug info (-O0 -O2 -O3 -Os)" {
+  for o in -O0 -O2 -O3 -Os; do
+    plugin_obj "$BATS_TEST_TMPDIR/a.o" "$SRC_DIR/sample.c" "$o"
+    plugin_obj "$BATS_TEST_TMPDIR/g.o" "$SRC_DIR/sample.c" "$o" -g
+    plugin_obj "$BATS_TEST_TMPDIR/g3.o" "$SRC_DIR/sample.c" "$o" -g3
+    run diff <(hashes "$BATS_TEST_TMPDIR/a.o") <(hashes "$BATS_TEST_TMPDIR/g.o")
+    assert_success
+    run diff <(hashes "$BATS_TEST_TMPDIR/a.o") <(hashes "$BATS_TEST_TMPDIR/g3.o")
+    assert_success
+  done
 }
 
 @test "stable: the same source built in two directories (with -ffile-prefix-map)" {

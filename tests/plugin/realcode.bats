@@ -108,4 +108,9 @@ setup() {
   (( $("$LPDIFF" --list "$lua" | grep -c '	patchable') > 500 ))
   run "$LPDIFF" --list --links "$lua"
   assert_line --regexp '^inline	'
+  # hot/cold splitting: the cold part has its own record, tied to its parent
+  run "$LPDIFF" --list -v "$lua"
+  assert_line --regexp '^luaD_throw\.cold	[0-9a-f]{32}	local,cold,noreturn	0x[0-9a-f]+	0	0	luaD_throw$'
+  run "$LPDIFF" --list --links "$lua"
+  assert_line "cold	luaD_throw.cold	luaD_throw"
 }
