@@ -55,3 +55,22 @@ ci() {
     assert_failure 2
     assert_output --partial "v9: no such tag or revision"
 }
+
+@test "the CI step exits 3 when a release's change is refused, with lpdiff's message" {
+    repo=$BATS_TEST_TMPDIR/refusing
+    mkdir -p "$repo"
+    git -C "$repo" init -q
+    n=0
+    for side in old new; do
+        cp "$LP_TOP/samples/refused/struct-field/$side/prog.c" \
+            "$LP_TOP/samples/refused/struct-field/$side/Makefile" "$repo/"
+        git -C "$repo" add .
+        git -C "$repo" -c user.name=ci -c user.email=ci@example.com commit -qm "$side"
+        git -C "$repo" tag "r$((++n))"
+    done
+    run "$LP_TOP/samples/ci/livepatch-ci.sh" -C "$repo" -o "$BATS_TEST_TMPDIR/out" r1..r2 \
+        -f "$LP_MK" LIVEPATCH_MODULES=prog
+    assert_failure 3
+    assert_output --partial "refused [LAYOUT_TYPE] type struct session"
+    assert_output --partial "livepatch-ci: r1 -> r2: refused"
+}
