@@ -8,7 +8,7 @@
 # directory copied in as TREE/debian.  The compiler: $CC (make livepatch puts
 # gcc + plugin + -ffile-prefix-map there), plus Debian's "-std=gnu99"; the
 # flags: Debian's own, from dpkg-buildflags inside src/Makefile.
-# Results (what Debian ships in lua5.4 and liblua5.4-0):
+# Results (what Debian ships in lua5.4, liblua5.4-0 and liblua5.4-0's C++ twin):
 #   TREE/src/lua5.4                  the interpreter; libtool's "-static" links
 #                                    liblua5.4.a into it (no liblua5.4.so needed)
 #   TREE/src/.libs/liblua5.4.so.0.0.0
@@ -37,10 +37,24 @@ if [[ $(cat "$tree/src/lua5.4-deb-multiarch.h" 2>/dev/null) != "$header" ]]; the
   printf '%s\n' "$header" >"$tree/src/lua5.4-deb-multiarch.h"
 fi
 
+# Debian compiles every source twice, the second time with g++ for
+# liblua5.4-c++.so.  That compiler gets the same flags as CC (the plugin), so
+# every object in the tree carries the plugin's records and tells lpdiff which
+# module it belongs to (a plugin-less twin is mistaken for part of lua5.4:
+# tests/real/regress/lpdiff-cxx-twin.sh).
+cc=${CC:-gcc}
+if [[ -z ${CXX:-} ]]; then
+  read -r cc0 ccrest <<<"$cc"
+  case $cc0 in
+    *gcc) CXX="${cc0%gcc}g++${ccrest:+ $ccrest}" ;;
+    *) CXX=g++ ;;
+  esac
+fi
+
 # No outer command line's variables (CC is given below, with Debian's
 # -std=gnu99), and -j1: Debian's src/Makefile builds liblua5.4.la and
 # liblua5.4-c++.la with one two-target rule, which races under -j.
 export MAKEFLAGS=
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 make -j1 -C "$tree" linux-readline MYLIBS= LIBTOOL="$tree/debian/libtool/libtool" \
-  CC="${CC:-gcc} -std=gnu99" CXX="${CXX:-g++}" DEB_HOST_MULTIARCH="$multiarch"
+  CC="$cc -std=gnu99" CXX="$CXX" DEB_HOST_MULTIARCH="$multiarch"

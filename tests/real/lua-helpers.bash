@@ -39,9 +39,15 @@ lua_make_patch() {
   shift 3
   (cd "$LUA_CACHE" && rm -rf "$out" &&
     make -s -j2 -f "$LP_TOP/make-rules/livepatch.mk" livepatch OLD=t$from NEW=t$to \
-      LIVEPATCH_BUILD="bash $LP_TOP/tests/real/lua-build.sh ." \
+      LIVEPATCH_BUILD="$(lua_build_cmd)" \
       LIVEPATCH_MODULES="$*" LIVEPATCH_OUT="$out" LIVEPATCH_DIR=.livepatch \
       LPDIFF="$LPDIFF" LPATCH="$LPATCH" LIVEPATCH_PLUGIN="$LP_PLUGIN")
+}
+
+# The build command names the build script's hash: make livepatch rebuilds
+# when the command changes, and so when the script does.
+lua_build_cmd() {
+  echo "LUA_BUILD_ID=$(sha256sum <"$LP_TOP/tests/real/lua-build.sh" | cut -c1-12) bash $LP_TOP/tests/real/lua-build.sh ."
 }
 
 lua_build_dir() { echo "$LUA_CACHE/.livepatch/build/t$1"; }
