@@ -105,11 +105,14 @@ static std::string clone_origin(const char *name)
     return cut ? std::string(name, cut - name) : std::string();
 }
 
+// exclude= names match the source or assembler name, and clones follow
+// the function they were made from.
 static bool is_excluded_by_name(tree decl)
 {
     if (excluded_names.empty())
         return false;
-    if (excluded_names.count(lp_asm_name(decl)))
+    const char *name = lp_asm_name(decl);
+    if (excluded_names.count(name) || excluded_names.count(clone_origin(name)))
         return true;
     return DECL_NAME(decl) && excluded_names.count(IDENTIFIER_POINTER(DECL_NAME(decl)));
 }
@@ -238,9 +241,10 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *ver)
         if (!strcmp(info->argv[i].key, "exclude"))
             add_excluded(info->argv[i].value);
         else {
+            // error() fails the compilation; returning 0 spares a second line
             error("livepatch: unknown plugin argument %<-fplugin-arg-%s-%s%>", info->base_name,
                   info->argv[i].key);
-            return 1;
+            return 0;
         }
     }
     if (flag_lto || flag_generate_lto) {

@@ -169,3 +169,18 @@ EOF
   refute_output --partial "-I/tmp"
   refute_output --partial "-DX"
 }
+
+@test "exclude= also covers the clones GCC makes of an excluded function" {
+  plugin_obj "$BATS_TEST_TMPDIR/c.o" "$SRC_DIR/clones.c" -fplugin-arg-livepatch-exclude=scale
+  run "$LPDIFF" --list "$BATS_TEST_TMPDIR/c.o"
+  assert_line --regexp '^scale\.constprop\.0	[0-9a-f]{32}	excluded,local,clone$'
+  assert_line --regexp '^user1	[0-9a-f]{32}	patchable$'
+}
+
+@test "an unknown plugin argument is one error line" {
+  run gcc -fplugin="$LP_PLUGIN" -fplugin-arg-livepatch-nosuch=1 -c "$SRC_DIR/clones.c" \
+    -o "$BATS_TEST_TMPDIR/x.o"
+  assert_failure
+  assert_output --regexp "error: livepatch: unknown plugin argument .-fplugin-arg-livepatch-nosuch.$"
+  [[ ${#lines[@]} -eq 1 ]]
+}
