@@ -140,8 +140,21 @@ static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
                 w->n = 0;
                 break;
             }
-            lpa_err(err, "process %d: %zu thread(s) did not stop within %d ms", (int)w->pid,
-                     pending, w->timeout_ms);
+            pid_t late = 0;
+            for (size_t i = 0; i < w->n && !late; i++)
+                if (!w->t[i].stopped)
+                    late = w->t[i].tid;
+            char path[64], stat[256] = "";
+            snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)w->pid, (int)late);
+            FILE *f = fopen(path, "re");
+            if (f) {
+                if (!fgets(stat, sizeof stat, f))
+                    stat[0] = 0;
+                fclose(f);
+            }
+            const char *st = strrchr(stat, ')');
+            lpa_err(err, "process %d: %zu thread(s) did not stop within %d ms (thread %d, state %c)",
+                    (int)w->pid, pending, w->timeout_ms, (int)late, st && st[1] ? st[2] : '?');
             return LPA_STOP_TIMEOUT;
         }
         note_status(w, got, st);
@@ -174,7 +187,7 @@ static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, char *e
 enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
                            char *err)
 {
-    *w = (struct lpa_world){ .pid = pid, .timeout_ms = timeout_ms };
+    *w = (struct lpa_world){ .pid = pid, .timeout_ms = timeout_ms, .memfd = -1 };
     if (kill(pid, 0) != 0 && errno == ESRCH) {
         lpa_err(err, "no such process: %d", (int)pid);
         return LPA_STOP_GONE;
@@ -227,9 +240,26 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
 
 void lpa_release(struct lpa_world *w)
 {
-    for (size_t i = 0; i < w->n; i++)
-        ptrace(PTRACE_DETACH, w->t[i].tid, 0, (void *)(long)w->t[i].sig);
+    for (size_t i = 0; i < w->n; i++) {
+        if (ptrace(PTRACE_DETACH, w->t[i].tid, 0, (void *)(long)w->t[i].sig) == 0 ||
+            errno != ESRCH)
+            continue;
+        /* Not in a stop (a step still under way): stop it, then detach, so
+         * the kernel clears single-stepping and no stray SIGTRAP kills it. */
+        if (ptrace(PTRACE_INTERRUPT, w->t[i].tid, 0, 0) != 0)
+            continue;
+        pid_t got;
+        int st;
+        if (wait_bounded(w->t[i].tid, &got, &st,
+                         lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull) == 0 &&
+            WIFSTOPPED(st))
+            ptrace(PTRACE_DETACH, w->t[i].tid, 0,
+                   (void *)(long)((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP ? WSTOPSIG(st) : 0));
+    }
     w->t_released = lpa_now_ns();
+    if (w->memfd >= 0)
+        close(w->memfd);
+    w->memfd = -1;
     free(w->t);
     w->t = NULL;
     w->n = w->cap = 0;
@@ -342,17 +372,26 @@ int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err)
 int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
 {
     pid_t tid = w->t[ti].tid;
+    struct user_regs_struct r;
+    uint8_t insn[2] = { 0 };
+    char err[512];
+    /* Never step a syscall instruction: it may block, and a step we must
+     * abandon would leave a SIGTRAP queued for the thread. */
+    if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
+        return -1;
+    if (w->memfd < 0)
+        w->memfd = lpa_mem_open(w->pid, err);
+    if (w->memfd < 0 || lpa_mem_read(w->memfd, r.rip, insn, 2) != 0 ||
+        (insn[0] == 0x0f && insn[1] == 0x05))
+        return -1;
     if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) != 0)
         return -1;
-    uint64_t deadline = lpa_now_ns() + 20000000ull; /* a step that blocks (a syscall) */
+    uint64_t deadline = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
     for (;;) {
         pid_t got;
         int st;
-        if (wait_bounded(tid, &got, &st, deadline) != 0) {
-            ptrace(PTRACE_INTERRUPT, tid, 0, 0);
-            wait_bounded(tid, &got, &st, lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull);
-            return -1;
-        }
+        if (wait_bounded(tid, &got, &st, deadline) != 0)
+            return -1; /* lpa_release stops it before detaching */
         if (WIFEXITED(st) || WIFSIGNALED(st)) {
             drop_thread(w, tid);
             return -1;
@@ -365,7 +404,6 @@ int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
         }
         break;
     }
-    struct user_regs_struct r;
     if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
         return -1;
     *rip = r.rip;

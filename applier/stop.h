@@ -32,6 +32,7 @@ struct lpa_world {
     struct lpa_thread *t;
     size_t n, cap;
     int timeout_ms;     /* bound on every wait */
+    int memfd;          /* /proc/PID/mem, opened when needed */
     uint64_t t_first;   /* ns: first thread asked to stop */
     uint64_t t_stopped; /* ns: last thread stopped */
     uint64_t t_released; /* ns: last thread released */

@@ -32,7 +32,9 @@ start() {
   "$@" >/dev/null 2>&1 &
   TPID=$!
   echo "$TPID" >>"$BATS_TEST_TMPDIR/pids"
+  wait_until _execed "$TPID" "$1"
 }
+_execed() { [[ $(readlink "/proc/$1/exe") == "$(readlink -f "$2")" ]]; }
 
 stop_all() {
   local p
