@@ -68,7 +68,8 @@ static void *store_copy(struct reader_store *st, const void *data, size_t len)
     void *p = malloc(len ? len : 1);
     if (!p)
         return NULL;
-    memcpy(p, data, len);
+    if (len)
+        memcpy(p, data, len);
     st->bufs[st->nbufs++] = p;
     return p;
 }
