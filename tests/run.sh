@@ -16,6 +16,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export BATS_LIB_PATH=${BATS_LIB_PATH:-/usr/lib/bats}
 mkdir -p tests/out
+# Private scratch: several runs (a developer's and CI's) may share the tree.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/lp-tests.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+counts=$scratch/counts
 
 suites=("$@")
 if ((${#suites[@]} == 0)); then
@@ -33,24 +37,24 @@ count() { # reads TAP on stdin, echoes it, updates counters through a file
   while IFS= read -r line; do
     printf '%s\n' "$line"
     case $line in
-      "not ok "*) echo F >>tests/out/.counts ;;
-      "ok "*"# skip"*|"ok "*"# SKIP"*) echo S >>tests/out/.counts ;;
-      "ok "*) echo P >>tests/out/.counts ;;
+      "not ok "*) echo F >>$counts ;;
+      "ok "*"# skip"*|"ok "*"# SKIP"*) echo S >>$counts ;;
+      "ok "*) echo P >>$counts ;;
     esac
   done
 }
 
-: >tests/out/.counts
+: >$counts
 for s in "${suites[@]}"; do
   if [[ $s == unit ]]; then
     for t in build/san/tests/test_*; do
       [[ -x $t ]] || continue
       echo "# unit: ${t##*/}"
-      "$t" >tests/out/unit.log 2>&1
+      "$t" >$scratch/unit.log 2>&1
       rc=$?
-      count <tests/out/unit.log
+      count <$scratch/unit.log
       # A crash (sanitizer report, signal) before the plan line is a failure.
-      if ! grep -qE '^1\.\.[0-9]+$' tests/out/unit.log; then
+      if ! grep -qE '^1\.\.[0-9]+$' $scratch/unit.log; then
         echo "not ok - ${t##*/} died with status $rc before finishing" | count
       fi
     done
@@ -60,9 +64,9 @@ for s in "${suites[@]}"; do
   fi
 done
 
-passed=$(grep -c P tests/out/.counts)
-failed=$(grep -c F tests/out/.counts)
-skipped=$(grep -c S tests/out/.counts)
+passed=$(grep -c P $counts)
+failed=$(grep -c F $counts)
+skipped=$(grep -c S $counts)
 if ((skipped)); then
   echo "$passed passed, $failed failed, $skipped skipped"
 else
