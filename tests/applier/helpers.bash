@@ -32,7 +32,9 @@ start() {
   "$@" >/dev/null 2>&1 &
   TPID=$!
   echo "$TPID" >>"$BATS_TEST_TMPDIR/pids"
-  wait_until _execed "$TPID" "$1"
+  local prog=$1
+  [[ $prog == nice ]] && prog=$4 # nice -n N PROG ...
+  wait_until _execed "$TPID" "$prog"
 }
 _execed() { [[ $(readlink "/proc/$1/exe") == "$(readlink -f "$2")" ]]; }
 
