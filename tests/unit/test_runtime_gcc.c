@@ -4,7 +4,9 @@
  * -fno-pic, initial-exec TLS, -O0), turn the object into a patch with the
  * writer, load, lay out and relocate it into memory of this process, run
  * it, and check that it computed the right value and updated this
- * process's own variables (the "module"), including its TLS.
+ * process's own variables (the "module"), including its TLS; then call it
+ * through stand-in old functions redirected with lp_redirect_encode's near
+ * and far jumps.
  */
 #include <dlfcn.h>
 #include <elf.h>
@@ -268,6 +270,54 @@ static uint8_t *map_near(uint64_t hint, uint64_t size)
     return NULL;
 }
 
+/* A stand-in for an old function built with the plugin: 16-byte NOP pad,
+ * [endbr64], the 2-byte entry NOP, then `mov $-1,%eax; ret`.  Returns the
+ * symbol address inside a fresh executable mapping near `hint`. */
+static uint8_t *fake_old_function(uint64_t hint, int endbr)
+{
+    uint8_t *m = map_near(hint, 4096);
+    if (!m)
+        return NULL;
+    uint8_t *sym = m + 64, *at = sym;
+    memset(m, 0xcc, 4096);
+    memset(sym - 16, 0x90, 16);
+    if (endbr) {
+        static const uint8_t e[] = {0xf3, 0x0f, 0x1e, 0xfa};
+        memcpy(at, e, 4);
+        at += 4;
+    }
+    static const uint8_t body[] = {0x66, 0x90, 0xb8, 0xff, 0xff, 0xff, 0xff, 0xc3};
+    memcpy(at, body, sizeof body);
+    mprotect(m, 4096, PROT_READ | PROT_EXEC);
+    return sym;
+}
+
+/* Redirect the fake old function to `new_code` the way lpatch does (pad
+ * first, then the entry) and return what a call through the OLD symbol gives. */
+static int call_redirected(uint8_t *sym, int endbr, uint64_t new_code, uint32_t want_pad_len)
+{
+    int (*old)(char *, int) = (int (*)(char *, int))(void *)sym;
+    char buf[64];
+    CHECK_EQ_INT(old(buf, 4), -1);
+    struct lp_redirect r;
+    char err[LP_ERR_MAX] = "";
+    int rc = lp_redirect_encode((uint64_t)(uintptr_t)sym, endbr ? 4 : 0, 16, new_code, &r, err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(r.pad_len, want_pad_len);
+    uint8_t *page = (uint8_t *)((uintptr_t)sym & ~4095ul);
+    mprotect(page, 4096, PROT_READ | PROT_WRITE);
+    CHECK(memcmp((void *)(uintptr_t)r.entry_addr, r.entry_orig, 2) == 0);
+    memcpy((void *)(uintptr_t)r.pad_addr, r.pad, r.pad_len);
+    memcpy((void *)(uintptr_t)r.entry_addr, r.entry, 2);
+    mprotect(page, 4096, PROT_READ | PROT_EXEC);
+    int v = old(buf, 4);
+    char want[32];
+    snprintf(want, sizeof want, "v=%d", v);
+    CHECK_STR(buf, want);
+    munmap(page, 4096);
+    return v;
+}
+
 static void run_variant(const char *dir, const char *flags, int low_image, int module_data)
 {
     size_t len;
@@ -323,6 +373,22 @@ static void run_variant(const char *dir, const char *flags, int low_image, int m
         CHECK_EQ_INT(gvar, module_data ? 110 : 100);
         /* state kept in patch data: a second call sees counter 9 */
         CHECK_EQ_INT(entry(buf, 0), 11 + 2 + 9 + 2 + 9 + 24 + 0 + (module_data ? 120 : 0));
+
+        /* Through an old function redirected with a near jump (rel32)... */
+        uint64_t new_code = (uint64_t)(uintptr_t)entry;
+        uint8_t *sym = fake_old_function(new_code + (256ull << 20), 0);
+        gvar = 100, ttls = 7, stls_mod = 20;
+        CHECK(sym != NULL);
+        if (sym) /* counter 13, zeroed 3 */
+            CHECK_EQ_INT(call_redirected(sym, 0, new_code, 5),
+                         12 + 2 + 13 + 3 + 8 + 22 + 23 + (module_data ? 110 : 0));
+        /* ...and, after endbr64, with an absolute jump from 16 GiB away. */
+        sym = fake_old_function(new_code + (16ull << 30), 1);
+        gvar = 100, ttls = 7, stls_mod = 20;
+        CHECK(sym != NULL);
+        if (sym) /* counter 17, zeroed 4 */
+            CHECK_EQ_INT(call_redirected(sym, 1, new_code, 14),
+                         12 + 2 + 17 + 4 + 8 + 22 + 23 + (module_data ? 110 : 0));
     } else {
         printf("# %s\n", err);
     }
