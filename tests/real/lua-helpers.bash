@@ -33,6 +33,20 @@ lua_prepare_sources() {
   done
 }
 
+# The plugin the builds use: a copy of $LP_PLUGIN, replaced only when its
+# content changes.  make livepatch rebuilds everything when the plugin's
+# content changes; the copy also keeps a plugin rebuilt during a run from
+# reaching half of a build.
+lua_snapshot_plugin() {
+  mkdir -p "$LUA_CACHE/plugin"
+  LUA_PLUGIN=$LUA_CACHE/plugin/livepatch.so
+  [[ -f $LP_PLUGIN ]] || { echo "no plugin $LP_PLUGIN (make all)" >&2; return 1; }
+  if ! cmp -s "$LP_PLUGIN" "$LUA_PLUGIN"; then
+    cp "$LP_PLUGIN" "$LUA_PLUGIN.tmp" && mv "$LUA_PLUGIN.tmp" "$LUA_PLUGIN"
+  fi
+}
+LUA_PLUGIN=$LUA_CACHE/plugin/livepatch.so
+
 # lua_make_patch FROM TO OUT MODULE...: make livepatch OLD=tFROM NEW=tTO
 lua_make_patch() {
   local from=$1 to=$2 out=$3
@@ -41,7 +55,7 @@ lua_make_patch() {
     make -s -j2 -f "$LP_TOP/make-rules/livepatch.mk" livepatch OLD=t$from NEW=t$to \
       LIVEPATCH_BUILD="$(lua_build_cmd)" \
       LIVEPATCH_MODULES="$*" LIVEPATCH_OUT="$out" LIVEPATCH_DIR=.livepatch \
-      LPDIFF="$LPDIFF" LPATCH="$LPATCH" LIVEPATCH_PLUGIN="$LP_PLUGIN")
+      LPDIFF="$LPDIFF" LPATCH="$LPATCH" LIVEPATCH_PLUGIN="$LUA_PLUGIN")
 }
 
 # The build command names the build script's hash: make livepatch rebuilds
@@ -145,4 +159,16 @@ lua_lpatch() {
   t1=$(date +%s%N)
   echo "lpatch $*: exit $rc, wall $(((t1 - t0) / 1000)) us" >>"$LUA_RUN/results.txt"
   return $rc
+}
+
+# lua_patch_id 3-4: the id of that patch file.
+lua_patch_id() {
+  "$LPATCH" info --json "$LUA_CACHE/patches-$1/src_lua5.4.lpatch" | jq -r .id
+}
+
+# Ids of the patches applied in the workload, oldest first, on one line.
+lua_applied_ids() {
+  local json
+  json=$("$LPATCH" list --json "$(lua_pid)") || return 1
+  jq -r '[.patches[].id] | join(" ")' <<<"$json"
 }
