@@ -275,7 +275,7 @@ static uint8_t *map_near(uint64_t hint, uint64_t size)
  * symbol address inside a fresh executable mapping near `hint`. */
 static uint8_t *fake_old_function(uint64_t hint, int endbr)
 {
-    uint8_t *m = map_near(hint, 4096);
+    uint8_t *m = map_near(hint & ~4095ull, 4096);
     if (!m)
         return NULL;
     uint8_t *sym = m + 64, *at = sym;
@@ -383,7 +383,9 @@ static void run_variant(const char *dir, const char *flags, int low_image, int m
             CHECK_EQ_INT(call_redirected(sym, 0, new_code, 5),
                          12 + 2 + 13 + 3 + 8 + 22 + 23 + (module_data ? 110 : 0));
         /* ...and, after endbr64, with an absolute jump from 16 GiB away. */
-        sym = fake_old_function(new_code + (16ull << 30), 1);
+        /* (above a low image the sanitizer's shadow memory lies: go high) */
+        uint64_t far = new_code < (4ull << 30) ? (uint64_t)(uintptr_t)&gvar : new_code;
+        sym = fake_old_function(far + (16ull << 30), 1);
         gvar = 100, ttls = 7, stls_mod = 20;
         CHECK(sym != NULL);
         if (sym) /* counter 17, zeroed 4 */
