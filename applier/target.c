@@ -386,7 +386,12 @@ static int resolve_by_link_map(struct lpa_target *t, const char *name, uint64_t 
         if (l[1])
             pread(t->memfd, path, sizeof path - 1, (off_t)l[1]);
         path[sizeof path - 1] = 0;
+        /* l_name may spell the path another way (/lib vs /usr/lib): the
+         * load bias identifies the mapping */
         const struct lpa_module *m = path[0] ? module_by_path(t, path) : exe;
+        for (size_t i = 0; i < t->nmods && !m; i++)
+            if (t->mods[i].load_bias == l[0])
+                m = &t->mods[i];
         struct found_sym s;
         if (m && elf_find_sym(m->open_path, name, 1, &s) == 0 && s.count) {
             if (s.type == STT_GNU_IFUNC) {

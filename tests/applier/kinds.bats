@@ -1,0 +1,86 @@
+#!/usr/bin/env bats
+# Every kind of module: PIE, non-PIE, shared library, static executable;
+# new code that calls into the module and into libc; static variables,
+# static locals and TLS that keep their values across the switch.
+load helpers
+
+setup_file() {
+  build_mkpatch
+  local d=$BATS_FILE_TMPDIR
+  target loop-pie loop.c
+  target loop-nopie loop.c -no-pie
+  target loop-static loop.c -static
+  lp_cc "$d/libcompute.so" "$APPLIER_SRC/targets/libcompute.c" -I"$APPLIER_SRC/targets" -fPIC -shared
+  target loop-shared loop.c -DEXTERN_COMPUTE -L"$d" -lcompute -Wl,-rpath,"$d"
+  target statics statics.c
+}
+
+teardown() { stop_all; }
+
+# apply and revert a patch of compute() in module MOD of program PROG
+flip() { # PROG MOD SPEC
+  local st=$BATS_TEST_TMPDIR/st p=$BATS_TEST_TMPDIR/p.lpatch
+  mkpatch "$p" "$BATS_FILE_TMPDIR/$2" "$3"
+  start nice -n 10 "$BATS_FILE_TMPDIR/$1" 2 "$st"
+  wait_until test -s "$st"
+  run "$LPATCH" apply --timeout 60000 "$TPID" "$p"
+  assert_success
+  grows "$st" new1
+  run "$LPATCH" revert --timeout 60000 "$TPID"
+  assert_success
+  grows "$st" old
+  [[ $(field "$st" bad) == 0 ]]
+  running "$TPID"
+}
+
+@test "PIE executable" {
+  flip loop-pie loop-pie "compute=$COMPUTE_1001"
+}
+
+@test "non-PIE executable" {
+  flip loop-nopie loop-nopie "compute=$COMPUTE_1001"
+}
+
+@test "static executable" {
+  flip loop-static loop-static "compute=$COMPUTE_1001"
+}
+
+@test "shared library, matched by its build-id" {
+  flip loop-shared libcompute.so "compute=$COMPUTE_1001"
+}
+
+@test "new code calls a function of the module (PC-relative fixup)" {
+  # compute(x) = other(x) + 994
+  flip loop-pie loop-pie 'compute=e8 @other 05 e2 03 00 00 c3'
+}
+
+@test "new code calls a libc function resolved through the link map" {
+  # compute(x) = abs(x) + 1001, with the stack aligned for the call
+  flip loop-pie loop-pie 'compute=48 83 ec 08 e8 @@abs 48 83 c4 08 05 e9 03 00 00 c3'
+}
+
+@test "new code in a shared library calls into its own module" {
+  flip loop-shared libcompute.so 'compute=e8 @other 05 e2 03 00 00 c3'
+}
+
+@test "static locals, file statics and TLS keep their values across apply and revert" {
+  local d=$BATS_FILE_TMPDIR st=$BATS_TEST_TMPDIR/st p=$BATS_TEST_TMPDIR/p.lpatch calls
+  calls=$(nm "$d/statics" | awk '$3 ~ /^calls(\.[0-9]+)?$/ {print $3; exit}')
+  [[ -n $calls ]]
+  local plus='05 a0 86 01 00 c3' # add $100000,%eax; ret
+  mkpatch "$p" "$d/statics" \
+    "bump=8b 05 @$calls 83 c0 01 89 05 @$calls $plus" \
+    "add=8b 05 @total 83 c0 01 89 05 @total $plus" \
+    "tbump=64 8b 04 25 %tcount 83 c0 01 64 89 04 25 %tcount $plus"
+  start "$d/statics" "$st"
+  wait_until test -s "$st"
+  grows "$st" ok
+  run "$LPATCH" apply "$TPID" "$p"
+  assert_success
+  grows "$st" new
+  run "$LPATCH" revert "$TPID"
+  assert_success
+  grows "$st" ok
+  # every result continued the count: the patched code used the same variables
+  [[ $(field "$st" bad) == 0 ]]
+}
