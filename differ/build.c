@@ -167,14 +167,6 @@ static int is_named_sym(const struct eo_sym *y)
            y->shndx != SHN_UNDEF && y->shndx < SHN_LORESERVE && *y->name;
 }
 
-static const char *meta_stable_name(const struct unit *u, const char *asm_name)
-{
-    for (size_t i = 0; i < u->meta->nstatics; i++)
-        if (!strcmp(u->meta->statics[i].asm_name, asm_name))
-            return u->meta->statics[i].stable_name;
-    return NULL;
-}
-
 static void mark_ctors(struct unit *u)
 {
     struct eo_file *o = u->obj;
@@ -202,6 +194,11 @@ static void add_symbols(struct unit *u)
     u->sec_nsyms = xcalloc(o->nsecs, sizeof(*u->sec_nsyms));
     u->fn_of_sym = xcalloc(o->nsyms ? o->nsyms : 1, sizeof(*u->fn_of_sym));
     u->var_of_sym = xcalloc(o->nsyms ? o->nsyms : 1, sizeof(*u->var_of_sym));
+    struct strmap meta_fn = {0}, meta_static = {0};
+    for (size_t k = 0; k < u->meta->nfuncs; k++)
+        strmap_put(&meta_fn, u->meta->funcs[k].name, &u->meta->funcs[k]);
+    for (size_t k = 0; k < u->meta->nstatics; k++)
+        strmap_put(&meta_static, u->meta->statics[k].asm_name, &u->meta->statics[k]);
     for (size_t i = 1; i < o->nsyms; i++) {
         const struct eo_sym *y = &o->syms[i];
         if (!is_named_sym(y) || y->shndx >= o->nsecs)
@@ -222,9 +219,7 @@ static void add_symbols(struct unit *u)
                            .size = y->size};
             f.is_local = y->bind == STB_LOCAL;
             f.is_cold = strstr(y->name, ".cold") != NULL;
-            for (size_t k = 0; k < u->meta->nfuncs; k++)
-                if (!strcmp(u->meta->funcs[k].name, y->name))
-                    f.meta = &u->meta->funcs[k];
+            f.meta = strmap_get(&meta_fn, y->name);
             if (f.meta && (f.meta->flags & (LPMETA_F_CTOR | LPMETA_F_DTOR)))
                 f.is_ctor = 1;
             VEC_PUSH(u->fns, f);
@@ -235,14 +230,16 @@ static void add_symbols(struct unit *u)
                             .sec = y->shndx,
                             .off = y->value,
                             .size = y->size};
-            const char *stable = meta_stable_name(u, y->name);
-            v.key = stable ? xstrdup(stable) : strip_gcc_suffix(y->name);
+            const struct lpm_static *st = strmap_get(&meta_static, y->name);
+            v.key = st ? xstrdup(st->stable_name) : strip_gcc_suffix(y->name);
             v.is_local = y->bind == STB_LOCAL;
             v.tls = y->type == STT_TLS || sec_is_tls(sec);
             v.writable = !sec_is_rodata(sec) && !v.tls;
             VEC_PUSH(u->vars, v);
         }
     }
+    strmap_free(&meta_fn);
+    strmap_free(&meta_static);
     for (size_t i = 1; i < o->nsecs; i++)
         sort_syms(o, u->sec_syms[i], u->sec_nsyms[i]);
     for (size_t i = 0; i < u->fns.n; i++) {
@@ -259,15 +256,15 @@ static void add_symbols(struct unit *u)
         if (!v->is_local)
             strmap_put(&u->side->global_vars, v->name, v);
     }
+    for (size_t i = 0; i < u->fns.n; i++)
+        strmap_put(&u->fn_by_name, u->fns.v[i].name, &u->fns.v[i]);
     for (size_t i = 0; i < u->fns.n; i++) { /* .cold parts belong to their parent */
         struct fn *f = &u->fns.v[i];
         if (!f->is_cold)
             continue;
         char *p = xstrdup(f->name);
         *strstr(p, ".cold") = 0;
-        for (size_t k = 0; k < u->fns.n; k++)
-            if (!strcmp(u->fns.v[k].name, p))
-                f->parent = &u->fns.v[k];
+        f->parent = strmap_get(&u->fn_by_name, p);
         free(p);
     }
     mark_ctors(u);
@@ -422,6 +419,7 @@ static void unit_free(struct unit *u)
     VEC_FREE(u->fns);
     VEC_FREE(u->vars);
     strmap_free(&u->fn_by_key);
+    strmap_free(&u->fn_by_name);
     strmap_free(&u->var_by_key);
     for (size_t i = 0; u->sec_syms && i < u->obj->nsecs; i++)
         free(u->sec_syms[i]);

@@ -446,13 +446,8 @@ static int propagate_links(struct unit *nu)
     int more = 0;
     for (size_t i = 0; i < nu->meta->nlinks; i++) {
         const struct lpm_link *l = &nu->meta->links[i];
-        struct fn *from = NULL, *to = NULL;
-        for (size_t k = 0; k < nu->fns.n; k++) {
-            if (!strcmp(nu->fns.v[k].name, l->from))
-                from = &nu->fns.v[k];
-            if (!strcmp(nu->fns.v[k].name, l->to))
-                to = &nu->fns.v[k];
-        }
+        struct fn *from = strmap_get(&nu->fn_by_name, l->from);
+        struct fn *to = strmap_get(&nu->fn_by_name, l->to);
         if (from && to && to->changed && !from->changed) {
             set_changed(from, l->type == LPMETA_LINK_INLINE ? "inlines a changed function"
                                                             : "clone of a changed function");

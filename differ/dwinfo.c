@@ -228,6 +228,53 @@ static void ignore_error(Dwarf_Error e, Dwarf_Ptr arg)
     (void)arg;
 }
 
+static int better(const struct dw_index *d, uint32_t cand, uintptr_t old)
+{
+    return !old || (d->nodes.v[cand].has_location && !d->nodes.v[old - 1].has_location);
+}
+
+static void index_key(struct dw_index *d, uint32_t node, const char *fn)
+{
+    const struct dw_node *n = &d->nodes.v[node];
+    const char *names[2] = {n->name, n->linkage};
+    for (int k = 0; k < 2; k++) {
+        if (!*names[k] || (k && !strcmp(names[0], names[1])))
+            continue;
+        char *key = xasprintf("%u:%u:%s%s%s", n->cu, n->tag, fn, *fn ? "::" : "", names[k]);
+        uintptr_t old = (uintptr_t)strmap_get(&d->entities, key);
+        if (better(d, node, old)) {
+            strmap_set(&d->entities, key, (void *)(uintptr_t)(node + 1));
+            if (!old) {
+                VEC_PUSH(d->owned, key);
+                continue;
+            }
+        }
+        free(key);
+    }
+}
+
+/* Variables of a function, lexical blocks included. */
+static void index_scope(struct dw_index *d, uint32_t scope, const char *fn)
+{
+    for (uint32_t c = d->nodes.v[scope].child; c != DW_NONE; c = d->nodes.v[c].next) {
+        if (d->nodes.v[c].tag == DW_TAG_variable)
+            index_key(d, c, fn);
+        else if (d->nodes.v[c].tag == DW_TAG_lexical_block)
+            index_scope(d, c, fn);
+    }
+}
+
+static void index_entities(struct dw_index *d)
+{
+    for (size_t i = 0; i < d->cus.n; i++)
+        for (uint32_t c = d->nodes.v[d->cus.v[i].root].child; c != DW_NONE;
+             c = d->nodes.v[c].next) {
+            index_key(d, c, "");
+            if (d->nodes.v[c].tag == DW_TAG_subprogram && *d->nodes.v[c].name)
+                index_scope(d, c, d->nodes.v[c].name);
+        }
+}
+
 struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
 {
     struct loader L = {0};
@@ -283,6 +330,7 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
     resolve_refs(&L);
     VEC_FREE(L.type_refs);
     VEC_FREE(L.spec_refs);
+    index_entities(d);
     for (size_t i = 0; i < d->cus.n; i++) {
         const char *name = d->cus.v[i].name;
         strmap_put(&d->cu_by_name, name, (void *)(uintptr_t)(i + 1));
@@ -301,6 +349,7 @@ void dw_free(struct dw_index *d)
     VEC_FREE(d->nodes);
     VEC_FREE(d->cus);
     strmap_free(&d->cu_by_name);
+    strmap_free(&d->entities);
     for (size_t i = 0; i < d->owned.n; i++)
         free(d->owned.v[i]);
     VEC_FREE(d->owned);
@@ -320,44 +369,15 @@ int dw_cu_for(const struct dw_index *d, const char *file)
     return v && strmap_count(&d->cu_by_name, file) <= 1 ? (int)v - 1 : -1;
 }
 
-static uint32_t find_in(const struct dw_index *d, uint32_t parent, uint16_t tag, const char *name)
-{
-    uint32_t best = DW_NONE;
-    for (uint32_t c = d->nodes.v[parent].child; c != DW_NONE; c = d->nodes.v[c].next) {
-        const struct dw_node *n = &d->nodes.v[c];
-        if (n->tag != tag || (strcmp(n->name, name) && strcmp(n->linkage, name)))
-            continue;
-        if (best == DW_NONE || (n->has_location && !d->nodes.v[best].has_location))
-            best = c;
-    }
-    return best;
-}
-
-/* Function-scope statics may sit in lexical blocks. */
-static uint32_t find_deep(const struct dw_index *d, uint32_t parent, uint16_t tag, const char *name)
-{
-    uint32_t r = find_in(d, parent, tag, name);
-    if (r != DW_NONE && d->nodes.v[r].has_location)
-        return r;
-    for (uint32_t c = d->nodes.v[parent].child; c != DW_NONE; c = d->nodes.v[c].next)
-        if (d->nodes.v[c].tag == DW_TAG_lexical_block) {
-            uint32_t x = find_deep(d, c, tag, name);
-            if (x != DW_NONE)
-                return x;
-        }
-    return r;
-}
-
 uint32_t dw_find(const struct dw_index *d, int cu, uint16_t tag, const char *function,
                  const char *name)
 {
     if (!d || cu < 0)
         return DW_NONE;
-    uint32_t root = d->cus.v[cu].root;
-    if (!*function)
-        return find_in(d, root, tag, name);
-    uint32_t f = find_in(d, root, DW_TAG_subprogram, function);
-    return f == DW_NONE ? DW_NONE : find_deep(d, f, tag, name);
+    char key[1024];
+    snprintf(key, sizeof(key), "%d:%u:%s%s%s", cu, tag, function, *function ? "::" : "", name);
+    uintptr_t v = (uintptr_t)strmap_get(&d->entities, key);
+    return v ? (uint32_t)(v - 1) : DW_NONE;
 }
 
 const char *dw_where(const struct dw_index *d, uint32_t i, char *buf, size_t len)

@@ -37,6 +37,7 @@ struct dw_index {
     VEC(struct dw_node) nodes;
     VEC(struct dw_cu) cus;
     struct strmap cu_by_name; /* CU name and basename -> cu index + 1 */
+    struct strmap entities;   /* "cu:tag:name" / "cu:tag:fn::name" -> node + 1 */
     VEC(char *) owned;
 };
 

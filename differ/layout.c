@@ -107,6 +107,23 @@ static uint32_t child_named(const struct dw_index *d, uint32_t parent, uint16_t 
     return DW_NONE;
 }
 
+/* The member of `agg` in the other tree matching member `m` of `magg`:
+ * by name, or for anonymous members (unions in structs) by their rank. */
+static uint32_t member_peer(const struct dw_index *md, uint32_t magg, uint32_t m,
+                            const struct dw_index *d, uint32_t agg)
+{
+    const char *name = N(md, m)->name;
+    if (*name)
+        return child_named(d, agg, DW_TAG_member, name);
+    size_t rank = 0;
+    for (uint32_t ch = N(md, magg)->child; ch != m; ch = N(md, ch)->next)
+        rank += N(md, ch)->tag == DW_TAG_member && !*N(md, ch)->name;
+    for (uint32_t ch = N(d, agg)->child; ch != DW_NONE; ch = N(d, ch)->next)
+        if (N(d, ch)->tag == DW_TAG_member && !*N(d, ch)->name && rank-- == 0)
+            return ch;
+    return DW_NONE;
+}
+
 static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 {
     const struct dw_node *on = N(c->o, o), *nn = N(c->n, n);
@@ -117,7 +134,7 @@ static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
         const struct dw_node *m = N(c->n, nm);
         if (m->tag != DW_TAG_member)
             continue;
-        uint32_t om = child_named(c->o, o, DW_TAG_member, m->name);
+        uint32_t om = member_peer(c->n, n, nm, c->o, o);
         if (om == DW_NONE) {
             differ_msg(r, "%s: member '%s' added at offset %" PRId64, tn,
                        *m->name ? m->name : "<anonymous>", m->member_off);
@@ -133,7 +150,7 @@ static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
                            tn, m->name, x->bit_offset, x->bit_size, m->bit_offset, m->bit_size);
             else
                 differ_msg(r, "%s: member '%s' moves from offset %" PRId64 " to %" PRId64, tn,
-                           m->name, x->member_off, m->member_off);
+                           *m->name ? m->name : "<anonymous>", x->member_off, m->member_off);
             return own(r, DIFF_LAYOUT, n, nm, 0);
         }
         if (cmp_type(c, x->type, m->type, r)) {
@@ -147,7 +164,7 @@ static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
     }
     for (uint32_t om = on->child; om != DW_NONE; om = N(c->o, om)->next) {
         const struct dw_node *m = N(c->o, om);
-        if (m->tag == DW_TAG_member && child_named(c->n, n, DW_TAG_member, m->name) == DW_NONE) {
+        if (m->tag == DW_TAG_member && member_peer(c->o, o, om, c->n, n) == DW_NONE) {
             differ_msg(r, "%s: member '%s' removed", tn, m->name);
             return own(r, DIFF_LAYOUT, n, om, 1);
         }

@@ -53,7 +53,7 @@ struct unit {
     char *key; /* identity across builds */
     VEC(struct fn) fns;
     VEC(struct var) vars;
-    struct strmap fn_by_key, var_by_key;
+    struct strmap fn_by_key, var_by_key, fn_by_name;
     struct fn **fn_of_sym;   /* symbol index -> function defined there */
     struct var **var_of_sym; /* symbol index -> variable */
     size_t **sec_syms;       /* per section: defined symbols sorted by value */

@@ -98,6 +98,20 @@ void strmap_put(struct strmap *m, const char *key, void *val)
     m->used++;
 }
 
+void strmap_set(struct strmap *m, const char *key, void *val)
+{
+    if (2 * (m->used + 1) > m->cap)
+        grow_map(m);
+    uint32_t h = hash_str(key);
+    struct strmap_slot *s = find_slot(m, key, h);
+    if (s->key) {
+        s->val = val;
+        return;
+    }
+    *s = (struct strmap_slot){key, val, 1, h};
+    m->used++;
+}
+
 void *strmap_get(const struct strmap *m, const char *key)
 {
     if (!m->cap)

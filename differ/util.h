@@ -45,6 +45,8 @@ struct strmap {
 };
 
 void strmap_put(struct strmap *m, const char *key, void *val);
+/* Put, replacing the value of an existing key (count unchanged). */
+void strmap_set(struct strmap *m, const char *key, void *val);
 void *strmap_get(const struct strmap *m, const char *key);
 unsigned strmap_count(const struct strmap *m, const char *key);
 void strmap_free(struct strmap *m);
