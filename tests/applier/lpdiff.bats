@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# Patches made by lpdiff from real build trees: v1 -> v2 -> v3 applied on
+# top of each other in a running v1 process, then reverted.
+load helpers
+
+# build_tree DIR COMPUTE_K OTHER_K: loop.c with compute(x)=x+K, other(x)=x+K2
+build_tree() {
+  local d=$BATS_FILE_TMPDIR/$1
+  mkdir -p "$d"
+  cp "$APPLIER_SRC/targets/loop.c" "$d/"
+  sed -e "s/return x + 1;/return x + $2;/" -e "s/return x + 7;/return x + $3;/" \
+    "$APPLIER_SRC/targets/compute.h" >"$d/compute.h"
+  (cd "$d" && gcc -fplugin="$LP_PLUGIN" -g -O2 -pthread -c loop.c -o loop.o &&
+    gcc -pthread -o loop loop.o)
+}
+
+setup_file() {
+  build_tree v1 1 7
+  build_tree v2 1001 7
+  build_tree v3 2001 107
+  local d=$BATS_FILE_TMPDIR
+  "$LPDIFF" --old "$d/v1" --new "$d/v2" --module loop -o "$d/v1-v2.lpatch" >/dev/null
+  "$LPDIFF" --old "$d/v2" --new "$d/v3" --module loop -o "$d/v2-v3.lpatch" >/dev/null
+}
+
+teardown() { stop_all; }
+
+@test "lpdiff patches apply in order on a running v1 and revert back to v1" {
+  local d=$BATS_FILE_TMPDIR st=$BATS_TEST_TMPDIR/st
+  start nice -n 10 "$d/v1/loop" 4 "$st"
+  wait_until test -s "$st"
+  run "$LPATCH" check "$TPID" "$d/v2-v3.lpatch"
+  assert_failure 1
+  run "$LPATCH" apply --timeout 60000 "$TPID" "$d/v1-v2.lpatch"
+  assert_success
+  grows "$st" new1
+  run "$LPATCH" apply --timeout 60000 "$TPID" "$d/v2-v3.lpatch"
+  assert_success
+  grows "$st" new2
+  run "$LPATCH" list --json "$TPID"
+  [[ $(jq '.patches | length' <<<"$output") == 2 ]]
+  run "$LPATCH" revert --timeout 60000 "$TPID"
+  assert_success
+  grows "$st" new1
+  run "$LPATCH" revert --timeout 60000 "$TPID"
+  assert_success
+  grows "$st" old
+  [[ $(field "$st" bad) == 0 ]]
+}
+
+@test "an lpdiff patch is refused by a process running another build" {
+  local d=$BATS_FILE_TMPDIR
+  start nice -n 10 "$d/v2/loop" 1 "$BATS_TEST_TMPDIR/st"
+  run "$LPATCH" apply "$TPID" "$d/v1-v2.lpatch"
+  assert_failure 1
+  assert_output --partial "maps no module with build-id"
+}
