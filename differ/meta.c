@@ -362,6 +362,70 @@ bad:
     return -1;
 }
 
+/* Move everything `from` holds to the end of `to`; `from` is freed. */
+static int append_module(struct lpm_module *to, struct lpm_module *from)
+{
+#define APPEND(arr, n)                                                                             \
+    do {                                                                                           \
+        if (from->n) {                                                                             \
+            void *p = realloc(to->arr, (to->n + from->n) * sizeof(*to->arr));                      \
+            if (!p)                                                                                \
+                return -1;                                                                         \
+            to->arr = p;                                                                           \
+            memcpy(to->arr + to->n, from->arr, from->n * sizeof(*to->arr));                        \
+            to->n += from->n;                                                                      \
+        }                                                                                          \
+    } while (0)
+    APPEND(funcs, nfuncs);
+    APPEND(units, nunits);
+    APPEND(links, nlinks);
+    APPEND(statics, nstatics);
+#undef APPEND
+    struct reader_store *dst = to->priv, *src = from->priv;
+    for (size_t i = 0; i < src->nbufs; i++) {
+        if (grow((void **)&dst->bufs, &dst->cap, dst->nbufs + 1, sizeof(*dst->bufs)))
+            return -1;
+        dst->bufs[dst->nbufs++] = src->bufs[i];
+    }
+    src->nbufs = 0; /* the strings now belong to `to` */
+    lpm_free(from);
+    return 0;
+}
+
+/* An ar archive (libfoo.a): the records of all its ELF members together. */
+static int read_archive(Elf *ar, int fd, const char *path, struct lpm_module **out, char *err)
+{
+    struct lpm_module *all = calloc(1, sizeof(*all));
+    if (!all || !(all->priv = calloc(1, sizeof(struct reader_store)))) {
+        free(all);
+        return fail(err, "%s: out of memory", path);
+    }
+    Elf_Cmd cmd = ELF_C_READ_MMAP;
+    Elf *member;
+    while ((member = elf_begin(fd, cmd, ar))) {
+        /* the header belongs to the archive's cursor: use it before elf_next() */
+        Elf_Arhdr *ah = elf_getarhdr(member);
+        const char *name = ah && ah->ar_name ? ah->ar_name : "?";
+        int rc = 0;
+        struct lpm_module *m = NULL;
+        if (elf_kind(member) == ELF_K_ELF && name[0] != '/') {
+            char where[1024];
+            snprintf(where, sizeof(where), "%s(%s)", path, name);
+            rc = lpm_read_elf(member, where, &m, err);
+        }
+        cmd = elf_next(member);
+        elf_end(member);
+        if (rc || (m && append_module(all, m))) {
+            if (!rc)
+                fail(err, "%s: out of memory", path);
+            lpm_free(all);
+            return -1;
+        }
+    }
+    *out = all;
+    return 0;
+}
+
 int lpm_read(const char *path, struct lpm_module **out, char *err)
 {
     *out = NULL;
@@ -375,7 +439,8 @@ int lpm_read(const char *path, struct lpm_module **out, char *err)
         close(fd);
         return fail(err, "%s: not an ELF file", path);
     }
-    int rc = lpm_read_elf(elf, path, out, err);
+    int rc = elf_kind(elf) == ELF_K_AR ? read_archive(elf, fd, path, out, err)
+                                       : lpm_read_elf(elf, path, out, err);
     elf_end(elf);
     close(fd);
     return rc;

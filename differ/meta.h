@@ -54,7 +54,8 @@ struct lpm_module {
     void *priv; /* reader's storage */
 };
 
-/* Read the records of `path` (or of an already open `elf`).  A file with no
+/* Read the records of `path` (or of an already open `elf`); for an ar
+ * archive, of all its ELF members together.  A file with no
  * records is not an error: the module comes back empty and the caller decides
  * (built without the plugin).  Corrupt records are an error naming the file,
  * section and offset. */

@@ -65,6 +65,10 @@ setup() {
   assert_line --regexp '^inflate	[0-9a-f]{32}	patchable$'
   assert_line --regexp '^deflate	[0-9a-f]{32}	patchable$'
   refute_line --regexp '	excluded'
+  # an ar archive lists the records of its members
+  run diff <("$LPDIFF" --list "$CACHE/zlib-a/zlib/libz.a") \
+    <(cd "$CACHE/zlib-a/zlib" && "$LPDIFF" --list $(ar t libz.a))
+  assert_success
   run "$LPDIFF" --list "$CACHE"/zlib-a/zlib/libz.so.*.*
   assert_success
   assert_line --regexp '^crc32	[0-9a-f]{32}	patchable$'
