@@ -18,15 +18,13 @@
 #define KV_SLOTS    1024
 #define KV_LINE_MAX 512
 
-/* store.c: the table, one lock. */
+/* store.c: the table, one lock.  Values are copied to out (KV_VAL_MAX
+ * bytes); -1: no such key, -2: too long / bad range. */
 int kv_set(const char *key, const char *val, size_t len);
-/* Copy the value of key into out (KV_VAL_MAX bytes); -1 if absent. */
 int kv_get(const char *key, char *out, size_t *len);
-/* Copy n bytes of key's value starting at off; -1 absent, -2 bad range. */
 int kv_range(const char *key, size_t off, size_t n, char *out, size_t *len);
 
-/* proto.c: one request line (no newline) to one reply line (with newline).
- * Returns the reply length. */
+/* proto.c: one request line to one reply line (with newline); its length */
 size_t kv_handle(char *line, char *reply, size_t size);
 
 #endif

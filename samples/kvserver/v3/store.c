@@ -15,18 +15,12 @@ struct slot {
 static struct slot table[KV_SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint32_t hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h;
-}
-
 /* The slot holding key, or the free slot where it would go; NULL if full. */
 static struct slot *find(const char *key)
 {
-    uint32_t h = hash(key);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *c = key; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
     for (size_t i = 0; i < KV_SLOTS; i++) {
         struct slot *s = &table[(h + i) % KV_SLOTS];
         if (!s->used || strncmp(s->key, key, KV_KEY_MAX - 1) == 0)
