@@ -248,7 +248,8 @@ static int relocate(struct lpa_target *t, const struct lp_layout *lay, const str
 
 /* Map the relocated image near the module; one thread held briefly. */
 static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t insn,
-                     const struct lpa_opts *o, uint64_t *image_addr, char *err)
+                     struct lpa_safety *sf, const struct lpa_opts *o, uint64_t *image_addr,
+                     char *err)
 {
     uint8_t *img = calloc(1, lay->size);
     int rc = LPA_REFUSED;
@@ -316,6 +317,10 @@ static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t
         }
         *image_addr = hint;
         rc = LPA_OK;
+        /* Warm the unwinder while only this thread is held: the modules'
+         * unwind tables get loaded now, not during the pause. */
+        char why[512];
+        lpa_safety_check(sf, &w, NULL, 0, t->memfd, why);
         goto out;
     }
     lpa_err(err, "process %d: could not map the patch near %s", (int)t->pid, t->mod->path);
@@ -353,8 +358,11 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
         rc = LPA_REFUSED;
         goto out_close;
     }
+    struct lpa_safety *sf = lpa_safety_new(pid, t.memfd);
+    for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
+        lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size);
     uint64_t image = 0;
-    rc = map_image(&t, &lay, insn, o, &image, err);
+    rc = map_image(&t, &lay, insn, sf, o, &image, err);
     if (rc != LPA_OK)
         goto out_close;
     st->image_addr = image;
@@ -424,62 +432,83 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     memcpy(rec.module, t.mod->path, sizeof rec.module - 1);
     snprintf(rec.source, sizeof rec.source, "%s", source);
 
-    struct lpa_safety *sf = lpa_safety_new(pid, t.memfd);
-    for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
-        lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size);
+    /* Before the pause: record "applying", and write the pads no thread can
+     * reach yet (their entry is still the 2-byte NOP).  Live pads (of
+     * functions an earlier patch redirected) wait for the pause. */
+    rec.seq = t.state.hdr.next_seq++;
+    struct lps_patch *sr = lps_append(&t.state, &rec, rf);
+    uint8_t *pad_done = calloc(t.nfp ? t.nfp : 1, 1);
+    if (!sr) {
+        lpa_err(err, "process %d: patch state area is full", (int)pid);
+        rc = LPA_REFUSED;
+        goto out_safety;
+    }
+    if (lps_store(t.memfd, &t.state, err) != 0) {
+        rc = LPA_REFUSED;
+        goto out_drop;
+    }
+    for (size_t i = 0; i < t.nfp; i++) {
+        if (t.fp[i].prev)
+            continue;
+        if (lpa_mem_write(t.memfd, rf[i].pad_addr, rf[i].new_pad, rf[i].pad_len) != 0) {
+            lpa_err(err, "process %d: writing the pad of %s: %s", (int)pid, rf[i].name,
+                    strerror(errno));
+            rc = LPA_REFUSED;
+            goto out_drop;
+        }
+        pad_done[i] = 1;
+    }
 
     /* ---- the pause ---- */
     struct lpa_world w;
     sigset_t oldmask;
     rc = stop_safe(&w, pid, sf, ranges, nr, t.memfd, o, st, err);
     if (rc != LPA_OK)
-        goto out_safety;
+        goto out_drop;
     block_signals(&oldmask);
     uint64_t tw = lpa_now_ns();
-    rec.seq = t.state.hdr.next_seq++;
-    struct lps_patch *sr = lps_append(&t.state, &rec, rf);
-    size_t pads = 0, entries = 0;
-    if (!sr) {
-        lpa_err(err, "process %d: patch state area is full", (int)pid);
-        rc = LPA_REFUSED;
-    } else if (lps_store(t.memfd, &t.state, err) != 0) {
-        rc = LPA_REFUSED;
-    } else {
-        for (; pads < t.nfp; pads++)
-            if (lpa_mem_write(t.memfd, rf[pads].pad_addr, rf[pads].new_pad, rf[pads].pad_len))
-                break;
-        if (pads == t.nfp)
-            for (; entries < t.nfp; entries++)
-                if (lpa_mem_write(t.memfd, rf[entries].entry_addr, rf[entries].new_entry, 2))
-                    break;
-        if (entries == t.nfp && set_status(t.memfd, &t.state, sr, LPS_APPLIED) == 0) {
-            rc = LPA_OK;
-        } else {
-            lpa_err(err, "process %d: writing code: %s", (int)pid, strerror(errno));
-            rc = LPA_REFUSED;
+    size_t entries = 0, i = 0;
+    rc = LPA_OK;
+    for (; i < t.nfp && rc == LPA_OK; i++)
+        if (!pad_done[i]) {
+            if (lpa_mem_write(t.memfd, rf[i].pad_addr, rf[i].new_pad, rf[i].pad_len) != 0)
+                rc = LPA_REFUSED;
+            else
+                pad_done[i] = 2;
         }
-    }
-    if (rc != LPA_OK) { /* roll back in reverse order */
+    for (; entries < t.nfp && rc == LPA_OK; entries++)
+        if (lpa_mem_write(t.memfd, rf[entries].entry_addr, rf[entries].new_entry, 2) != 0)
+            rc = LPA_REFUSED;
+    if (rc == LPA_OK && set_status(t.memfd, &t.state, sr, LPS_APPLIED) != 0)
+        rc = LPA_REFUSED;
+    if (rc != LPA_OK) { /* roll back what went live, in reverse order */
+        lpa_err(err, "process %d: writing code: %s", (int)pid, strerror(errno));
         while (entries-- > 0)
             lpa_mem_write(t.memfd, rf[entries].entry_addr, rf[entries].prev_entry, 2);
-        while (pads-- > 0)
-            lpa_mem_write(t.memfd, rf[pads].pad_addr, rf[pads].prev_pad, rf[pads].pad_len);
-        if (sr) {
-            lps_remove(&t.state, sr);
-            t.state.hdr.next_seq--;
-            char e2[512];
-            lps_store(t.memfd, &t.state, e2);
-        }
+        for (size_t k = 0; k < t.nfp; k++)
+            if (pad_done[k] == 2)
+                lpa_mem_write(t.memfd, rf[k].pad_addr, rf[k].prev_pad, rf[k].pad_len);
     }
     uint64_t tw_end = lpa_now_ns();
     st->write_ns = tw_end - tw;
     finish_pause(&w, st, tw_end);
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out_drop:
+    if (rc != LPA_OK) { /* dead pads back, record gone: the process as it was */
+        char e2[512];
+        for (size_t k = 0; k < t.nfp; k++)
+            if (pad_done[k] == 1)
+                lpa_mem_write(t.memfd, rf[k].pad_addr, rf[k].prev_pad, rf[k].pad_len);
+        lps_remove(&t.state, sr);
+        t.state.hdr.next_seq--;
+        lps_store(t.memfd, &t.state, e2);
+    }
 out_safety:
-    lpa_safety_free(sf);
+    free(pad_done);
 out_unmap:
     if (rc != LPA_OK)
         unmap_image(pid, insn, image, lay.size, o);
+    lpa_safety_free(sf);
     free(rf);
     free(ranges);
 out_close:

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# bench/applier.bench.sh - lpatch pause and command time, and the cost of a
+# patched call.  Prints "| benchmark | measured | target |" rows.
+#
+# Pause = first thread asked to stop .. last thread resumed (lpatch --stats),
+# median of RUNS apply+revert cycles on targets whose threads call the
+# patched functions in a tight loop.  Whole command = wall time of
+# `lpatch apply` as a shell sees it (process start to exit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+out=$top/bench/out/applier
+mkdir -p "$out"
+LPATCH=${LPATCH_BENCH:-$top/build/bin/lpatch}
+PLUGIN=$top/build/livepatch.so
+RUNS=${RUNS:-7}
+lib=$top/build/lib/liblivepatch.a
+
+gcc -D_GNU_SOURCE -I"$top/runtime" -std=gnu11 -O2 -o "$out/mkpatch" \
+  "$top/tests/applier/mkpatch.c" "$lib" -lelf -lxxhash
+
+# Target with NF patchable functions f0..f(NF-1), f_i(x) = x + 1, called
+# round-robin by T threads.
+gen_target() { # NF
+  local nf=$1 f=$out/many$1.c i
+  {
+    echo '#include <pthread.h>'
+    echo '#include <stdlib.h>'
+    echo '#include <unistd.h>'
+    for ((i = 0; i < nf; i++)); do
+      echo "__attribute__((noinline)) int f$i(int x) { return x + 1; }"
+    done
+    echo "static int (*const fs[])(int) = {"
+    for ((i = 0; i < nf; i++)); do echo "  f$i,"; done
+    echo "};"
+    echo 'static volatile unsigned long sink;'
+    echo 'static void *worker(void *a) { (void)a; for (unsigned i = 0;; i++) sink += fs[i % (sizeof fs / sizeof fs[0])](i); return 0; }'
+    echo 'int main(int argc, char **argv) { int n = atoi(argv[1]); pthread_t t;'
+    echo '  for (int i = 0; i < n; i++) pthread_create(&t, 0, worker, 0);'
+    echo '  for (;;) pause(); }'
+  } >"$f"
+  gcc -fplugin="$PLUGIN" -O2 -pthread -o "$out/many$nf" "$f"
+  local specs=()
+  for ((i = 0; i < nf; i++)); do specs+=("f$i=8d 47 01 c3"); done # same semantics
+  "$out/mkpatch" "$out/many$nf.lpatch" "$out/many$nf" "${specs[@]}"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+bench_pause() { # THREADS NF
+  local t=$1 nf=$2 pid i o pauses=() walls=()
+  "$out/many$nf" "$t" &
+  pid=$!
+  pids+=("$pid")
+  sleep 0.3
+  for ((i = 0; i < RUNS; i++)); do
+    local t0 t1
+    t0=$(date +%s%N)
+    o=$("$LPATCH" apply --stats "$pid" "$out/many$nf.lpatch")
+    t1=$(date +%s%N)
+    pauses+=("$(sed -n 's/.*pause \([0-9.]*\) us.*/\1/p' <<<"$o")")
+    walls+=("$(((t1 - t0) / 1000))")
+    "$LPATCH" revert "$pid" >/dev/null
+  done
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  PAUSE=$(printf '%s\n' "${pauses[@]}" | median)
+  WALL=$(printf '%s\n' "${walls[@]}" | median)
+  echo "threads=$t functions=$nf pauses=${pauses[*]} walls_us=${walls[*]}" >&2
+}
+
+gen_target 1
+gen_target 100
+for nf in 1 100; do
+  for t in 1 8 64; do
+    bench_pause "$t" "$nf"
+    target=""
+    case $t in 1) target="< 300 us" ;; 64) target="< 1 ms" ;; esac
+    printf '| lpatch pause, %d busy thread(s), %d function(s) (median of %d) | %.0f us | %s |\n' \
+      "$t" "$nf" "$RUNS" "$PAUSE" "$target"
+    if ((t == 1)); then
+      printf '| lpatch apply whole command, 1 thread, %d function(s) (median) | %.2f ms | %s |\n' \
+        "$nf" "$(echo "$WALL / 1000" | bc -l)" "$( ((nf == 1)) && echo '< 5 ms (libpulp 9-13 ms)')"
+    fi
+  done
+done
+
+# Call overhead: ns per call of compute() before and after patching with
+# identical code (the patched path adds the entry jmp and the pad jmp).
+cat >"$out/calls.c" <<'C'
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+__attribute__((noinline)) int compute(int x) { return x + 1; }
+static double ns_per_call(void) {
+  struct timespec a, b; volatile int s = 0; const long n = 200000000;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (long i = 0; i < n; i++) s += compute((int)i);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n;
+}
+int main(int argc, char **argv) {
+  (void)argc;
+  double before = ns_per_call();
+  printf("before %.3f\n", before); fflush(stdout);
+  while (access(argv[1], F_OK) != 0) usleep(1000);
+  double after = ns_per_call();
+  printf("after %.3f\n", after); fflush(stdout);
+  return 0;
+}
+C
+gcc -fplugin="$PLUGIN" -O2 -o "$out/calls" "$out/calls.c"
+"$out/mkpatch" "$out/calls.lpatch" "$out/calls" "compute=8d 47 01 c3"
+rm -f "$out/calls.go"
+"$out/calls" "$out/calls.go" >"$out/calls.txt" &
+cpid=$!
+pids+=("$cpid")
+while ! grep -q before "$out/calls.txt"; do sleep 0.05; done
+"$LPATCH" apply "$cpid" "$out/calls.lpatch" >/dev/null
+touch "$out/calls.go"
+wait "$cpid"
+before=$(awk '/before/ {print $2}' "$out/calls.txt")
+after=$(awk '/after/ {print $2}' "$out/calls.txt")
+printf '| call overhead of a patched function (2 jumps) | %.2f ns (%.2f -> %.2f ns/call) | libpulp +0.9 ns |\n' \
+  "$(echo "$after - $before" | bc -l)" "$before" "$after"
