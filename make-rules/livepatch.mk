@@ -40,15 +40,19 @@ LIVEPATCH_BUILD   ?= $(MAKE)
 LIVEPATCH_OUT     ?= livepatch
 LIVEPATCH_DIR     ?= .livepatch
 LIVEPATCH_GCC     ?= gcc
+LIVEPATCH_GXX     ?= g++
 LIVEPATCH_CFLAGS  ?=
 OLD_BUILD         ?=
 
-# The compiler line for a build whose top directory is $(1).  Use it for the
-# builds you deploy too, so they match what `make livepatch` rebuilds:
-#     make CC="$(LIVEPATCH_CC)"        (or CC = $(LIVEPATCH_CC) in the Makefile)
-livepatch_cc = $(LIVEPATCH_GCC) -fplugin=$(LIVEPATCH_PLUGIN) -ffile-prefix-map=$(abspath $(1))=. \
-               -Wl,--build-id=sha1$(if $(LIVEPATCH_CFLAGS), $(LIVEPATCH_CFLAGS))
-LIVEPATCH_CC = $(call livepatch_cc,$(CURDIR))
+# The compiler lines for a build whose top directory is $(1).  Use them for
+# the builds you deploy too, so they match what `make livepatch` rebuilds:
+#     make CC="$(LIVEPATCH_CC)" CXX="$(LIVEPATCH_CXX)"   (or CC = $(LIVEPATCH_CC) ...)
+livepatch_flags = -fplugin=$(LIVEPATCH_PLUGIN) -ffile-prefix-map=$(abspath $(1))=. \
+                  -Wl,--build-id=sha1$(if $(LIVEPATCH_CFLAGS), $(LIVEPATCH_CFLAGS))
+livepatch_cc  = $(LIVEPATCH_GCC) $(call livepatch_flags,$(1))
+livepatch_cxx = $(LIVEPATCH_GXX) $(call livepatch_flags,$(1))
+LIVEPATCH_CC  = $(call livepatch_cc,$(CURDIR))
+LIVEPATCH_CXX = $(call livepatch_cxx,$(CURDIR))
 
 livepatch_q = '$(subst ','\'',$(1))'
 livepatch_run = LP_MODULES=$(call livepatch_q,$(strip $(LIVEPATCH_MODULES))) \
@@ -56,7 +60,8 @@ livepatch_run = LP_MODULES=$(call livepatch_q,$(strip $(LIVEPATCH_MODULES))) \
     LP_OLD_BUILD=$(call livepatch_q,$(OLD_BUILD)) \
     LP_BUILD_CMD=$(call livepatch_q,$(LIVEPATCH_BUILD)) \
     LP_OUT=$(call livepatch_q,$(LIVEPATCH_OUT)) LP_WORK=$(call livepatch_q,$(LIVEPATCH_DIR)) \
-    LP_GCC=$(call livepatch_q,$(LIVEPATCH_GCC)) LP_PLUGIN=$(call livepatch_q,$(LIVEPATCH_PLUGIN)) \
+    LP_GCC=$(call livepatch_q,$(LIVEPATCH_GCC)) LP_GXX=$(call livepatch_q,$(LIVEPATCH_GXX)) \
+    LP_PLUGIN=$(call livepatch_q,$(LIVEPATCH_PLUGIN)) \
     LP_EXTRA_CFLAGS=$(call livepatch_q,$(LIVEPATCH_CFLAGS)) LP_LPDIFF=$(call livepatch_q,$(LPDIFF)) \
     LP_VERBOSE=$(call livepatch_q,$(LIVEPATCH_VERBOSE)) \
     sh $(livepatch_mk_dir)/livepatch.sh

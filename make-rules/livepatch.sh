@@ -88,11 +88,17 @@ sync_tree() {
     mv "$new" "$list"
 }
 
-# The compiler line for a build in DIR: the plugin, and DIR mapped to "." so
-# the same revision built anywhere gives the same bytes (and build-id).
+# The compiler line (COMPILER DIR) for a build in DIR: the plugin, and DIR
+# mapped to "." so the same revision built anywhere gives the same bytes
+# (and build-id).
 cc_for() {
     printf '%s -fplugin=%s -ffile-prefix-map=%s=. -Wl,--build-id=sha1%s' \
-        "$LP_GCC" "$LP_PLUGIN" "$1" "${LP_EXTRA_CFLAGS:+ $LP_EXTRA_CFLAGS}"
+        "$1" "$LP_PLUGIN" "$2" "${LP_EXTRA_CFLAGS:+ $LP_EXTRA_CFLAGS}"
+}
+
+# "VAR=value" as a make command-line word inside MAKEFLAGS: spaces escaped
+make_override() {
+    printf '%s=%s' "$1" "$2" | sed 's/ /\\ /g'
 }
 
 check_plugin() {
@@ -109,10 +115,12 @@ build_rev() {
     kind=$(rev_kind "$rev" "$var")
     dir=$(pwd)/$LP_WORK/build/$name
     say "building $rev ($3/$4)"
-    cc=$(cc_for "$dir")
+    cc=$(cc_for "$LP_GCC" "$dir")
+    cxx=$(cc_for "$LP_GXX" "$dir")
     plugin_id=$LP_PLUGIN
     [ -f "$LP_PLUGIN" ] && plugin_id=$(sha256sum <"$LP_PLUGIN")
     stamp="cc=$cc
+cxx=$cxx
 plugin=$plugin_id
 build=$LP_BUILD_CMD"
     # Another compiler, plugin or build command: objects are stale, start over.
@@ -138,10 +146,10 @@ build=$LP_BUILD_CMD"
     case " $flags" in
     *" -- "*) flags=${flags%%-- *} ;;
     esac
-    ccarg=$(printf '%s' "$cc" | sed 's/ /\\ /g')
+    flags="$flags -- $(make_override CC "$cc") $(make_override CXX "$cxx")"
     log=$dir/.livepatch-build.log
-    if ! (cd "$dir" && CC=$cc MAKEFLAGS="$flags -- CC=$ccarg" SOURCE_DATE_EPOCH=0 \
-        TZ=UTC LC_ALL=C sh -c "$LP_BUILD_CMD") >"$log" 2>&1; then
+    if ! (cd "$dir" && CC=$cc CXX=$cxx MAKEFLAGS=$flags SOURCE_DATE_EPOCH=0 TZ=UTC LC_ALL=C \
+        sh -c "$LP_BUILD_CMD") >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         die "building $rev failed: '$LP_BUILD_CMD' in $LP_WORK/build/$name (log: $LP_WORK/build/$name/.livepatch-build.log)"
     fi

@@ -175,3 +175,16 @@ setup() {
     assert_line ".livepatch/build/scratch_v1"
     assert [ -x "$repo/.livepatch/build/scratch_v1/kvserver" ]
 }
+
+@test "C++ sources get the plugin too, through CXX" {
+    p=$BATS_TEST_TMPDIR/cxx
+    mkdir -p "$p/old" "$p/new"
+    printf 'CXX = g++\nprog: p.o\n\t$(CXX) -o $@ p.o\np.o: p.cc\n\t$(CXX) -O2 -c p.cc\n' >"$p/old/Makefile"
+    cp "$p/old/Makefile" "$p/new/"
+    printf 'int step(int x) { return x + 1; }\nint main() { return step(0) - 1; }\n' >"$p/old/p.cc"
+    printf 'int step(int x) { return x + 2; }\nint main() { return step(0) - 2; }\n' >"$p/new/p.cc"
+    run make -C "$p" -s -f "$LP_MK" livepatch OLD=old NEW=new LIVEPATCH_MODULES=prog
+    assert_success
+    run jq -r '.patches[0].functions[]' "$p/livepatch/manifest.json"
+    assert_line _Z4stepi
+}
