@@ -16,9 +16,7 @@ DEBSRC=$LP_TOP/../shared/tools/debsrc
 
 # debsrc once, then one source tree per patch level.  Each tree gets Debian's
 # debian/ directory (the build reads debian/configure.ac and the version
-# script) and an empty git repository of its own: make livepatch lists the
-# sources of a directory inside a git work tree with `git ls-files`, and
-# tests/out/ is ignored by this repository (see tests/real/regress/).
+# script).
 lua_prepare_sources() {
   if [[ ! -f $LUA_CACHE/series || ! -d $LUA_CACHE/src ]]; then
     "$DEBSRC" lua5.4 "$LUA_CACHE" >&2 || return 1
@@ -28,7 +26,6 @@ lua_prepare_sources() {
     [[ -f $LUA_CACHE/t$n/.prepared ]] && continue
     "$DEBSRC" --upto $n "$LUA_CACHE" "$LUA_CACHE/t$n" >&2 || return 1
     cp -a "$LUA_CACHE/.debian/debian" "$LUA_CACHE/t$n/debian"
-    git -C "$LUA_CACHE/t$n" init -q
     : >"$LUA_CACHE/t$n/.prepared"
   done
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproducer (make-rules/livepatch.sh, list_dir_sources): OLD/NEW directories
+# Reproducer (make-rules/livepatch.sh, list_dir_sources; fixed in cebd233): OLD/NEW directories
 # that sit inside a git work tree *in an ignored directory* (e.g. under this
 # repository's tests/out/) are synced as empty trees, because the source list
 # comes from `git ls-files -co --exclude-standard`, which lists nothing there.
