@@ -29,6 +29,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP PIPE # so that cleanup runs on these too
 kv() { "$sample/kvclient" -p "$port" "$@"; }
 probe() { kv 'SET token supersecret' 'SET token hi' 'GETRANGE token 0 11' | tail -n 1; }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,8 +108,8 @@ static int check(int *fd, const char *req, const char *want)
 {
     char reply[600];
 
-    if (*fd < 0)
-        *fd = connect_server();
+    if (*fd < 0 && (*fd = connect_server()) < 0)
+        usleep(10000); /* server gone: fail slowly */
     atomic_fetch_add(&requests, 1);
     if (*fd >= 0 && request(*fd, req, reply, sizeof reply) >= 0 && !strcmp(reply, want))
         return 0;
@@ -160,6 +161,7 @@ static int client_loop(int conns, int seconds)
 
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* a load generator must not outlive its driver */
     for (long i = 0; i < conns; i++)
         pthread_create(&t[i], NULL, loop, (void *)i);
     for (int s = 0; !stop && (seconds <= 0 || s < seconds * 10); s++)
