@@ -239,3 +239,35 @@ load helpers
   assert_failure 2
   assert_output --partial "/nonexistent/prog: cannot open"
 }
+
+@test "a removed writable variable is refused (DATA_REMOVED)" {
+  diff_case removed pie
+  assert_failure 3
+  assert_output --partial "[DATA_REMOVED] variable hits: removed"
+}
+
+@test "existing TLS, globals and libc: TLS offset, OLD address (GOT kept), dynamic by name" {
+  diff_case tlsuse shared
+  assert_success
+  assert_equal "$(json .changed)" '["enter"]'
+  dump
+  assert_output --regexp 'TLSGD -> tls depth 0x0 '
+  assert_output --regexp "GOTPCRELX -> module total $(old_global_addr total) "
+  assert_output --partial "-> dynamic __tls_get_addr -"
+}
+
+@test "a call to an unchanged function targets its OLD address" {
+  diff_case globals shared
+  assert_success
+  assert_equal "$(json .changed)" '["api"]'
+  dump
+  assert_output --partial "PLT32 -> module helper $(old_global_addr helper) "
+}
+
+@test "--dry-run decides and validates but writes nothing" {
+  diff_case statics pie --dry-run
+  assert_success
+  assert_output --partial "count_a"
+  [[ ! -e $T/p.lpatch ]]
+  assert_equal "$(json .patch)" null
+}

@@ -1,0 +1,3 @@
+int seen;
+int visit(int x) { seen = x; return 1; }
+int main(int argc, char **argv) { (void)argv; return visit(argc); }
