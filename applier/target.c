@@ -253,8 +253,15 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
     t->stacked = 0;
     for (struct lps_patch *r = lps_next(&t->state, NULL); r; r = lps_next(&t->state, r))
         if (memcmp(r->patch_id, h->patch_id, 16) == 0) {
-            lpa_err(err, "patch %s is already applied to process %d",
-                     lp_hex(h->patch_id, 16, idhex), (int)t->pid);
+            lp_hex(h->patch_id, 16, idhex);
+            if (r->status == LPS_APPLIED)
+                lpa_err(err, "patch %s is already applied to process %d", idhex, (int)t->pid);
+            else
+                lpa_err(err,
+                        "patch %s was interrupted while %s in process %d; run 'lpatch revert %d "
+                        "%.12s' first",
+                        idhex, r->status == LPS_APPLYING ? "applying" : "reverting", (int)t->pid,
+                        (int)t->pid, idhex);
             return 1;
         }
     for (size_t i = 0; i < t->nmods && !t->mod; i++)

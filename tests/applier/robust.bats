@@ -48,10 +48,17 @@ teardown() { stop_all; }
   wait "$lp" || true
   wait_until running "$TPID"
   touch "$gate"
-  wait_until grep -q 'nap=1' "$st"
+  wait_until grep -q 'nap=1' "$st" # old code, still working
+  # the record says what was in flight; revert finishes it, then apply works
+  run "$LPATCH" list "$TPID"
+  assert_output --partial "applying (interrupted)"
+  run "$LPATCH" apply "$TPID" "$BATS_FILE_TMPDIR/nap.lpatch"
+  assert_failure 1
+  assert_output --partial "interrupted while applying"
+  run "$LPATCH" revert "$TPID"
+  assert_success
   run "$LPATCH" list "$TPID"
   assert_output --partial "0 patches"
-  # and the next lpatch finds a consistent process
   run "$LPATCH" apply "$TPID" "$BATS_FILE_TMPDIR/nap.lpatch"
   assert_success
   wait_until grep -q 'nap=2' "$st"
