@@ -66,7 +66,7 @@ static int stop_code(enum lpa_stop_err e)
 static int64_t rcall(struct lpa_world *w, uint64_t insn, long nr, uint64_t a0, uint64_t a1,
                      uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, char *err)
 {
-    const uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
+    const uint64_t args[6] = {a0, a1, a2, a3, a4, a5};
     int64_t ret;
     if (lpa_rsys(w, 0, insn, nr, args, &ret, err) != 0)
         return INT64_MIN;
@@ -128,7 +128,7 @@ static void fifo_raise(struct sched_save *s, const struct lpa_opts *o)
         return;
     s->policy = sched_getscheduler(0);
     sched_getparam(0, &s->param);
-    struct sched_param p = { .sched_priority = sched_get_priority_min(SCHED_FIFO) + 1 };
+    struct sched_param p = {.sched_priority = sched_get_priority_min(SCHED_FIFO) + 1};
     s->raised = sched_setscheduler(0, SCHED_FIFO, &p) == 0;
 }
 
@@ -276,10 +276,10 @@ static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t
                     t->mod->path);
             goto out;
         }
-        struct lp_target lt = { .load_bias = t->mod->load_bias,
-                                .image_addr = hint,
-                                .resolve = lpa_target_resolve,
-                                .ctx = t };
+        struct lp_target lt = {.load_bias = t->mod->load_bias,
+                               .image_addr = hint,
+                               .resolve = lpa_target_resolve,
+                               .ctx = t};
         lpa_target_tls(t, &lt);
         memset(img, 0, lay->size);
         if (relocate(t, lay, &lt, img, err) != 0)
@@ -402,20 +402,20 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
             rc = LPA_USAGE;
             goto out_unmap;
         }
-        ranges[nr++] = (struct lpa_range){ .lo = fp->sym_addr - f->old_prepad,
-                                           .hi = fp->sym_addr + f->old_size,
-                                           .ok_lo = fp->sym_addr,
-                                           .ok_hi = r.entry_addr,
-                                           .allow_active = fp->allow_active,
-                                           .name = fp->name };
+        ranges[nr++] = (struct lpa_range){.lo = fp->sym_addr - f->old_prepad,
+                                          .hi = fp->sym_addr + f->old_size,
+                                          .ok_lo = fp->sym_addr,
+                                          .ok_hi = r.entry_addr,
+                                          .allow_active = fp->allow_active,
+                                          .name = fp->name};
         if (fp->prev) /* the code an earlier patch put in place */
-            ranges[nr++] = (struct lpa_range){ .lo = fp->prev->new_addr,
-                                               .hi = fp->prev->new_addr + fp->prev->new_size,
-                                               .ok_lo = 1,
-                                               .allow_active = fp->allow_active,
-                                               .name = fp->name };
+            ranges[nr++] = (struct lpa_range){.lo = fp->prev->new_addr,
+                                              .hi = fp->prev->new_addr + fp->prev->new_size,
+                                              .ok_lo = 1,
+                                              .allow_active = fp->allow_active,
+                                              .name = fp->name};
     }
-    struct lps_patch rec = { .nfuncs = (uint32_t)t.nfp, .status = LPS_APPLYING };
+    struct lps_patch rec = {.nfuncs = (uint32_t)t.nfp, .status = LPS_APPLYING};
     uint32_t nf;
     lp_patch_funcs(p, &nf);
     rec.nnew = nf - (uint32_t)t.nfp;
@@ -576,8 +576,9 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     struct lps_patch *dep = dependent(&t.state, p);
     if (dep) {
         char dh[33];
-        lpa_err(err, "patch %s cannot be reverted: patch %s, applied later, depends on it (revert "
-                     "it first)",
+        lpa_err(err,
+                "patch %s cannot be reverted: patch %s, applied later, depends on it (revert "
+                "it first)",
                 id_out, lp_hex(dep->patch_id, 16, dh));
         rc = LPA_REFUSED;
         goto out_close;
@@ -594,18 +595,18 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     struct lpa_range *ranges = calloc(2 * p->nfuncs + 1, sizeof *ranges);
     size_t nr = 0;
     for (uint32_t i = 0; i < p->nfuncs; i++) {
-        ranges[nr++] = (struct lpa_range){ .lo = f[i].new_addr,
-                                           .hi = f[i].new_addr + f[i].new_size,
-                                           .ok_lo = 1,
-                                           .allow_active = (f[i].flags & LP_FUNC_ALLOW_ACTIVE) != 0,
-                                           .name = f[i].name };
-        ranges[nr++] = (struct lpa_range){ .lo = f[i].pad_addr, .hi = f[i].entry_addr,
-                                           .ok_lo = 1, .name = f[i].name };
+        ranges[nr++] = (struct lpa_range){.lo = f[i].new_addr,
+                                          .hi = f[i].new_addr + f[i].new_size,
+                                          .ok_lo = 1,
+                                          .allow_active = (f[i].flags & LP_FUNC_ALLOW_ACTIVE) != 0,
+                                          .name = f[i].name};
+        ranges[nr++] = (struct lpa_range){
+            .lo = f[i].pad_addr, .hi = f[i].entry_addr, .ok_lo = 1, .name = f[i].name};
     }
     char idname[64];
     snprintf(idname, sizeof idname, "code of patch %.12s", id_out);
-    struct lpa_range whole = { .lo = p->image_addr, .hi = p->image_addr + p->exec_size,
-                               .ok_lo = 1, .name = idname };
+    struct lpa_range whole = {
+        .lo = p->image_addr, .hi = p->image_addr + p->exec_size, .ok_lo = 1, .name = idname};
     if (!any_active)
         ranges[nr++] = whole; /* new functions of the patch live there too */
     struct lpa_safety *sf = lpa_safety_new(pid, t.memfd);

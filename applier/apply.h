@@ -21,12 +21,12 @@ enum {
 };
 
 struct lpa_opts {
-    int retries;              /* safety-check attempts */
-    unsigned backoff_us;      /* first wait between attempts, doubled each time */
+    int retries;         /* safety-check attempts */
+    unsigned backoff_us; /* first wait between attempts, doubled each time */
     unsigned backoff_max_us;
-    int timeout_ms;           /* bound on every wait for the target */
-    int no_fifo;              /* don't raise lpatch to SCHED_FIFO during the pause */
-    char **allow_active;      /* function names that may stay active */
+    int timeout_ms;      /* bound on every wait for the target */
+    int no_fifo;         /* don't raise lpatch to SCHED_FIFO during the pause */
+    char **allow_active; /* function names that may stay active */
     size_t nallow;
 };
 
@@ -40,7 +40,7 @@ struct lpa_stats {
     uint64_t resume_ns; /* release of every thread */
     uint64_t pause_ns;  /* first thread stopped -> last resumed */
     uint64_t image_addr, image_size;
-    int image_kept;     /* revert: image left mapped (a thread still in it) */
+    int image_kept; /* revert: image left mapped (a thread still in it) */
 };
 
 void lpa_opts_default(struct lpa_opts *o);

@@ -131,18 +131,18 @@ static int parse_num(const char *opt, const char *s, long max, long *out)
 static int parse_cli(int argc, char **argv, struct cli *c)
 {
     static const struct option opts[] = {
-        { "json", no_argument, 0, OPT_JSON },
-        { "stats", no_argument, 0, OPT_STATS },
-        { "allow-active", required_argument, 0, OPT_ALLOW },
-        { "retries", required_argument, 0, OPT_RETRIES },
-        { "backoff", required_argument, 0, OPT_BACKOFF },
-        { "backoff-max", required_argument, 0, OPT_BACKOFF_MAX },
-        { "timeout", required_argument, 0, OPT_TIMEOUT },
-        { "no-fifo", no_argument, 0, OPT_NOFIFO },
-        { "all", no_argument, 0, OPT_ALL },
-        { "module", required_argument, 0, OPT_MODULE },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 },
+        {"json", no_argument, 0, OPT_JSON},
+        {"stats", no_argument, 0, OPT_STATS},
+        {"allow-active", required_argument, 0, OPT_ALLOW},
+        {"retries", required_argument, 0, OPT_RETRIES},
+        {"backoff", required_argument, 0, OPT_BACKOFF},
+        {"backoff-max", required_argument, 0, OPT_BACKOFF_MAX},
+        {"timeout", required_argument, 0, OPT_TIMEOUT},
+        {"no-fifo", no_argument, 0, OPT_NOFIFO},
+        {"all", no_argument, 0, OPT_ALL},
+        {"module", required_argument, 0, OPT_MODULE},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     lpa_opts_default(&c->o);
     int ch;
@@ -344,7 +344,7 @@ static int cmd_apply(struct cli *c)
         uint32_t lens[2];
         size_t nids = 0;
         if (c->module) {
-            struct lpa_module m = { 0 };
+            struct lpa_module m = {0};
             uint64_t v, o;
             char err[512];
             if (lpa_elf_identify(c->module, &m, &v, &o, err) != 0 || !m.build_id_len) {
@@ -383,7 +383,8 @@ static int cmd_apply(struct cli *c)
                 closedir(d);
         }
         if (!n)
-            rc = fail(LPA_REFUSED, "apply: no process maps the %s", c->module ? c->module : "patch's module");
+            rc = fail(LPA_REFUSED, "apply: no process maps the %s",
+                      c->module ? c->module : "patch's module");
         for (size_t i = 0; i < n; i++) {
             int r = apply_to(c, pids[i], ps, c->args, np);
             if (r > rc)
@@ -473,7 +474,7 @@ static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
         if (c->json) {
             printf("%s{\"id\":\"%s\",\"seq\":%llu,\"status\":\"%s\",\"module\":", first ? "" : ",",
                    id, (unsigned long long)p->seq,
-                   p->status == LPS_APPLIED ? "applied"
+                   p->status == LPS_APPLIED    ? "applied"
                    : p->status == LPS_APPLYING ? "applying"
                                                : "reverting");
             json_str(stdout, p->module);
@@ -570,7 +571,7 @@ static int cmd_check(struct cli *c)
         } else if (lpa_target_bind(&t, p, c->o.allow_active, c->o.nallow, err) == 0) {
             status = "applicable";
             lpa_err(err, "module %s%s", t.mod->path,
-                     t.stacked ? " (on top of an applied patch)" : "");
+                    t.stacked ? " (on top of an applied patch)" : "");
         } else {
             status = "not applicable";
             rc = LPA_REFUSED;
@@ -639,7 +640,7 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    struct cli c = { .cmd = argv[1] };
+    struct cli c = {.cmd = argv[1]};
     int rc = parse_cli(argc - 1, argv + 1, &c);
     if (rc)
         return rc;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PAGE 4096ull
+#define PAGE  4096ull
 #define REACH ((1ull << 31) - (16ull << 20)) /* rel32 reach with slack */
 
 int lpa_maps_read(pid_t pid, struct lpa_maps *m, char *err)
@@ -30,7 +30,7 @@ int lpa_maps_read(pid_t pid, struct lpa_maps *m, char *err)
     m->v = NULL;
     m->n = 0;
     while (fgets(line, sizeof line, f)) {
-        struct lpa_map mp = { 0 };
+        struct lpa_map mp = {0};
         unsigned long long s, e, off;
         int name_at = 0;
         if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &s, &e, mp.perms, &off, &name_at) < 4)
@@ -197,7 +197,7 @@ int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, si
             }
         if (seen)
             continue;
-        struct lpa_module mod = { 0 };
+        struct lpa_module mod = {0};
         snprintf(mod.path, sizeof mod.path, "%s", mp->path);
         snprintf(mod.open_path, sizeof mod.open_path, "/proc/%d/map_files/%llx-%llx", (int)pid,
                  (unsigned long long)mp->start, (unsigned long long)mp->end);

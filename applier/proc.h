@@ -13,8 +13,8 @@
 
 struct lpa_map {
     uint64_t start, end, offset;
-    char perms[5];  /* "r-xp" */
-    char *path;     /* "" for anonymous */
+    char perms[5]; /* "r-xp" */
+    char *path;    /* "" for anonymous */
 };
 
 struct lpa_maps {
@@ -32,15 +32,15 @@ uint64_t lpa_maps_free_near(const struct lpa_maps *m, uint64_t lo, uint64_t hi, 
 
 /* A module (executable or shared object) as mapped in a process. */
 struct lpa_module {
-    char path[4096];            /* as /proc/PID/maps names it */
-    char open_path[128];        /* /proc/PID/map_files/... to read the very same file */
-    uint64_t base;              /* lowest mapping address */
-    uint64_t end;               /* end of the highest mapping of the file */
-    uint64_t load_bias;         /* runtime address - link-time address */
+    char path[4096];     /* as /proc/PID/maps names it */
+    char open_path[128]; /* /proc/PID/map_files/... to read the very same file */
+    uint64_t base;       /* lowest mapping address */
+    uint64_t end;        /* end of the highest mapping of the file */
+    uint64_t load_bias;  /* runtime address - link-time address */
     uint8_t build_id[LPA_BUILD_ID_MAX];
     uint32_t build_id_len;
-    int is_exec;                /* ET_EXEC (non-PIE) */
-    int is_main;                /* the process's executable */
+    int is_exec; /* ET_EXEC (non-PIE) */
+    int is_main; /* the process's executable */
     /* PT_TLS of the module, if any */
     uint64_t tls_memsz, tls_align, tls_vaddr;
     int has_tls;
@@ -51,8 +51,7 @@ int lpa_elf_identify(const char *path, struct lpa_module *mod, uint64_t *first_l
                      uint64_t *first_load_off, char *err);
 
 /* Every distinct file mapping with a build-id; *n modules in *out (malloc). */
-int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, size_t *n,
-                char *err);
+int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, size_t *n, char *err);
 
 /* Thread ids of a process (malloc'd); -1 with errno if the process is gone. */
 int lpa_tids(pid_t pid, pid_t **tids, size_t *n);

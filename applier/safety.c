@@ -41,7 +41,7 @@ struct lpa_safety {
     size_t nopaque;
     pid_t pid;
     int memfd;
-    struct lpa_maps *maps; /* of the current check, read lazily */
+    struct lpa_maps *maps;   /* of the current check, read lazily */
     struct lpa_maps modmaps; /* for choosing a libunwind handle per module */
     struct upt_slot *upts;
     size_t nupts;
@@ -89,24 +89,59 @@ static int acc_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int w
     if (write)
         return -UNW_EINVAL;
     switch (reg) {
-    case UNW_X86_64_RAX: *val = r->rax; break;
-    case UNW_X86_64_RDX: *val = r->rdx; break;
-    case UNW_X86_64_RCX: *val = r->rcx; break;
-    case UNW_X86_64_RBX: *val = r->rbx; break;
-    case UNW_X86_64_RSI: *val = r->rsi; break;
-    case UNW_X86_64_RDI: *val = r->rdi; break;
-    case UNW_X86_64_RBP: *val = r->rbp; break;
-    case UNW_X86_64_RSP: *val = r->rsp; break;
-    case UNW_X86_64_R8: *val = r->r8; break;
-    case UNW_X86_64_R9: *val = r->r9; break;
-    case UNW_X86_64_R10: *val = r->r10; break;
-    case UNW_X86_64_R11: *val = r->r11; break;
-    case UNW_X86_64_R12: *val = r->r12; break;
-    case UNW_X86_64_R13: *val = r->r13; break;
-    case UNW_X86_64_R14: *val = r->r14; break;
-    case UNW_X86_64_R15: *val = r->r15; break;
-    case UNW_X86_64_RIP: *val = r->rip; break;
-    default: return -UNW_EBADREG;
+    case UNW_X86_64_RAX:
+        *val = r->rax;
+        break;
+    case UNW_X86_64_RDX:
+        *val = r->rdx;
+        break;
+    case UNW_X86_64_RCX:
+        *val = r->rcx;
+        break;
+    case UNW_X86_64_RBX:
+        *val = r->rbx;
+        break;
+    case UNW_X86_64_RSI:
+        *val = r->rsi;
+        break;
+    case UNW_X86_64_RDI:
+        *val = r->rdi;
+        break;
+    case UNW_X86_64_RBP:
+        *val = r->rbp;
+        break;
+    case UNW_X86_64_RSP:
+        *val = r->rsp;
+        break;
+    case UNW_X86_64_R8:
+        *val = r->r8;
+        break;
+    case UNW_X86_64_R9:
+        *val = r->r9;
+        break;
+    case UNW_X86_64_R10:
+        *val = r->r10;
+        break;
+    case UNW_X86_64_R11:
+        *val = r->r11;
+        break;
+    case UNW_X86_64_R12:
+        *val = r->r12;
+        break;
+    case UNW_X86_64_R13:
+        *val = r->r13;
+        break;
+    case UNW_X86_64_R14:
+        *val = r->r14;
+        break;
+    case UNW_X86_64_R15:
+        *val = r->r15;
+        break;
+    case UNW_X86_64_RIP:
+        *val = r->rip;
+        break;
+    default:
+        return -UNW_EBADREG;
     }
     return 0;
 }
@@ -130,7 +165,7 @@ static void *upt_for(struct lpa_safety *s, uint64_t ip)
             hi = s->modmaps.v[i].end > hi ? s->modmaps.v[i].end : hi;
         }
     s->upts = realloc(s->upts, (s->nupts + 1) * sizeof *s->upts);
-    s->upts[s->nupts] = (struct upt_slot){ lo, hi, _UPT_create(s->pid) };
+    s->upts[s->nupts] = (struct upt_slot){lo, hi, _UPT_create(s->pid)};
     return s->upts[s->nupts++].upt;
 }
 
@@ -177,14 +212,14 @@ struct lpa_safety *lpa_safety_new(pid_t pid, int memfd)
     s->memfd = memfd;
     s->page = malloc(NPAGES * sizeof *s->page);
     s->upt_any = _UPT_create(pid);
-    s->acc = (unw_accessors_t){ .find_proc_info = acc_find,
-                                .put_unwind_info = acc_put,
-                                .get_dyn_info_list_addr = acc_dyn,
-                                .access_mem = acc_mem,
-                                .access_reg = acc_reg,
-                                .access_fpreg = acc_fpreg,
-                                .resume = acc_resume,
-                                .get_proc_name = NULL };
+    s->acc = (unw_accessors_t){.find_proc_info = acc_find,
+                               .put_unwind_info = acc_put,
+                               .get_dyn_info_list_addr = acc_dyn,
+                               .access_mem = acc_mem,
+                               .access_reg = acc_reg,
+                               .access_fpreg = acc_fpreg,
+                               .resume = acc_resume,
+                               .get_proc_name = NULL};
     s->as = unw_create_addr_space(&s->acc, 0);
     if (s->as)
         unw_set_caching_policy(s->as, UNW_CACHE_GLOBAL);
@@ -280,7 +315,7 @@ static int check_thread(struct lpa_safety *s, pid_t tid, const struct lpa_range 
     const struct lpa_range *h = hit(r, nr, regs.rip, 0);
     if (h) {
         lpa_err(why, "thread %d is executing %s (ip %#llx)", (int)tid, h->name,
-                 (unsigned long long)regs.rip);
+                (unsigned long long)regs.rip);
         return 2;
     }
     unw_cursor_t c;
@@ -294,8 +329,8 @@ static int check_thread(struct lpa_safety *s, pid_t tid, const struct lpa_range 
             break;
         }
         if (frame > 0 && (h = hit(r, nr, ip, frame))) {
-            lpa_err(why, "thread %d has %s on its stack (frame %d, return address %#llx)",
-                     (int)tid, h->name, frame, (unsigned long long)ip);
+            lpa_err(why, "thread %d has %s on its stack (frame %d, return address %#llx)", (int)tid,
+                    h->name, frame, (unsigned long long)ip);
             rc = 1;
             break;
         }
@@ -316,7 +351,7 @@ static int check_thread(struct lpa_safety *s, pid_t tid, const struct lpa_range 
 int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r,
                      size_t nr, int memfd, char *why)
 {
-    struct lpa_maps m = { 0 }; /* read only if a raw scan needs stack bounds */
+    struct lpa_maps m = {0}; /* read only if a raw scan needs stack bounds */
     s->maps = &m;
     cur = s;
     memset(s->page_addr, 0, sizeof s->page_addr); /* memory moved since the last stop */

@@ -63,7 +63,7 @@ int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err)
     struct lps_header h;
     if (lpa_mem_read(memfd, addr, &h, sizeof h) != 0) {
         lpa_err(err, "process %d: reading patch state at %#llx: %s", (int)pid,
-                 (unsigned long long)addr, strerror(errno));
+                (unsigned long long)addr, strerror(errno));
         return -1;
     }
     st->addr = addr;
@@ -72,7 +72,7 @@ int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err)
     if (memcmp(h.magic, LPS_MAGIC, sizeof LPS_MAGIC) != 0 || h.version != LPS_VERSION ||
         h.size != LPS_AREA_SIZE || h.used > h.size - sizeof h) {
         lpa_err(err, "process %d: patch state at %#llx is corrupt", (int)pid,
-                 (unsigned long long)addr);
+                (unsigned long long)addr);
         return -1;
     }
     st->hdr = h;
@@ -160,7 +160,7 @@ int lps_store(int memfd, struct lps_state *st, char *err)
     int rc = lpa_mem_write(memfd, st->addr, buf, len);
     if (rc != 0)
         lpa_err(err, "writing patch state at %#llx: %s", (unsigned long long)st->addr,
-                 strerror(errno));
+                strerror(errno));
     free(buf);
     return rc;
 }

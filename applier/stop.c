@@ -33,7 +33,7 @@ static int wait_bounded(pid_t want, pid_t *got, int *status, uint64_t deadline)
 {
     static int installed;
     if (!installed) {
-        struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+        struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
         sigemptyset(&sa.sa_mask);
         sigaction(SIGALRM, &sa, NULL);
         installed = 1;
@@ -52,12 +52,13 @@ static int wait_bounded(pid_t want, pid_t *got, int *status, uint64_t deadline)
             return -1;
         }
         uint64_t left = deadline - now;
-        struct itimerval it = { { 0, 0 }, { (time_t)(left / 1000000000ull),
-                                            (suseconds_t)(left % 1000000000ull / 1000) + 1 } };
+        struct itimerval it = {
+            {0, 0},
+            {(time_t)(left / 1000000000ull), (suseconds_t)(left % 1000000000ull / 1000) + 1}};
         setitimer(ITIMER_REAL, &it, NULL);
         r = waitpid(want, status, __WALL);
         int e = errno;
-        struct itimerval off = { { 0, 0 }, { 0, 0 } };
+        struct itimerval off = {{0, 0}, {0, 0}};
         setitimer(ITIMER_REAL, &off, NULL);
         if (r > 0) {
             *got = r;
@@ -85,7 +86,7 @@ static struct lpa_thread *add_thread(struct lpa_world *w, pid_t tid)
         w->t = realloc(w->t, w->cap * sizeof *w->t);
     }
     struct lpa_thread *t = &w->t[w->n++];
-    *t = (struct lpa_thread){ .tid = tid };
+    *t = (struct lpa_thread){.tid = tid};
     return t;
 }
 
@@ -153,7 +154,8 @@ static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
                 fclose(f);
             }
             const char *st = strrchr(stat, ')');
-            lpa_err(err, "process %d: %zu thread(s) did not stop within %d ms (thread %d, state %c)",
+            lpa_err(err,
+                    "process %d: %zu thread(s) did not stop within %d ms (thread %d, state %c)",
                     (int)w->pid, pending, w->timeout_ms, (int)late, st && st[1] ? st[2] : '?');
             return LPA_STOP_TIMEOUT;
         }
@@ -173,8 +175,8 @@ static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, char *e
         if (errno == ESRCH)
             return LPA_STOP_GONE;
         lpa_err(err, "cannot ptrace process %d (thread %d): %s%s", (int)w->pid, (int)tid,
-                 strerror(errno),
-                 errno == EPERM ? " (not permitted: another tracer, or no CAP_SYS_PTRACE)" : "");
+                strerror(errno),
+                errno == EPERM ? " (not permitted: another tracer, or no CAP_SYS_PTRACE)" : "");
         return LPA_STOP_PERM;
     }
     add_thread(w, tid);
@@ -187,7 +189,7 @@ static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, char *e
 enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
                            char *err)
 {
-    *w = (struct lpa_world){ .pid = pid, .timeout_ms = timeout_ms, .memfd = -1 };
+    *w = (struct lpa_world){.pid = pid, .timeout_ms = timeout_ms, .memfd = -1};
     if (kill(pid, 0) != 0 && errno == ESRCH) {
         lpa_err(err, "no such process: %d", (int)pid);
         return LPA_STOP_GONE;
@@ -241,8 +243,7 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
 void lpa_release(struct lpa_world *w)
 {
     for (size_t i = 0; i < w->n; i++) {
-        if (ptrace(PTRACE_DETACH, w->t[i].tid, 0, (void *)(long)w->t[i].sig) == 0 ||
-            errno != ESRCH)
+        if (ptrace(PTRACE_DETACH, w->t[i].tid, 0, (void *)(long)w->t[i].sig) == 0 || errno != ESRCH)
             continue;
         /* Not in a stop (a step still under way): stop it, then detach, so
          * the kernel clears single-stepping and no stray SIGTRAP kills it. */
@@ -263,20 +264,6 @@ void lpa_release(struct lpa_world *w)
     free(w->t);
     w->t = NULL;
     w->n = w->cap = 0;
-}
-
-enum lpa_stop_err lpa_run_for(struct lpa_world *w, unsigned us, char *err)
-{
-    for (size_t i = 0; i < w->n; i++) {
-        ptrace(PTRACE_CONT, w->t[i].tid, 0, (void *)(long)w->t[i].sig);
-        w->t[i].sig = 0;
-        w->t[i].stopped = 0;
-    }
-    usleep(us);
-    for (size_t i = 0; i < w->n; i++)
-        ptrace(PTRACE_INTERRUPT, w->t[i].tid, 0, 0);
-    enum lpa_stop_err e = wait_all_stopped(w, err);
-    return e;
 }
 
 int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint64_t args[6],
@@ -330,7 +317,7 @@ int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint6
     }
     if (r.rip != insn + 2) {
         lpa_err(err, "thread %d: remote syscall at %#llx did not execute", (int)tid,
-                 (unsigned long long)insn);
+                (unsigned long long)insn);
         return -1;
     }
     *ret = (int64_t)r.rax;
@@ -373,7 +360,7 @@ int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
 {
     pid_t tid = w->t[ti].tid;
     struct user_regs_struct r;
-    uint8_t insn[2] = { 0 };
+    uint8_t insn[2] = {0};
     char err[512];
     /* Never step a syscall instruction: it may block, and a step we must
      * abandon would leave a SIGTRAP queued for the thread. */

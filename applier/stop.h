@@ -31,10 +31,10 @@ struct lpa_world {
     pid_t pid;
     struct lpa_thread *t;
     size_t n, cap;
-    int timeout_ms;     /* bound on every wait */
-    int memfd;          /* /proc/PID/mem, opened when needed */
-    uint64_t t_first;   /* ns: first thread asked to stop */
-    uint64_t t_stopped; /* ns: last thread stopped */
+    int timeout_ms;      /* bound on every wait */
+    int memfd;           /* /proc/PID/mem, opened when needed */
+    uint64_t t_first;    /* ns: first thread asked to stop */
+    uint64_t t_stopped;  /* ns: last thread stopped */
     uint64_t t_released; /* ns: last thread released */
 };
 
@@ -46,10 +46,6 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
                            char *err);
 /* Detach every held thread, handing back pending signals. */
 void lpa_release(struct lpa_world *w);
-/* Let the threads run for `us` microseconds while still attached (used
- * between safety retries); then stop them all again. */
-enum lpa_stop_err lpa_run_for(struct lpa_world *w, unsigned us, char *err);
-
 /* Run syscall `nr` in held thread index `ti`, using the `syscall`
  * instruction at `insn`; its registers are restored afterwards. */
 int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint64_t args[6],

@@ -138,7 +138,7 @@ static int elf_each_rela(const char *path, rela_cb cb, void *ctx)
         size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
         for (size_t i = 0; d && sd && i < n && !stop; i++) {
             GElf_Rela r;
-            GElf_Sym s = { 0 };
+            GElf_Sym s = {0};
             if (!gelf_getrela(d, (int)i, &r))
                 continue;
             const char *nm = "";
@@ -178,7 +178,8 @@ static struct lps_func *newest_redirect(struct lpa_target *t, uint64_t sym_addr,
             continue;
         for (uint32_t i = 0; i < r->nfuncs; i++) {
             struct lps_func *f = &lps_funcs(r)[i];
-            if ((sym_addr && f->sym_addr == sym_addr) || (!sym_addr && name && strcmp(f->name, name) == 0))
+            if ((sym_addr && f->sym_addr == sym_addr) ||
+                (!sym_addr && name && strcmp(f->name, name) == 0))
                 found = f;
         }
     }
@@ -207,7 +208,7 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
             elf_find_sym(t->mod->open_path, fp->name, 0, &s);
             if (s.count != 1) {
                 lpa_err(err, "%s: function %s %s", t->mod->path, fp->name,
-                         s.count ? "is ambiguous (several static functions)" : "not found");
+                        s.count ? "is ambiguous (several static functions)" : "not found");
                 return 1;
             }
             fp->sym_addr = s.value + t->mod->load_bias;
@@ -218,24 +219,24 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
     uint8_t *code = malloc(len + 2);
     if (lpa_mem_read(t->memfd, fp->sym_addr - f->old_prepad, code, len) != 0) {
         lpa_err(err, "process %d: cannot read %s at %#llx: %s", (int)t->pid, fp->name,
-                 (unsigned long long)fp->sym_addr, strerror(errno));
+                (unsigned long long)fp->sym_addr, strerror(errno));
         free(code);
         return 1;
     }
     uint8_t *entry = code + f->old_prepad + f->old_entry_off;
-    static const uint8_t nop2[2] = { 0x66, 0x90 };
+    static const uint8_t nop2[2] = {0x66, 0x90};
     const uint8_t *expect = fp->prev ? fp->prev->new_entry : nop2;
     int rc = 0;
     if (f->old_entry_off + 2u > f->old_size || memcmp(entry, expect, 2) != 0) {
-        lpa_err(err, "%s: %s at %#llx has no patchable entry (found %02x %02x)",
-                 t->mod->path, fp->name, (unsigned long long)fp->sym_addr, entry[0], entry[1]);
+        lpa_err(err, "%s: %s at %#llx has no patchable entry (found %02x %02x)", t->mod->path,
+                fp->name, (unsigned long long)fp->sym_addr, entry[0], entry[1]);
         rc = 1;
     } else if (!t->stacked && f->old_code_hash) {
         memcpy(entry, nop2, 2); /* hash the code as the file has it */
         uint64_t h = XXH3_64bits(code + f->old_prepad, f->old_size);
         if (h != f->old_code_hash) {
             lpa_err(err, "%s: code of %s in process %d differs from the patch's old build",
-                     t->mod->path, fp->name, (int)t->pid);
+                    t->mod->path, fp->name, (int)t->pid);
             rc = 1;
         }
     }
@@ -277,9 +278,8 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
             t->stacked = 1;
     }
     if (!t->mod) {
-        lpa_err(err, "process %d maps no module with build-id %s (patch is for %s)",
-                 (int)t->pid, lp_hex(h->old_build_id, h->old_build_id_len, hex),
-                 lp_patch_str(p, h->module_name));
+        lpa_err(err, "process %d maps no module with build-id %s (patch is for %s)", (int)t->pid,
+                lp_hex(h->old_build_id, h->old_build_id_len, hex), lp_patch_str(p, h->module_name));
         return 1;
     }
     uint32_t n;
@@ -293,8 +293,7 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
         struct lpa_fplace *fp = &t->fp[t->nfp++];
         fp->f = &f[i];
         fp->name = lp_patch_str(p, f[i].name);
-        fp->allow_active =
-            (f[i].flags & LP_FUNC_ALLOW_ACTIVE) || in_list(allow, nallow, fp->name);
+        fp->allow_active = (f[i].flags & LP_FUNC_ALLOW_ACTIVE) || in_list(allow, nallow, fp->name);
         if (place_func(t, fp, err) != 0)
             return 1;
     }
@@ -327,7 +326,7 @@ static int got_cb(void *ctx, unsigned type, uint64_t off, const char *sym, uint6
  * call target (the PLT stub), so it is a fallback only. */
 static int resolve_by_got(struct lpa_target *t, const char *name, uint64_t *addr, int *lazy)
 {
-    struct got_query q = { .name = name };
+    struct got_query q = {.name = name};
     elf_each_rela(t->mod->open_path, got_cb, &q);
     if (!q.found)
         return -1;
@@ -402,9 +401,8 @@ static int resolve_by_link_map(struct lpa_target *t, const char *name, uint64_t 
         struct found_sym s;
         if (m && elf_find_sym(m->open_path, name, 1, &s) == 0 && s.count) {
             if (s.type == STT_GNU_IFUNC) {
-                lpa_err(err,
-                         "symbol %s is an IFUNC in %s and %s does not import it", name, m->path,
-                         t->mod->path);
+                lpa_err(err, "symbol %s is an IFUNC in %s and %s does not import it", name, m->path,
+                        t->mod->path);
                 return -2;
             }
             *addr = l[0] + s.value;
@@ -415,8 +413,8 @@ static int resolve_by_link_map(struct lpa_target *t, const char *name, uint64_t 
     return -1;
 }
 
-int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym *s,
-                       uint64_t *addr, char *err)
+int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,
+                       char *err)
 {
     struct lpa_target *t = ctx;
     const char *name = lp_patch_str(p, s->name);
@@ -447,8 +445,7 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
             *addr = fs.value + t->mod->load_bias;
             return 0;
         }
-        lpa_err(err, "process %d: cannot resolve dynamic symbol %s", (int)t->pid,
-                 name);
+        lpa_err(err, "process %d: cannot resolve dynamic symbol %s", (int)t->pid, name);
         return -1;
     }
     if (s->kind == LP_SYM_MODULE || module_by_name) {
@@ -464,7 +461,7 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
             return 0;
         }
         lpa_err(err, "%s: symbol %s %s", t->mod->path, name,
-                 fs.count ? "is ambiguous" : "not found");
+                fs.count ? "is ambiguous" : "not found");
         return -1;
     }
     lpa_err(err, "symbol %s: kind %u cannot be resolved by name", name, s->kind);
@@ -514,7 +511,7 @@ void lpa_target_tls(struct lpa_target *t, struct lp_target *lt)
         lt->tls_modid = 1;
         return;
     }
-    struct tls_query q = { .t = t };
+    struct tls_query q = {.t = t};
     elf_each_rela(m->open_path, tls_cb, &q);
     lt->has_static_tls = q.have_tpoff;
     lt->tls_tpoff = q.tpoff;

@@ -18,8 +18,8 @@
 struct lpa_fplace {
     const struct lp_func *f;
     const char *name;
-    uint64_t sym_addr;          /* runtime address of the old function (0 if NEW) */
-    struct lps_func *prev;      /* newest record redirecting the same function, or NULL */
+    uint64_t sym_addr;     /* runtime address of the old function (0 if NEW) */
+    struct lps_func *prev; /* newest record redirecting the same function, or NULL */
     int allow_active;
 };
 
@@ -30,8 +30,8 @@ struct lpa_target {
     struct lpa_maps maps;
     struct lpa_module *mods;
     size_t nmods;
-    struct lpa_module *mod;     /* the module the patch is for */
-    int stacked;                /* matched via an applied patch's new build-id */
+    struct lpa_module *mod; /* the module the patch is for */
+    int stacked;            /* matched via an applied patch's new build-id */
     struct lps_state state;
     struct lpa_fplace *fp;
     size_t nfp;
@@ -49,8 +49,8 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
                     char *err);
 
 /* lp_target.resolve callback (ctx = struct lpa_target). */
-int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym *s,
-                       uint64_t *addr, char *err);
+int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,
+                       char *err);
 /* TLS facts of the bound module for relocation. */
 void lpa_target_tls(struct lpa_target *t, struct lp_target *lt);
 

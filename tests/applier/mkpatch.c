@@ -217,7 +217,7 @@ int main(int argc, char **argv)
             fixes[k].off += sp[i].off;
     }
     for (int i = 0; i < nspec; i++) {
-        struct lp_func f = { 0 };
+        struct lp_func f = {0};
         f.name = lp_writer_str(w, sp[i].name);
         f.flags = sp[i].flags;
         f.new_off = sp[i].off;
@@ -241,8 +241,8 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nfix; i++) {
         struct fix *fx = &fixes[i];
-        struct lp_sym sym = { .name = lp_writer_str(w, fx->sym) };
-        struct lp_reloc r = { .offset = fx->off, .section = LP_SEC_TEXT, .addend = fx->addend };
+        struct lp_sym sym = {.name = lp_writer_str(w, fx->sym)};
+        struct lp_reloc r = {.offset = fx->off, .section = LP_SEC_TEXT, .addend = fx->addend};
         GElf_Sym s;
         if (fx->kind == 'D') {
             sym.kind = LP_SYM_DYNAMIC;

@@ -4,8 +4,8 @@
  *   loop THREADS STATUSFILE
  *
  * compute(x) returns x + K for K in {1 (old), 1001, 2001, 3001 (patches)};
- * anything else is a torn or wrong call; other(x) returns x + 7 or x + 107.  Every 2 ms the main thread writes
- * "old=N new1=N new2=N new3=N bad=N calls=N" to STATUSFILE (atomically).
+ * anything else is a torn or wrong call; other(x) returns x + 7 or x + 107.  Every 2 ms the main
+ * thread writes "old=N new1=N new2=N new3=N bad=N calls=N" to STATUSFILE (atomically).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -24,7 +24,7 @@ static unsigned long seen[4], bad, calls;
 static void *worker(void *arg)
 {
     (void)arg;
-    unsigned long local[4] = { 0 }, lbad = 0;
+    unsigned long local[4] = {0}, lbad = 0;
     for (int x = 0;; x = (x + 1) & 0xffff) {
         int k = compute(x) - x, o = other(x) - x;
         int idx = k == 1 ? 0 : k == 1001 ? 1 : k == 2001 ? 2 : k == 3001 ? 3 : -1;
@@ -61,8 +61,10 @@ int main(int argc, char **argv)
         if (!f)
             continue;
         fprintf(f, "old=%lu new1=%lu new2=%lu new3=%lu bad=%lu calls=%lu\n",
-                __atomic_load_n(&seen[0], __ATOMIC_RELAXED), __atomic_load_n(&seen[1], __ATOMIC_RELAXED),
-                __atomic_load_n(&seen[2], __ATOMIC_RELAXED), __atomic_load_n(&seen[3], __ATOMIC_RELAXED),
+                __atomic_load_n(&seen[0], __ATOMIC_RELAXED),
+                __atomic_load_n(&seen[1], __ATOMIC_RELAXED),
+                __atomic_load_n(&seen[2], __ATOMIC_RELAXED),
+                __atomic_load_n(&seen[3], __ATOMIC_RELAXED),
                 __atomic_load_n(&bad, __ATOMIC_RELAXED), __atomic_load_n(&calls, __ATOMIC_RELAXED));
         fclose(f);
         rename(tmp, status);
