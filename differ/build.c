@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dwinfo.h"
 #include "model.h"
 
 int sec_is_text(const struct eo_sec *s)
@@ -119,6 +120,18 @@ const struct eo_sym *side_local_sym(const struct side *s, const struct unit *u, 
                 continue;
             const struct lpm_func *f = side_mfunc_at(s, y->value);
             if (f && f->unit_id == u->unit_id && !strcmp(f->name, name))
+                return y;
+        }
+        /* DWARF knows each CU by its full source path and where its
+         * statics live: net/util.c and disk/util.c are told apart. */
+        const char *src = u->meta->nunits ? u->meta->units[0].source : "";
+        uint64_t addr = *src ? dw_addr_of(s->dw, src, 1, name) : 0;
+        if (!addr && *src)
+            addr = dw_addr_of(s->dw, src, 0, name);
+        for (size_t i = 1; addr && i < s->mod->nsyms; i++) {
+            const struct eo_sym *y = &s->mod->syms[i];
+            if (y->value == addr && y->bind == STB_LOCAL && !strcmp(y->name, name) &&
+                !strcmp(y->file, u->file))
                 return y;
         }
         *ambiguous = 1;

@@ -123,10 +123,17 @@ static void read_attrs(struct loader *L, Dwarf_Die die, struct dw_node *n, uint6
             n->has_location = 1;
             if (dwarf_formexprloc(attrs[i], &len, &ptr, NULL) == DW_DLV_OK && len > 0) {
                 uint8_t last = ((uint8_t *)ptr)[len - 1];
+                if (len == 9 && ((uint8_t *)ptr)[0] == DW_OP_addr)
+                    memcpy(&n->addr, (uint8_t *)ptr + 1, 8);
                 n->tls = last == DW_OP_form_tls_address || last == DW_OP_GNU_push_tls_address;
             }
             break;
-        case DW_AT_low_pc:
+        case DW_AT_low_pc: {
+            Dwarf_Addr lo;
+            if (dwarf_formaddr(attrs[i], &lo, NULL) == DW_DLV_OK)
+                n->addr = lo;
+        }
+            /* fall through */
         case DW_AT_ranges:
             n->has_location = 1; /* a function with code */
             break;
@@ -378,6 +385,17 @@ uint32_t dw_find(const struct dw_index *d, int cu, uint16_t tag, const char *fun
     snprintf(key, sizeof(key), "%d:%u:%s%s%s", cu, tag, function, *function ? "::" : "", name);
     uintptr_t v = (uintptr_t)strmap_get(&d->entities, key);
     return v ? (uint32_t)(v - 1) : DW_NONE;
+}
+
+uint64_t dw_addr_of(const struct dw_index *d, const char *cu_name, int is_var, const char *name)
+{
+    if (!d || strmap_count(&d->cu_by_name, cu_name) != 1)
+        return 0;
+    int cu = (int)(uintptr_t)strmap_get(&d->cu_by_name, cu_name) - 1;
+    if (strcmp(d->cus.v[cu].name, cu_name))
+        return 0; /* matched a basename, not the full path */
+    uint32_t n = dw_find(d, cu, is_var ? DW_TAG_variable : DW_TAG_subprogram, "", name);
+    return n == DW_NONE ? 0 : d->nodes.v[n].addr;
 }
 
 const char *dw_where(const struct dw_index *d, uint32_t i, char *buf, size_t len)

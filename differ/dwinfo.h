@@ -22,6 +22,7 @@ struct dw_node {
     uint32_t parent;
     uint32_t cu; /* index into dw_index.cus */
     uint32_t line;
+    uint64_t addr;    /* DW_OP_addr of a variable / DW_AT_low_pc of code, 0 if none */
     const char *file; /* decl file (basename) or "" */
     uint16_t tag;
     unsigned has_location : 1, tls : 1, external : 1, declaration : 1, has_value : 1;
@@ -46,6 +47,10 @@ struct dw_index {
 struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen);
 void dw_free(struct dw_index *d);
 
+/* Link-time address of a unit's top-level variable or function, found
+ * through the CU named exactly `cu_name` (a unit's source path); 0 if
+ * unknown or if that CU name is not unique. */
+uint64_t dw_addr_of(const struct dw_index *d, const char *cu_name, int is_var, const char *name);
 /* CU for an object's STT_FILE name, -1 if none. */
 int dw_cu_for(const struct dw_index *d, const char *file);
 /* Top-level or function-scope entity of a CU by name and tag; function is

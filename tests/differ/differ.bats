@@ -132,10 +132,22 @@ load helpers
   assert_output --partial "[CTOR_CHANGED] function setup"
 }
 
-@test "same-named statics of two util.c files are ambiguous and cannot be accepted" {
+@test "same-named statics of two util.c files: told apart by DWARF with the plugin" {
   diff_case ambiguous pie
+  assert_success
+  assert_equal "$(json .changed)" '["net_fail"]'
+  # net/util.c's errors, by the DWARF location of that CU's variable.
+  want=$(readelf -wi "$T/old/prog" | awk '/DW_AT_name.*net\/util\.c/ { cu = 1 }
+    cu && /DW_OP_addr/ { sub(/.*DW_OP_addr: /, ""); sub(/\).*/, ""); print "0x" $0; exit }')
+  [[ -n $want ]]
+  dump
+  assert_output --partial "-> module errors $want "
+}
+
+@test "without the plugin the two util.c files are ambiguous and cannot be accepted" {
+  diff_case ambiguous plain
   assert_failure 3
-  assert_output --partial "[AMBIGUOUS] symbol errors"
+  assert_output --partial "[AMBIGUOUS] unit util.c: linked from two object files"
   run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --accept 'AMBIGUOUS:*'
   assert_failure 3
 }
