@@ -613,43 +613,58 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
         lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size);
 
+    /* Record "reverting" before the pause: a crash from here on leaves a
+     * record that a later revert completes (restoring bytes is idempotent). */
+    uint32_t was = p->status;
+    uint64_t image = p->image_addr, size = p->image_size;
+    if (set_status(t.memfd, &t.state, p, LPS_REVERTING) != 0) {
+        lpa_err(err, "process %d: writing the patch state: %s", (int)pid, strerror(errno));
+        rc = LPA_REFUSED;
+        goto out_free;
+    }
     struct lpa_world w;
     sigset_t oldmask;
     rc = stop_safe(&w, pid, sf, ranges, nr, t.memfd, o, st, err);
-    if (rc != LPA_OK)
+    if (rc != LPA_OK) {
+        set_status(t.memfd, &t.state, p, was);
         goto out_free;
+    }
     block_signals(&oldmask);
     uint64_t tw = lpa_now_ns();
     char why[512];
     int keep = any_active && lpa_safety_check(sf, &w, &whole, 1, t.memfd, why) != 0;
-    uint64_t image = p->image_addr, size = p->image_size;
-    rc = LPA_OK;
-    if (set_status(t.memfd, &t.state, p, LPS_REVERTING) != 0)
-        rc = LPA_REFUSED;
+    /* In the pause: entries, and the pads that stay live (an earlier
+     * patch's redirect).  A pad whose entry is back to 66 90 is dead. */
+    static const uint8_t nop2[2] = {0x66, 0x90};
     for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
         if (lpa_mem_write(t.memfd, f[i].entry_addr, f[i].prev_entry, 2) != 0)
             rc = LPA_REFUSED;
     for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
-        if (lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
+        if (memcmp(f[i].prev_entry, nop2, 2) != 0 &&
+            lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
+            rc = LPA_REFUSED;
+    uint64_t tw_end = lpa_now_ns();
+    st->write_ns = tw_end - tw;
+    finish_pause(&w, st, tw_end);
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+
+    for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
+        if (memcmp(f[i].prev_entry, nop2, 2) == 0 &&
+            lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
             rc = LPA_REFUSED;
     if (rc == LPA_OK) {
         lps_remove(&t.state, p);
         if (lps_store(t.memfd, &t.state, err) != 0)
             rc = LPA_REFUSED;
     } else {
-        /* Restoring old bytes is idempotent: a later revert finishes it. */
         lpa_err(err, "process %d: writing code: %s (patch left 'reverting'; run revert again)",
                 (int)pid, strerror(errno));
     }
-    if (rc == LPA_OK && !keep)
-        rcall(&w, insn, SYS_munmap, image, size, 0, 0, 0, 0, why);
+    if (rc == LPA_OK && !keep) /* no thread is in it and none can enter it now */
+        unmap_image(pid, insn, image, size, o);
     st->image_kept = keep;
     st->image_addr = image;
     st->image_size = size;
-    uint64_t tw_end = lpa_now_ns();
-    st->write_ns = tw_end - tw;
-    finish_pause(&w, st, tw_end);
-    sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out_free:
     lpa_safety_free(sf);
     free(ranges);
