@@ -70,6 +70,11 @@ static void index_module(struct side *s)
             continue;
         if (y->bind != STB_LOCAL) {
             strmap_put(&s->global_syms, y->name, y);
+            /* "stdout@GLIBC_2.2.5": a copy-relocated library variable
+             * whose live copy is this module's. */
+            const char *at = strchr(y->name, '@');
+            if (at && at != y->name)
+                strmap_put(&s->global_syms, own(s, xstrndup(y->name, (size_t)(at - y->name))), y);
             continue;
         }
         strmap_put(&s->local_syms, own(s, xasprintf("%s@%s", y->name, y->file)), y);

@@ -1,4 +1,4 @@
 #include <stdio.h>
-void greet(const char *who) { printf("HELLO there, %s\n", who); }
+void greet(const char *who) { printf("HELLO there, %s\n", who); fflush(stdout); }
 void bye(void) { puts("bye"); }
 int main(void) { greet("world"); bye(); return 0; }
