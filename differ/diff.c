@@ -148,8 +148,8 @@ static int load_dwarf(struct lpd *d, struct side *s)
     char err[512];
     s->dw = dw_load(s->mod->fd, s->module_path, err, sizeof(err));
     if (!s->dw)
-        report_refuse(&d->rep, "NO_DEBUGINFO", d->module, "",
-                      "module %s: %s; layout checks impossible", s->module_path, err);
+        report_refuse(&d->rep, "NO_DEBUGINFO", d->module, "", "module %s; layout checks impossible",
+                      err);
     return 0;
 }
 
@@ -187,6 +187,7 @@ static int run(struct lpd *d, const struct args *a)
             fprintf(stderr, "lpdiff: %s: %s\n", a->out, err);
     } else {
         d->rep.patch_path = a->dry_run ? NULL : a->out;
+        d->rep.dry_run_ok = a->dry_run;
         rc = LPDIFF_PATCH_WRITTEN;
     }
     report_print_refusals(&d->rep);

@@ -337,6 +337,11 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
     resolve_refs(&L);
     VEC_FREE(L.type_refs);
     VEC_FREE(L.spec_refs);
+    if (!d->cus.n) { /* libdwarf accepts a file with only .eh_frame */
+        snprintf(err, errlen, "%s: no DWARF debug information (build with -g)", path);
+        dw_free(d);
+        return NULL;
+    }
     index_entities(d);
     for (size_t i = 0; i < d->cus.n; i++) {
         const char *name = d->cus.v[i].name;

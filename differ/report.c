@@ -121,6 +121,8 @@ void report_print_text(const struct report *r)
         printf("refused: %zu, accepted by override: %zu\n", report_blocking(r), acc);
     if (r->patch_path)
         printf("patch: %s (id %s)\n", r->patch_path, r->patch_id);
+    else if (r->dry_run_ok)
+        printf("patch: not written (dry run); it builds and validates\n");
     else
         printf("patch: none\n");
 }

@@ -26,6 +26,7 @@ struct report {
     const char *module;
     char old_build_id[65], new_build_id[65];
     const char *patch_path; /* NULL when no patch written */
+    int dry_run_ok;         /* --dry-run: the patch was built and validated */
     char patch_id[33];
 };
 

@@ -195,6 +195,14 @@ load helpers
   assert_output --partial "[OPTIONS_MISMATCH] unit a.c: codegen options differ: '-O2"
 }
 
+@test "builds without -g are refused (NO_DEBUGINFO): layout cannot be checked" {
+  diff_case statics nodebug
+  assert_failure 3
+  assert_output --regexp '\[NO_DEBUGINFO\] module [^ ]*/old/prog: no DWARF debug information \(build with -g\)'
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --accept NO_DEBUGINFO:prog
+  assert_success
+}
+
 @test "overrides from an accept file are recorded in the report" {
   diff_case resized pie
   printf '# deliberate: hist is reset on reload\nGLOBAL_SIZE:hist\n' >"$T/accept"
