@@ -248,8 +248,7 @@ static int relocate(struct lpa_target *t, const struct lp_layout *lay, const str
 
 /* Map the relocated image near the module; one thread held briefly. */
 static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t insn,
-                     struct lpa_safety *sf, const struct lpa_opts *o, uint64_t *image_addr,
-                     char *err)
+                     const struct lpa_opts *o, uint64_t *image_addr, char *err)
 {
     uint8_t *img = calloc(1, lay->size);
     int rc = LPA_REFUSED;
@@ -317,10 +316,6 @@ static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t
         }
         *image_addr = hint;
         rc = LPA_OK;
-        /* Warm the unwinder while only this thread is held: the modules'
-         * unwind tables get loaded now, not during the pause. */
-        char why[512];
-        lpa_safety_check(sf, &w, NULL, 0, t->memfd, why);
         goto out;
     }
     lpa_err(err, "process %d: could not map the patch near %s", (int)t->pid, t->mod->path);
@@ -361,8 +356,10 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     struct lpa_safety *sf = lpa_safety_new(pid, t.memfd);
     for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
         lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size);
+    lpa_safety_stacks(sf, &t.maps);
+    lpa_safety_warm(sf); /* unwind tables loaded now, not in the pause */
     uint64_t image = 0;
-    rc = map_image(&t, &lay, insn, sf, o, &image, err);
+    rc = map_image(&t, &lay, insn, o, &image, err);
     if (rc != LPA_OK)
         goto out_close;
     st->image_addr = image;
@@ -612,6 +609,8 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     struct lpa_safety *sf = lpa_safety_new(pid, t.memfd);
     for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
         lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size);
+    lpa_safety_stacks(sf, &t.maps);
+    lpa_safety_warm(sf);
 
     /* Record "reverting" before the pause: a crash from here on leaves a
      * record that a later revert completes (restoring bytes is idempotent). */

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include "proc.h"
 #include "stop.h"
 
 struct lpa_range {
@@ -32,6 +33,12 @@ void lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi);
 /* 0: safe; 1: a thread is inside (why says which thread, where); -1 error. */
 int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r,
                      size_t nr, int memfd, char *why);
+
+/* Mappings read before the pause: lets the check prove a thread safe by
+ * scanning its live stack words, without unwinding. */
+void lpa_safety_stacks(struct lpa_safety *s, const struct lpa_maps *m);
+/* Load the unwind tables of every mapped module now, not in the pause. */
+void lpa_safety_warm(struct lpa_safety *s);
 
 /* How many threads were single-stepped out of replaced code so far. */
 unsigned lpa_safety_stepped(const struct lpa_safety *s);
