@@ -90,8 +90,10 @@ static void index_module(struct side *s)
         strmap_put(&s->statics,
                    own(s, xasprintf("%016" PRIx64 ":%s", st->unit_id, st->stable_name)), st);
     }
-    for (size_t i = 0; i < s->mmeta->nfuncs; i++)
+    for (size_t i = 0; i < s->mmeta->nfuncs; i++) {
         VEC_PUSH(s->mfuncs_by_addr, &s->mmeta->funcs[i]);
+        strmap_put(&s->mfunc_names, s->mmeta->funcs[i].name, &s->mmeta->funcs[i]);
+    }
     if (s->mfuncs_by_addr.n)
         qsort(s->mfuncs_by_addr.v, s->mfuncs_by_addr.n, sizeof(void *), cmp_mfunc);
 }
@@ -264,15 +266,11 @@ static void add_symbols(struct unit *u)
         struct fn *f = &u->fns.v[i];
         u->fn_of_sym[f->sym] = f;
         strmap_put(&u->fn_by_key, f->key, f);
-        if (!f->is_local)
-            strmap_put(&u->side->global_fns, f->name, f);
     }
     for (size_t i = 0; i < u->vars.n; i++) {
         struct var *v = &u->vars.v[i];
         u->var_of_sym[v->sym] = v;
         strmap_put(&u->var_by_key, v->key, v);
-        if (!v->is_local)
-            strmap_put(&u->side->global_vars, v->name, v);
     }
     for (size_t i = 0; i < u->fns.n; i++)
         strmap_put(&u->fn_by_name, u->fns.v[i].name, &u->fns.v[i]);
@@ -328,6 +326,14 @@ static int linked_into(struct side *s, const struct eo_file *o, const struct lpm
     if (!strmap_get(module_files, first_file_sym(o)))
         return 0;
     for (size_t i = 1; i < o->nsyms; i++) {
+        /* A plugin-less twin of a unit the module has records for (a C++
+         * or second build of the same source) is not what was linked. */
+        const struct eo_sym *y = &o->syms[i];
+        if (s->has_plugin && y->type == STT_FUNC && y->shndx != SHN_UNDEF &&
+            strmap_get(&s->mfunc_names, y->name))
+            return 0;
+    }
+    for (size_t i = 1; i < o->nsyms; i++) {
         const struct eo_sym *y = &o->syms[i];
         if (y->bind == STB_LOCAL || !is_named_sym(y) || y->shndx >= o->nsecs ||
             !(o->secs[y->shndx].sh.sh_flags & SHF_ALLOC))
@@ -358,6 +364,62 @@ static struct unit *new_unit(struct side *s, char *path, struct eo_file *o, stru
     }
     add_symbols(u);
     return u;
+}
+
+/* How well object u matches what the module records for its unit: same
+ * codegen options (-fPIC or not), then functions with the same hash. */
+static int link_score(const struct side *s, const struct unit *u)
+{
+    int score = 0;
+    for (size_t i = 0; u->unit_id && i < s->mmeta->nunits; i++)
+        if (s->mmeta->units[i].unit_id == u->unit_id &&
+            !strcmp(s->mmeta->units[i].options, u->options))
+            score += 1 << 20;
+    for (size_t i = 0; i < u->fns.n; i++) {
+        const struct lpm_func *m = strmap_get(&s->mfunc_names, u->fns.v[i].name);
+        if (m && u->fns.v[i].meta && m->unit_id == u->unit_id &&
+            !memcmp(m->hash, u->fns.v[i].meta->hash, 16))
+            score++;
+    }
+    return score;
+}
+
+static void unit_free(struct unit *u);
+
+/* Several objects of one unit (libtool's foo.o and .libs/foo.o): keep the
+ * one the module was linked from, when the records tell it apart. */
+static void drop_twins(struct side *s)
+{
+    char *drop = xcalloc(s->units.n, 1);
+    for (size_t i = 0; i < s->units.n; i++)
+        for (size_t j = 0; j < s->units.n; j++) {
+            struct unit *u = s->units.v[i], *o = s->units.v[j];
+            if (o != u && u->unit_id && !strcmp(o->key, u->key) && o->link_score > u->link_score)
+                drop[i] = 1; /* equal scores stay: reported as AMBIGUOUS */
+        }
+    size_t k = 0;
+    for (size_t i = 0; i < s->units.n; i++) {
+        if (drop[i])
+            unit_free(s->units.v[i]);
+        else
+            s->units.v[k++] = s->units.v[i];
+    }
+    s->units.n = k;
+    free(drop);
+}
+
+/* Globals over all units, once the units are final. */
+static void index_globals(struct side *s)
+{
+    for (size_t i = 0; i < s->units.n; i++) {
+        struct unit *u = s->units.v[i];
+        for (size_t k = 0; k < u->fns.n; k++)
+            if (!u->fns.v[k].is_local)
+                strmap_put(&s->global_fns, u->fns.v[k].name, &u->fns.v[k]);
+        for (size_t k = 0; k < u->vars.n; k++)
+            if (!u->vars.v[k].is_local)
+                strmap_put(&s->global_vars, u->vars.v[k].name, &u->vars.v[k]);
+    }
 }
 
 int side_load(struct side *s, const char *dir, const char *module, char *err, size_t errlen)
@@ -417,8 +479,12 @@ int side_load(struct side *s, const char *dir, const char *module, char *err, si
             free(path);
             continue;
         }
-        VEC_PUSH(s->units, new_unit(s, path, o, m));
+        struct unit *u = new_unit(s, path, o, m);
+        u->link_score = link_score(s, u);
+        VEC_PUSH(s->units, u);
     }
+    drop_twins(s);
+    index_globals(s);
     VEC_FREE(found_objects);
     strmap_free(&module_files);
     if (!rc && !s->units.n) {
@@ -463,6 +529,7 @@ void side_free(struct side *s)
     strmap_free(&s->dyn_undef);
     strmap_free(&s->statics);
     strmap_free(&s->global_fns);
+    strmap_free(&s->mfunc_names);
     strmap_free(&s->global_vars);
     VEC_FREE(s->mfuncs_by_addr);
     for (size_t i = 0; i < s->owned.n; i++)

@@ -357,13 +357,21 @@ static void refuse_var(struct lpd *d, struct side *s, const struct var *v, const
                   fmt_what, v->key, detail);
 }
 
+static const struct eo_sym *global_made_local(struct side *s, const char *name)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s@", name);
+    return strmap_count(&s->local_syms, buf) == 1 ? strmap_get(&s->local_syms, buf) : NULL;
+}
+
 static const struct eo_sym *module_sym_of_var(struct lpd *d, struct side *s, const struct var *v)
 {
     (void)d;
-    if (!v->is_local)
-        return strmap_get(&s->global_syms, v->name);
+    const struct eo_sym *y = v->is_local ? NULL : strmap_get(&s->global_syms, v->name);
     int amb;
-    return side_local_sym(s, v->u, v->name, v->key, &amb);
+    if (!y)
+        y = side_local_sym(s, v->u, v->name, v->key, &amb);
+    return y || v->is_local ? y : global_made_local(s, v->name);
 }
 
 static void compare_variables(struct lpd *d, struct unit *nu)
@@ -509,9 +517,16 @@ const struct eo_sym *lpd_old_symbol(struct lpd *d, const struct unit *ou, const 
     int amb = 0;
     if (ambiguous)
         *ambiguous = 0;
-    if (!is_local)
-        return strmap_get(&d->old.global_syms, name);
-    const struct eo_sym *y = side_local_sym(&d->old, ou, name, key, &amb);
+    const struct eo_sym *y = NULL;
+    if (!is_local) {
+        y = strmap_get(&d->old.global_syms, name);
+        if (y)
+            return y;
+        /* A version script or hidden visibility made it local at link time. */
+    }
+    y = side_local_sym(&d->old, ou, name, key, &amb);
+    if (!y && !is_local && !amb) /* ld lists symbols it localised after FILE "" */
+        y = global_made_local(&d->old, name);
     if (ambiguous)
         *ambiguous = amb;
     if (amb)

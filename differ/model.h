@@ -59,6 +59,7 @@ struct unit {
     size_t **sec_syms;       /* per section: defined symbols sorted by value */
     size_t *sec_nsyms;
     struct unit *peer;
+    int link_score; /* how well it matches the module's records */
 };
 
 struct side {
@@ -75,6 +76,7 @@ struct side {
     struct strmap dyn_undef;               /* .dynsym undefined names */
     struct strmap statics;                 /* "unitid:stable" -> struct lpm_static* */
     struct strmap global_fns, global_vars; /* over all units: name -> fn / var */
+    struct strmap mfunc_names;             /* module plugin records by name */
     VEC(struct lpm_func *) mfuncs_by_addr;
     struct dw_index *dw;
     VEC(char *) owned; /* strings to free */

@@ -294,3 +294,47 @@ load helpers
   [[ ! -e $T/p.lpatch ]]
   assert_equal "$(json .patch)" null
 }
+
+# Build trees as real build systems leave them (after tests/real/regress).
+twin_tree() { # DIR VERSION KIND
+  local d=$1 v=$2 cc="gcc -fplugin=$LP_PLUGIN -ffile-prefix-map=$1=. -g -O2"
+  mkdir -p "$d/.libs"
+  printf 'int helper(int x) { return x + %d; }\nint api(int x) { return helper(x) * 2; }\n' "$v" >"$d/foo.c"
+  printf 'int api(int);\nint main(void) { return api(1); }\n' >"$d/main.c"
+  case $3 in
+    libtool) (cd "$d" && $cc -c foo.c -o foo.o && $cc -fPIC -c foo.c -o .libs/foo.o &&
+               $cc -c main.c -o main.o && gcc -o prog main.o foo.o) ;;
+    cxx) (cd "$d" && $cc -c foo.c -o foo.o && $cc -c main.c -o main.o &&
+           g++ -x c++ -O2 -c foo.c -o foo-c++.o && gcc -o prog main.o foo.o) ;;
+    script) printf 'FOO { global: api; local: *; };\n' >"$d/foo.map"
+            (cd "$d" && $cc -fPIC -c foo.c -o foo.o &&
+              gcc -shared -Wl,--version-script=foo.map -o prog foo.o) ;;
+  esac
+}
+
+@test "libtool's PIC and non-PIC objects of one source: the linked one is chosen" {
+  T=$BATS_TEST_TMPDIR/libtool
+  twin_tree "$T/old" 1 libtool && twin_tree "$T/new" 2 libtool
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --report "$T/r.json"
+  assert_success
+  assert_equal "$(json .changed)" '["helper","api"]' # helper is inlined in api
+}
+
+@test "a plugin-less second build of a source (C++ twin) is not taken as linked" {
+  T=$BATS_TEST_TMPDIR/cxx
+  twin_tree "$T/old" 1 cxx && twin_tree "$T/new" 2 cxx
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --report "$T/r.json"
+  assert_success
+  assert_equal "$(json .changed)" '["helper","api"]' # helper is inlined in api
+}
+
+@test "a function made local by a version script is found in the OLD module" {
+  T=$BATS_TEST_TMPDIR/script
+  MODULE=prog
+  twin_tree "$T/old" 1 script && twin_tree "$T/new" 2 script
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --report "$T/r.json"
+  assert_success
+  assert_equal "$(json .changed)" '["helper"]'
+  dump
+  assert_output --regexp "replace helper \\(foo\\.c:1\\)  old $(readelf -sW "$T/old/prog" | awk '$8 == "helper" { v = $2; sub(/^0+/, "", v); print "0x" v }') "
+}
