@@ -70,10 +70,10 @@ cat >"$work/bench.lua" <<'EOF'
 local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
 local function tree(d) if d == 0 then return {} end return {tree(d - 1), tree(d - 1)} end
 local function count(t) if not t[1] then return 1 end return 1 + count(t[1]) + count(t[2]) end
-local s = fib(30)
-for _ = 1, 4 do s = s + count(tree(16)) end
+local s = fib(33)
+for _ = 1, 8 do s = s + count(tree(18)) end
 local add = function(a, b) return a + b end
-for i = 1, 3000000 do s = add(s, i % 7) end
+for i = 1, 30000000 do s = add(s, i % 7) end
 print(s)
 EOF
 base=() with=()
