@@ -338,3 +338,20 @@ twin_tree() { # DIR VERSION KIND
   dump
   assert_output --regexp "replace helper \\(foo\\.c:1\\)  old $(readelf -sW "$T/old/prog" | awk '$8 == "helper" { v = $2; sub(/^0+/, "", v); print "0x" v }') "
 }
+
+@test "plugin hash and object code disagreeing is refused (HASH_MISMATCH), never resolved silently" {
+  diff_case nochange pie
+  assert_failure 1
+  # Change one code byte of add() in the NEW object, leaving its recorded hash.
+  local o=$T/new/x.o
+  off=$((0x$(readelf -SW "$o" | sed -n 's/.*\] \.text\.add *PROGBITS *[0-9a-f]* \([0-9a-f]*\).*/\1/p')))
+  ((off > 0))
+  printf '\xcc' | dd of="$o" bs=1 seek=$((off + 20)) conv=notrunc 2>/dev/null
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch"
+  assert_failure 3
+  assert_output --partial "[HASH_MISMATCH] function add: plugin hash says unchanged but the object code is different"
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --accept HASH_MISMATCH:add -v
+  assert_success
+  assert_output --partial "accepted [HASH_MISMATCH]"
+  assert_output --partial "add: object code differs"
+}
