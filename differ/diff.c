@@ -33,6 +33,8 @@ static const char usage[] =
     "  --accept CODE:NAME   accept one refused item deliberately (NAME may be *);\n"
     "                       repeatable; recorded in the report\n"
     "  --accept-file FILE   CODE:NAME lines ('#' comments)\n"
+    "  --allow-active FN    mark FN as allowed to be running while the patch is\n"
+    "                       applied (a main loop): that activation ends in old code\n"
     "  -n, --dry-run        decide and report, write no patch\n"
     "  -v, --verbose        say why each function is considered changed\n"
     "  --dump PATCH         print a patch: functions, symbols, relocations\n"
@@ -58,7 +60,7 @@ static int usage_error(const char *msg)
 
 static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
 {
-    enum { O_OLD = 256, O_NEW, O_MODULE, O_REPORT, O_ACCEPT, O_ACCEPT_FILE, O_DUMP };
+    enum { O_OLD = 256, O_NEW, O_MODULE, O_REPORT, O_ACCEPT, O_ACCEPT_FILE, O_DUMP, O_ACTIVE };
     static const struct option opts[] = {
         {"old", required_argument, 0, O_OLD},
         {"new", required_argument, 0, O_NEW},
@@ -70,6 +72,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
         {"dry-run", no_argument, 0, 'n'},
         {"verbose", no_argument, 0, 'v'},
         {"dump", required_argument, 0, O_DUMP},
+        {"allow-active", required_argument, 0, O_ACTIVE},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -113,6 +116,9 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
             break;
         case O_DUMP:
             a->dump = optarg;
+            break;
+        case O_ACTIVE:
+            VEC_PUSH(d->allow_active, optarg);
             break;
         case 'h':
             fputs(usage, stdout);
@@ -213,6 +219,7 @@ int lpdiff_diff_main(int argc, char **argv)
     side_free(&d.old);
     side_free(&d.new);
     VEC_FREE(d.patch);
+    VEC_FREE(d.allow_active);
     report_free(&d.rep);
     return rc;
 }

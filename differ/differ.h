@@ -14,7 +14,8 @@ struct lpd {
     struct report rep;
     const char *module; /* REL/PATH as given */
     int verbose;
-    VEC(struct fn *) patch; /* NEW functions whose code goes in the patch */
+    VEC(struct fn *) patch;         /* NEW functions whose code goes in the patch */
+    VEC(const char *) allow_active; /* --allow-active names */
     size_t nchanged, nadded;
 };
 

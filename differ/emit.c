@@ -282,6 +282,9 @@ static void add_func(struct emitter *e, struct fn *f, struct sbuf *summary)
     struct lp_func lf = {0};
     lf.name = lp_writer_str(e->w, f->name);
     lf.flags = (f->added ? LP_FUNC_NEW : 0) | (f->is_local ? LP_FUNC_LOCAL : 0);
+    for (size_t i = 0; i < d->allow_active.n; i++)
+        if (!strcmp(d->allow_active.v[i], f->name))
+            lf.flags |= LP_FUNC_ALLOW_ACTIVE;
     lf.unit_id = f->u->unit_id;
     lf.new_off = c->base + f->off;
     lf.new_size = (uint32_t)f->size;

@@ -355,3 +355,11 @@ twin_tree() { # DIR VERSION KIND
   assert_output --partial "accepted [HASH_MISMATCH]"
   assert_output --partial "add: object code differs"
 }
+
+@test "--allow-active marks only the named function" {
+  diff_case statics pie --allow-active count_a
+  assert_success
+  dump
+  assert_output --regexp 'replace count_a .*\[may be active\]'
+  refute_output --regexp 'replace count_b .*\[may be active\]'
+}
