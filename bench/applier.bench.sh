@@ -56,6 +56,7 @@ bench_pause() { # THREADS NF
   "$out/many$nf" "$t" &
   pid=$!
   pids+=("$pid")
+  while [[ $(readlink "/proc/$pid/exe") != "$out/many$nf" ]]; do sleep 0.01; done
   sleep 0.3
   for ((i = 0; i < RUNS; i++)); do
     local t0 t1
@@ -115,11 +116,11 @@ int main(int argc, char **argv) {
 C
 gcc -fplugin="$PLUGIN" -O2 -o "$out/calls" "$out/calls.c"
 "$out/mkpatch" "$out/calls.lpatch" "$out/calls" "compute=8d 47 01 c3"
-rm -f "$out/calls.go"
+rm -f "$out/calls.go" "$out/calls.txt"
 "$out/calls" "$out/calls.go" >"$out/calls.txt" &
 cpid=$!
 pids+=("$cpid")
-while ! grep -q before "$out/calls.txt"; do sleep 0.05; done
+while ! grep -qs before "$out/calls.txt"; do sleep 0.05; done
 "$LPATCH" apply "$cpid" "$out/calls.lpatch" >/dev/null
 touch "$out/calls.go"
 wait "$cpid"
