@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <elf.h>
@@ -133,6 +134,10 @@ struct eo_file *eo_open(const char *path, char *err, size_t errlen)
     size_t shstrndx;
     if (elf_getshdrnum(f->elf, &f->nsecs) || elf_getshdrstrndx(f->elf, &shstrndx))
         return fail(f, err, errlen, "corrupt section headers");
+    struct stat st;
+    if (fstat(f->fd, &st) ||
+        f->eh.e_shoff + (uint64_t)f->nsecs * f->eh.e_shentsize > (uint64_t)st.st_size)
+        return fail(f, err, errlen, "truncated: section header table beyond the end of the file");
     f->secs = xcalloc(f->nsecs, sizeof(*f->secs));
     Elf_Scn *scn = NULL;
     while ((scn = elf_nextscn(f->elf, scn))) {
@@ -144,6 +149,12 @@ struct eo_file *eo_open(const char *path, char *err, size_t errlen)
         if (!s->name)
             return fail(f, err, errlen, "corrupt section name table");
         s->size = s->sh.sh_size;
+        if (s->sh.sh_type != SHT_NOBITS && s->sh.sh_offset + s->size > (uint64_t)st.st_size) {
+            snprintf(err, errlen, "%s: truncated: section %s extends beyond the end of the file",
+                     f->path, s->name);
+            eo_close(f);
+            return NULL;
+        }
         if (s->sh.sh_type != SHT_NOBITS) {
             Elf_Data *d = elf_getdata(scn, NULL);
             if (!d || d->d_size != s->size)

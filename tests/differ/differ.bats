@@ -229,7 +229,15 @@ load helpers
   head -c 3000 "$T/old/prog" >"$T/old/prog.cut" && mv "$T/old/prog.cut" "$T/old/prog"
   run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch"
   assert_failure 2
-  assert_output --regexp "^lpdiff: .*/old/prog: "
+  assert_output --regexp "^lpdiff: .*/old/prog: truncated"
+}
+
+@test "a truncated object file is an input error, not a silently missing unit" {
+  diff_case statics pie
+  head -c 1500 "$T/new/a.o" >"$T/a.cut" && mv "$T/a.cut" "$T/new/a.o"
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch"
+  assert_failure 2
+  assert_output --regexp "^lpdiff: .*/new/a\.o: truncated"
 }
 
 @test "a corrupt object file is an input error naming it" {
