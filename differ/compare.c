@@ -494,17 +494,8 @@ void lpd_find_changes(struct lpd *d)
                 continue;
             f->in_patch = 1;
             VEC_PUSH(d->patch, f);
-            if (f->is_cold)
-                continue;
-            if (f->added) {
-                VEC_PUSH(d->rep.added, xstrdup(f->name));
-                d->nadded++;
-            } else {
-                VEC_PUSH(d->rep.changed, xstrdup(f->name));
-                d->nchanged++;
-                if (d->verbose)
-                    fprintf(stderr, "lpdiff: %s: %s\n", f->name, f->why);
-            }
+            if (!f->is_cold && !f->added && d->verbose)
+                fprintf(stderr, "lpdiff: %s: %s\n", f->name, f->why);
         }
     }
 }
@@ -592,8 +583,13 @@ void lpd_check_entries(struct lpd *d)
         if (amb)
             continue;
         if (!y) {
-            report_refuse(&d->rep, "UNRESOLVED", f->name, w,
-                          "function %s: not found in the OLD module's symbol table", f->name);
+            /* Its old version was dropped at link time (inlined everywhere,
+             * --gc-sections): nothing runs it, nothing to redirect. */
+            report_note(&d->rep,
+                        "function %s is not in the OLD module (dropped at "
+                        "link time): added, not replaced",
+                        f->name);
+            f->added = 1;
             continue;
         }
         const char *why;
@@ -619,4 +615,11 @@ void lpd_check_entries(struct lpd *d)
             d->patch.v[k++] = f;
     }
     d->patch.n = k;
+    for (size_t i = 0; i < d->patch.n; i++) { /* what the patch replaces and adds */
+        struct fn *f = d->patch.v[i];
+        if (f->is_cold)
+            continue;
+        VEC_PUSH(*(f->added ? &d->rep.added : &d->rep.changed), xstrdup(f->name));
+        *(f->added ? &d->nadded : &d->nchanged) += 1;
+    }
 }

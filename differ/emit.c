@@ -106,6 +106,16 @@ static int sym_for_fn(struct emitter *e, struct fn *f, struct lp_sym *s)
     const struct fn *o = f->peer;
     int amb;
     const struct eo_sym *y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, &amb);
+    if (!y && !amb && !f->in_patch) {
+        /* Unchanged, but never linked into OLD (--gc-sections dropped it
+         * as unused): the new code needs it, so the patch carries it. */
+        report_note(&e->d->rep,
+                    "function %s is not in the OLD module (dropped at "
+                    "link time): carried in the patch",
+                    f->name);
+        f->added = 1;
+        return sym_for_fn(e, f, s);
+    }
     if (!y) {
         if (!amb)
             unresolved(e, f->u, f->name, "function not found in the OLD module");
@@ -150,8 +160,11 @@ static int sym_for_var(struct emitter *e, struct var *v, struct lp_sym *s)
         return 0;
     }
     if (o && v->writable) {
-        unresolved(e, v->u, v->name, "variable not found in the OLD module's symbol table");
-        return -1;
+        /* Never linked into OLD (dropped as unused): no state to keep. */
+        report_note(&e->d->rep,
+                    "variable %s is not in the OLD module (dropped at "
+                    "link time): the patch carries a new one",
+                    v->key);
     }
     /* New variable, or read-only data: the patch carries it. */
     patch_sym(s, copy_section(e, v->u, v->sec), v->off, v->size);

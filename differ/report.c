@@ -41,6 +41,22 @@ void report_refuse(struct report *r, const char *code, const char *name, const c
     VEC_PUSH(r->refused, f);
 }
 
+void report_note(struct report *r, const char *fmt, ...)
+{
+    va_list ap;
+    char *n;
+    va_start(ap, fmt);
+    if (vasprintf(&n, fmt, ap) < 0)
+        n = xstrdup(fmt);
+    va_end(ap);
+    for (size_t i = 0; i < r->notes.n; i++)
+        if (!strcmp(r->notes.v[i], n)) {
+            free(n);
+            return;
+        }
+    VEC_PUSH(r->notes, n);
+}
+
 size_t report_blocking(const struct report *r)
 {
     size_t n = 0;

@@ -33,6 +33,8 @@ struct report {
 /* Record a refusal; it is marked accepted if an --accept pattern matches. */
 void report_refuse(struct report *r, const char *code, const char *name, const char *where,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Add a note (once). */
+void report_note(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Number of refusals not accepted. */
 size_t report_blocking(const struct report *r);
 /* Has a refusal of `code` for `name` been accepted? */

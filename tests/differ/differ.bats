@@ -371,3 +371,14 @@ twin_tree() { # DIR VERSION KIND
   assert_output --regexp 'replace count_a .*\[may be active\]'
   refute_output --regexp 'replace count_b .*\[may be active\]'
 }
+
+@test "code and data the OLD link dropped (--gc-sections, inlined) travel in the patch" {
+  diff_case gcdropped gc
+  assert_success
+  # api was inlined into main and dropped: nothing to redirect, so it is added.
+  assert_equal "$(json .changed)" '["main"]'
+  assert_equal "$(json .added)" '["api"]'
+  assert_equal "$(json '.notes|length')" 2
+  dump
+  assert_output --regexp '-> patch counter_unused bss\+0x'
+}

@@ -9,7 +9,7 @@ CASES=$BATS_TEST_DIRNAME/cases
 # OUT/prog (or OUT/libt.so for MODE=shared).
 #   MODE: pie (default) | nopie | shared | plain (no plugin, the plugin's
 #   flags by hand) | noentry (no plugin, no patchable entries) | O1 (pie, -O1)
-#   | nodebug (pie, no -g)
+#   | nodebug (pie, no -g) | gc (pie, linked with --gc-sections)
 build_tree() {
   local src=$1 out=$2 mode=${3:-pie}
   local -a cflags=(-g -O2) ldflags=(-pie) plugin=(-fplugin="$LP_PLUGIN")
@@ -18,6 +18,7 @@ build_tree() {
     pie) cflags+=(-fPIE) ;;
     O1) cflags=(-g -O1 -fPIE) ;;
     nodebug) cflags=(-O2 -fPIE) ;;
+    gc) cflags+=(-fPIE); ldflags+=(-Wl,--gc-sections) ;;
     nopie) cflags+=(-fno-PIE); ldflags=(-no-pie) ;;
     shared) cflags+=(-fPIC); ldflags=(-shared); module=libt.so ;;
     plain) cflags+=(-fPIE -ffunction-sections -fdata-sections -fpatchable-function-entry=18,16)

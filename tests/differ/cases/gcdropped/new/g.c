@@ -1,0 +1,4 @@
+int unused_helper(int x) { return x * 11; }
+int counter_unused;
+int api(int x) { counter_unused++; return unused_helper(x) + 1; }
+int main(int argc, char **argv) { (void)argv; return api(argc); }
