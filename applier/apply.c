@@ -148,29 +148,49 @@ void lpa_realtime(const struct lpa_opts *o, int on)
         fifo_restore(&whole);
 }
 
+struct check_ctx {
+    struct lpa_safety *sf;
+    const struct lpa_range *r;
+    size_t nr;
+    int memfd;
+    uint64_t ns; /* time spent checking */
+    char why[512];
+};
+
+/* Each thread is checked as soon as it stops, while the others are still
+ * on their way: the check hides inside the stop. */
+static int check_on_stop(void *ctx, struct lpa_world *w, size_t ti)
+{
+    struct check_ctx *c = ctx;
+    uint64_t t0 = lpa_now_ns();
+    int rc = lpa_safety_thread(c->sf, w, ti, c->r, c->nr, c->memfd, c->why);
+    c->ns += lpa_now_ns() - t0;
+    return rc;
+}
+
 /* Stop every thread and check stacks, retrying with backoff. */
 static int stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf,
                      const struct lpa_range *r, size_t nr, int memfd, const struct lpa_opts *o,
                      struct lpa_stats *st, char *err)
 {
     unsigned backoff = o->backoff_us;
-    char why[512] = "";
+    struct check_ctx c = {.sf = sf, .r = r, .nr = nr, .memfd = memfd};
     int tries = o->retries > 0 ? o->retries : 1;
     for (int i = 0; i < tries; i++) {
         st->tries = i + 1;
-        enum lpa_stop_err e = lpa_stop(w, pid, 0, o->timeout_ms, err);
+        lpa_safety_begin(sf);
+        c.ns = 0;
+        enum lpa_stop_err e = lpa_stop_check(w, pid, 0, o->timeout_ms, check_on_stop, &c, err);
         if (e != LPA_STOP_OK)
             return stop_code(e);
-        uint64_t t0 = lpa_now_ns();
-        int rc = lpa_safety_check(sf, w, r, nr, memfd, why);
         st->stop_ns = w->t_stopped - w->t_first;
-        st->check_ns = lpa_now_ns() - t0;
+        st->check_ns = c.ns; /* overlapped with the stop, part of stop_ns */
         st->threads = w->n;
-        if (rc == 0)
+        if (w->verdict == 0)
             return LPA_OK;
         lpa_release(w);
-        if (rc < 0) {
-            lpa_err(err, "%s", why);
+        if (w->verdict < 0) {
+            lpa_err(err, "%s", c.why);
             return LPA_USAGE;
         }
         if (i + 1 < tries) {
@@ -178,7 +198,7 @@ static int stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf,
             backoff = backoff * 2 > o->backoff_max_us ? o->backoff_max_us : backoff * 2;
         }
     }
-    lpa_err(err, "process %d: not safe after %d tries: %s", (int)pid, tries, why);
+    lpa_err(err, "process %d: not safe after %d tries: %s", (int)pid, tries, c.why);
     return LPA_REFUSED;
 }
 

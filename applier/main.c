@@ -220,7 +220,7 @@ static void print_stats(const struct cli *c, const struct lpa_stats *s)
                s->pause_ns / 1e3, s->stop_ns / 1e3, s->check_ns / 1e3, s->write_ns / 1e3,
                s->resume_ns / 1e3, s->prep_ns / 1e3, s->threads, s->tries);
     } else {
-        printf("  pause %.1f us (stop %.1f, check %.1f, write %.1f, resume %.1f); "
+        printf("  pause %.1f us (stop %.1f incl. check %.1f, write %.1f, resume %.1f); "
                "%zu thread(s), %d tr%s; prepare %.1f us\n",
                s->pause_ns / 1e3, s->stop_ns / 1e3, s->check_ns / 1e3, s->write_ns / 1e3,
                s->resume_ns / 1e3, s->threads, s->tries, s->tries == 1 ? "y" : "ies",

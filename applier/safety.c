@@ -41,8 +41,8 @@ struct lpa_safety {
     size_t nopaque;
     pid_t pid;
     int memfd;
-    struct lpa_maps *maps;   /* of the current check, read lazily */
-    struct lpa_maps modmaps; /* for choosing a libunwind handle per module */
+    struct lpa_maps stopmaps; /* of the current stop, read lazily */
+    struct lpa_maps modmaps;  /* for choosing a libunwind handle per module */
     struct upt_slot *upts;
     size_t nupts;
     void *upt_any;
@@ -239,6 +239,7 @@ void lpa_safety_free(struct lpa_safety *s)
     if (s->upt_any)
         _UPT_destroy(s->upt_any);
     lpa_maps_free(&s->modmaps);
+    lpa_maps_free(&s->stopmaps);
     free(s->words);
     free(s->upts);
     free(s->page);
@@ -283,9 +284,9 @@ static int raw_scan(struct lpa_safety *s, pid_t tid, uint64_t sp, const struct l
                     size_t nr, int memfd, char *why)
 {
     char e[512];
-    if (!s->maps->n)
-        lpa_maps_read(s->pid, s->maps, e);
-    const struct lpa_map *mp = lpa_maps_find(s->maps, sp);
+    if (!s->stopmaps.n)
+        lpa_maps_read(s->pid, &s->stopmaps, e);
+    const struct lpa_map *mp = lpa_maps_find(&s->stopmaps, sp);
     uint64_t end = mp ? mp->end : sp + RAW_SCAN;
     if (end - sp > RAW_SCAN)
         end = sp + RAW_SCAN;
@@ -400,35 +401,43 @@ static int check_thread(struct lpa_safety *s, pid_t tid, const struct lpa_range 
     return rc;
 }
 
+void lpa_safety_begin(struct lpa_safety *s)
+{
+    cur = s;
+    lpa_maps_free(&s->stopmaps);                  /* read again only if a raw scan needs it */
+    memset(s->page_addr, 0, sizeof s->page_addr); /* memory moved since the last stop */
+}
+
+int lpa_safety_thread(struct lpa_safety *s, struct lpa_world *w, size_t i,
+                      const struct lpa_range *r, size_t nr, int memfd, char *why)
+{
+    cur = s;
+    pid_t tid = w->t[i].tid;
+    int rc = check_thread(s, tid, r, nr, memfd, why);
+    /* A thread caught inside a replaced function (its IP, not a caller's
+     * frame) usually leaves it within a few instructions: step it out
+     * instead of releasing everyone and retrying. */
+    for (int steps = 0; rc == 2 && steps < MAX_STEPS; steps++) {
+        uint64_t ip;
+        if (lpa_step(w, i, &ip) != 0 || i >= w->n || w->t[i].tid != tid)
+            break;
+        if (!hit(r, nr, ip, 0)) {
+            memset(s->page_addr, 0, sizeof s->page_addr);
+            rc = check_thread(s, tid, r, nr, memfd, why);
+            if (rc == 0)
+                s->stepped++;
+        }
+    }
+    return rc == 2 ? 1 : rc;
+}
+
 int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r,
                      size_t nr, int memfd, char *why)
 {
-    struct lpa_maps m = {0}; /* read only if a raw scan needs stack bounds */
-    s->maps = &m;
-    cur = s;
-    memset(s->page_addr, 0, sizeof s->page_addr); /* memory moved since the last stop */
+    lpa_safety_begin(s);
     int rc = 0;
-    for (size_t i = 0; i < w->n && !rc; i++) {
-        rc = check_thread(s, w->t[i].tid, r, nr, memfd, why);
-        /* A thread caught inside a replaced function (its IP, not a
-         * caller's frame) usually leaves it within a few instructions:
-         * step it out instead of releasing everyone and retrying. */
-        for (int steps = 0; rc == 2 && steps < MAX_STEPS; steps++) {
-            uint64_t ip;
-            if (lpa_step(w, i, &ip) != 0)
-                break;
-            if (!hit(r, nr, ip, 0)) {
-                memset(s->page_addr, 0, sizeof s->page_addr);
-                rc = check_thread(s, w->t[i].tid, r, nr, memfd, why);
-                if (rc == 0)
-                    s->stepped++;
-            }
-        }
-        if (rc == 2)
-            rc = 1;
-    }
-    lpa_maps_free(&m);
-    s->maps = NULL;
+    for (size_t i = 0; i < w->n && !rc; i++)
+        rc = lpa_safety_thread(s, w, i, r, nr, memfd, why);
     return rc;
 }
 

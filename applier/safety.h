@@ -30,6 +30,12 @@ void lpa_safety_free(struct lpa_safety *s);
  * check fall back to scanning the raw stack. */
 void lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi);
 
+/* The same, one held thread at a time (as threads reach their stop):
+ * begin once per stop, then each thread. */
+void lpa_safety_begin(struct lpa_safety *s);
+int lpa_safety_thread(struct lpa_safety *s, struct lpa_world *w, size_t i,
+                      const struct lpa_range *r, size_t nr, int memfd, char *why);
+
 /* 0: safe; 1: a thread is inside (why says which thread, where); -1 error. */
 int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r,
                      size_t nr, int memfd, char *why);

@@ -159,7 +159,12 @@ static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
                     (int)w->pid, pending, w->timeout_ms, (int)late, st && st[1] ? st[2] : '?');
             return LPA_STOP_TIMEOUT;
         }
-        note_status(w, got, st);
+        if (note_status(w, got, st) && w->on_stop && !w->verdict)
+            for (size_t i = 0; i < w->n; i++)
+                if (w->t[i].tid == got) {
+                    w->verdict = w->on_stop(w->on_stop_ctx, w, i);
+                    break;
+                }
     }
     if (w->n == 0) {
         lpa_err(err, "process %d exited", (int)w->pid);
@@ -169,7 +174,8 @@ static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
     return LPA_STOP_OK;
 }
 
-static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, char *err)
+/* Attach to one thread; with `interrupt`, also ask it to stop. */
+static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, int interrupt, char *err)
 {
     if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)opts) != 0) {
         if (errno == ESRCH)
@@ -180,16 +186,26 @@ static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, char *e
         return LPA_STOP_PERM;
     }
     add_thread(w, tid);
-    if (!w->t_first)
-        w->t_first = lpa_now_ns();
-    ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+    if (interrupt) {
+        if (!w->t_first)
+            w->t_first = lpa_now_ns();
+        ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+    }
     return LPA_STOP_OK;
 }
 
 enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
                            char *err)
 {
-    *w = (struct lpa_world){.pid = pid, .timeout_ms = timeout_ms, .memfd = -1};
+    return lpa_stop_check(w, pid, one_thread, timeout_ms, NULL, NULL, err);
+}
+
+enum lpa_stop_err lpa_stop_check(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
+                                 int (*on_stop)(void *, struct lpa_world *, size_t), void *ctx,
+                                 char *err)
+{
+    *w = (struct lpa_world){
+        .pid = pid, .timeout_ms = timeout_ms, .memfd = -1, .on_stop = on_stop, .on_stop_ctx = ctx};
     if (kill(pid, 0) != 0 && errno == ESRCH) {
         lpa_err(err, "no such process: %d", (int)pid);
         return LPA_STOP_GONE;
@@ -204,7 +220,7 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
         }
         if (one_thread) { /* the leader, unless it already exited */
             for (size_t i = 0; i < n && !fresh; i++) {
-                enum lpa_stop_err e = seize(w, tids[i], 0, err);
+                enum lpa_stop_err e = seize(w, tids[i], 0, 1, err);
                 if (e == LPA_STOP_PERM) {
                     free(tids);
                     lpa_release(w);
@@ -222,7 +238,7 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
         for (size_t i = 0; i < n; i++) {
             if (find_thread(w, tids[i]))
                 continue;
-            enum lpa_stop_err e = seize(w, tids[i], PTRACE_O_TRACECLONE, err);
+            enum lpa_stop_err e = seize(w, tids[i], PTRACE_O_TRACECLONE, 0, err);
             if (e == LPA_STOP_PERM) {
                 free(tids);
                 lpa_release(w);
@@ -233,6 +249,14 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
         free(tids);
         if (!fresh)
             break;
+    }
+    /* Attaching does not stop a thread: the pause starts here, with every
+     * thread already attached (threads they create are attached by the
+     * kernel and report in), so it costs one interrupt per thread. */
+    if (!one_thread) {
+        w->t_first = lpa_now_ns();
+        for (size_t i = 0; i < w->n; i++)
+            ptrace(PTRACE_INTERRUPT, w->t[i].tid, 0, 0);
     }
     enum lpa_stop_err e = wait_all_stopped(w, err);
     if (e != LPA_STOP_OK)

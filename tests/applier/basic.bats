@@ -93,7 +93,7 @@ teardown() { stop_all; }
 @test "apply --stats and --json report the pause" {
   run "$LPATCH" apply --stats "$TPID" "$BATS_FILE_TMPDIR/p1.lpatch"
   assert_success
-  assert_output --regexp "pause [0-9.]+ us \(stop [0-9.]+, check [0-9.]+, write [0-9.]+, resume [0-9.]+\)"
+  assert_output --regexp "pause [0-9.]+ us \(stop [0-9.]+ incl. check [0-9.]+, write [0-9.]+, resume [0-9.]+\)"
   run "$LPATCH" revert --json --stats "$TPID"
   assert_success
   [[ $(jq -r .status <<<"$output") == reverted ]]
