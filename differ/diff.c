@@ -35,6 +35,8 @@ static const char usage[] =
     "  --accept-file FILE   CODE:NAME lines ('#' comments)\n"
     "  --allow-active FN    mark FN as allowed to be running while the patch is\n"
     "                       applied (a main loop): that activation ends in old code\n"
+    "  --require-debuginfo  refuse (NO_DEBUGINFO) a module without DWARF instead of\n"
+    "                       warning that its data layout is not checked\n"
     "  -n, --dry-run        decide and report, write no patch\n"
     "  -v, --verbose        say why each function is considered changed\n"
     "  --dump PATCH         print a patch: functions, symbols, relocations\n"
@@ -49,7 +51,7 @@ static const char usage[] =
 
 struct args {
     const char *old_dir, *new_dir, *module, *out, *report, *dump;
-    int dry_run;
+    int dry_run, require_dwarf;
 };
 
 static int usage_error(const char *msg)
@@ -60,7 +62,17 @@ static int usage_error(const char *msg)
 
 static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
 {
-    enum { O_OLD = 256, O_NEW, O_MODULE, O_REPORT, O_ACCEPT, O_ACCEPT_FILE, O_DUMP, O_ACTIVE };
+    enum {
+        O_OLD = 256,
+        O_NEW,
+        O_MODULE,
+        O_REPORT,
+        O_ACCEPT,
+        O_ACCEPT_FILE,
+        O_DUMP,
+        O_ACTIVE,
+        O_REQ_DWARF
+    };
     static const struct option opts[] = {
         {"old", required_argument, 0, O_OLD},
         {"new", required_argument, 0, O_NEW},
@@ -73,6 +85,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
         {"verbose", no_argument, 0, 'v'},
         {"dump", required_argument, 0, O_DUMP},
         {"allow-active", required_argument, 0, O_ACTIVE},
+        {"require-debuginfo", no_argument, 0, O_REQ_DWARF},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -117,6 +130,9 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
         case O_DUMP:
             a->dump = optarg;
             break;
+        case O_REQ_DWARF:
+            a->require_dwarf = 1;
+            break;
         case O_ACTIVE:
             VEC_PUSH(d->allow_active, optarg);
             break;
@@ -149,14 +165,22 @@ static void hex_id(const struct eo_file *f, char *out)
     lp_hex(f->build_id, f->build_id_len, out);
 }
 
-static int load_dwarf(struct lpd *d, struct side *s)
+/* Without DWARF no layout can be checked.  That is a warning unless
+ * --require-debuginfo makes it a refusal: builds without -g are common, and
+ * the make-rules compiler line does not add -g itself. */
+static void load_dwarf(struct lpd *d, struct side *s, int required)
 {
     char err[512];
     s->dw = dw_load(s->mod->fd, s->module_path, err, sizeof(err));
-    if (!s->dw)
+    if (s->dw)
+        return;
+    if (required)
         report_refuse(&d->rep, "NO_DEBUGINFO", d->module, "", "module %s; layout checks impossible",
                       err);
-    return 0;
+    else {
+        fprintf(stderr, "lpdiff: warning: %s: data layout NOT checked\n", err);
+        report_note(&d->rep, "%s: data layout not checked", err);
+    }
 }
 
 static int run(struct lpd *d, const struct args *a)
@@ -173,8 +197,13 @@ static int run(struct lpd *d, const struct args *a)
     }
     hex_id(d->old.mod, d->rep.old_build_id);
     hex_id(d->new.mod, d->rep.new_build_id);
-    load_dwarf(d, &d->old);
-    load_dwarf(d, &d->new);
+    if (!d->old.mod->build_id_len)
+        report_note(&d->rep,
+                    "%s has no GNU build-id (link with -Wl,--build-id): the applier "
+                    "cannot check that a process runs this build",
+                    d->old.module_path);
+    load_dwarf(d, &d->old, a->require_dwarf);
+    load_dwarf(d, &d->new, a->require_dwarf);
 
     lpd_match(d);
     lpd_check_builds(d);

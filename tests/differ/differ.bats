@@ -195,11 +195,16 @@ load helpers
   assert_output --partial "[OPTIONS_MISMATCH] unit a.c: codegen options differ: '-O2"
 }
 
-@test "builds without -g are refused (NO_DEBUGINFO): layout cannot be checked" {
+@test "builds without -g: a loud warning, or a refusal (NO_DEBUGINFO) with --require-debuginfo" {
   diff_case statics nodebug
+  assert_success
+  assert_output --regexp 'lpdiff: warning: [^ ]*/old/prog: no DWARF debug information \(build with -g\): data layout NOT checked'
+  assert_equal "$(json '.notes|length')" 2
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --require-debuginfo
   assert_failure 3
   assert_output --regexp '\[NO_DEBUGINFO\] module [^ ]*/old/prog: no DWARF debug information \(build with -g\)'
-  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --accept NO_DEBUGINFO:prog
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --require-debuginfo \
+    --accept NO_DEBUGINFO:prog
   assert_success
 }
 
