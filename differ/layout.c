@@ -9,6 +9,8 @@
  * typedefs, arrays, members): sizes, member names, offsets, bit-fields,
  * array bounds, enum values.  A changed signature is refused when code that
  * is not in the patch still calls (or takes the address of) the function.
+ * A changed function that only constructors call is refused like a changed
+ * constructor (it already ran).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -341,9 +343,13 @@ static void check_variables(struct cmp *c, struct unit *nu)
     }
 }
 
-/* Is f referenced from code or data that stays old? */
-static const char *unpatched_user(struct lpd *d, const struct fn *f)
+/* Who refers to f: distinct functions (up to max) and, through *data, the
+ * first data section that holds its address (NULL if none). */
+static size_t users_of(struct lpd *d, const struct fn *f, const struct fn **users, size_t max,
+                       const char **data)
 {
+    size_t n = 0;
+    *data = NULL;
     for (size_t i = 0; i < d->new.units.n; i++) {
         struct unit *u = d->new.units.v[i];
         for (size_t s = 1; s < u->obj->nsecs; s++) {
@@ -368,18 +374,53 @@ static const char *unpatched_user(struct lpd *d, const struct fn *f)
                     continue;
                 size_t at = unit_sym_at(u, s, r->off);
                 const struct fn *user = at != SIZE_MAX ? u->fn_of_sym[at] : NULL;
-                if (user && user->in_patch)
+                if (!user) {
+                    if (!sec_is_text(sec) && strncmp(sec->name, ".init_array", 11) &&
+                        strncmp(sec->name, ".fini_array", 11) && !*data)
+                        *data = sec->name;
                     continue;
-                if (!user && sec_is_text(sec))
-                    continue;
-                if (!strncmp(sec->name, ".init_array", 11) ||
-                    !strncmp(sec->name, ".fini_array", 11))
-                    continue;
-                return user ? user->name : sec->name;
+                }
+                size_t j = 0;
+                while (j < n && users[j] != user)
+                    j++;
+                if (j == n && n < max)
+                    users[n++] = user;
             }
         }
     }
-    return NULL;
+    return n;
+}
+
+/* Is f referenced from code or data that stays old? */
+static const char *unpatched_user(struct lpd *d, const struct fn *f)
+{
+    const struct fn *users[64];
+    const char *data;
+    size_t n = users_of(d, f, users, 64, &data);
+    for (size_t i = 0; i < n; i++)
+        if (!users[i]->in_patch)
+            return users[i]->name;
+    return data;
+}
+
+/* A changed function that only constructors call ran at start-up: like a
+ * changed constructor, its new effect would be lost. */
+static void check_init_only(struct lpd *d, const struct fn *f)
+{
+    const struct fn *users[64];
+    const char *data;
+    size_t n = users_of(d, f, users, 64, &data);
+    if (!n || data || f->is_ctor || !strcmp(f->name, "main"))
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!users[i]->is_ctor && users[i] != f)
+            return;
+    char w[256];
+    report_refuse(&d->rep, "CTOR_CHANGED", f->name,
+                  lpd_where(&d->new, f->u, f->name, 0, w, sizeof(w)),
+                  "function %s: changed, but only constructor %s calls it: it ran at start-up "
+                  "and its new effect would be lost",
+                  f->name, users[0] == f && n > 1 ? users[1]->name : users[0]->name);
 }
 
 static void check_function(struct cmp *c, struct fn *f)
@@ -427,8 +468,10 @@ void lpd_check_layout(struct lpd *d)
         check_variables(&c, d->new.units.v[i]);
     for (size_t i = 0; i < d->patch.n; i++) {
         struct fn *f = d->patch.v[i];
-        if (f->peer && !f->is_cold)
+        if (f->peer && !f->is_cold) {
             check_function(&c, f);
+            check_init_only(d, f);
+        }
     }
     VEC_FREE(c.seen);
 }

@@ -135,6 +135,12 @@ load helpers
   assert_output --partial "[CTOR_CHANGED] function setup"
 }
 
+@test "a changed function only a constructor calls is refused like the constructor" {
+  diff_case initonly pie
+  assert_failure 3
+  assert_output --partial "[CTOR_CHANGED] function fill_table: changed, but only constructor setup calls it"
+}
+
 @test "same-named statics of two util.c files: told apart by DWARF with the plugin" {
   diff_case ambiguous pie
   assert_success
