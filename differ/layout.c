@@ -412,6 +412,8 @@ static void check_init_only(struct lpd *d, const struct fn *f)
     size_t n = users_of(d, f, users, 64, &data);
     if (!n || data || f->is_ctor || !strcmp(f->name, "main"))
         return;
+    if (!f->is_local && d->old.mod->eh.e_type == ET_DYN && !d->old.mod->is_pie)
+        return; /* a library's global: other modules may call it */
     for (size_t i = 0; i < n; i++)
         if (!users[i]->is_ctor && users[i] != f)
             return;
