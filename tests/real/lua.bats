@@ -63,9 +63,14 @@ teardown_file() {
   refute_line --regexp 'singlevar|luaY_'
 }
 
-@test "lua: make livepatch 3->5 writes one cumulative patch with both fixes" {
-  run lua_make_patch 3 5 patches-3-5 "$LUA_EXE"
+@test "lua: make livepatch 3->5 writes one cumulative patch with both fixes, for lua5.4 and liblua5.4.so" {
+  run lua_make_patch 3 5 patches-3-5 "$LUA_EXE" "$LUA_LIB"
   assert_success
+  local lib=$LUA_CACHE/patches-3-5/src_.libs_liblua5.4.so.0.0.0.lpatch
+  [ -s "$lib" ]
+  run jq -r '.patches[1].functions | sort | join(" ")' "$LUA_CACHE/patches-3-5/manifest.json"
+  assert_output --regexp '^luaG_runerror luaV_concat(\.part\.[0-9]+)? singlevar$'
+  echo "3->5 liblua5.4.so functions: $output size: $(stat -c %s "$lib") bytes" >>"$LUA_RUN/results.txt"
   local patch=$LUA_CACHE/patches-3-5/src_lua5.4.lpatch
   [ -s "$patch" ]
   run jq -r '.patches[0].functions[]' "$LUA_CACHE/patches-3-5/manifest.json"
@@ -192,4 +197,39 @@ teardown_file() {
   run cat "$LUA_RUN/workload.err"
   assert_output ''
   echo "workload iterations: $(cat "$LUA_RUN/iterations")" >>"$LUA_RUN/results.txt"
+}
+
+@test "lua: liblua5.4.so in a program that embeds it: the 3->5 library patch fixes both CVEs live" {
+  lua_stop
+  # Like any Debian package that links liblua5.4-0: Debian's lua.o (level 3)
+  # linked against the level-3 shared library instead of the static archive.
+  local src=$(lua_build_dir 3)/src
+  gcc -o "$LUA_RUN/lua5.4-embedded" "$src/lua.o" -L"$src/.libs" -llua5.4 -lreadline -lm -ldl \
+    -Wl,-rpath,"$src/.libs"
+  run ldd "$LUA_RUN/lua5.4-embedded"
+  assert_output --partial "$src/.libs/liblua5.4.so.0"
+  lua_start "$LUA_RUN/lua5.4-embedded"
+  lua_assert_healthy
+  run lua_ask probe-cve-2022-28805.lua
+  assert_output $'true\ttrue\tglobal read from local register 0'
+  run lua_ask probe-cve-2022-33099.lua
+  assert_output --regexp $'^true\t1\t'
+
+  run lua_lpatch apply --stats "$(lua_pid)" "$LUA_CACHE/patches-3-5/src_.libs_liblua5.4.so.0.0.0.lpatch"
+  echo "$output" >>"$LUA_RUN/results.txt"
+  assert_success
+  lua_assert_healthy
+  run lua_ask probe-cve-2022-28805.lua
+  assert_output --regexp $'^true\tfalse\tcve-2022-28805:3: attempt to index a number value'
+  run lua_ask probe-cve-2022-33099.lua
+  assert_output --regexp $'^true\t0\t'
+
+  run lua_lpatch revert --stats "$(lua_pid)"
+  echo "$output" >>"$LUA_RUN/results.txt"
+  assert_success
+  lua_assert_healthy
+  run lua_ask probe-cve-2022-28805.lua
+  assert_output $'true\ttrue\tglobal read from local register 0'
+  run cat "$LUA_RUN/workload.err"
+  assert_output ''
 }
