@@ -236,20 +236,23 @@ static int resolve(struct emitter *e, struct copy *c, const struct eo_rela *r, s
         return 0;
     }
     size_t k = unit_sym_at(u, y->shndx, t < 0 ? 0 : (uint64_t)t);
-    if (k != SIZE_MAX && u->fn_of_sym[k]) {
+    if (k != SIZE_MAX && u->fn_of_sym[k] && t == (int64_t)u->fn_of_sym[k]->off) {
+        /* The entry of a function (a static callee): the function itself. */
         *addend = rel - (int64_t)u->fn_of_sym[k]->off;
         return sym_for_fn(e, u->fn_of_sym[k], s);
     }
-    if (k != SIZE_MAX && u->var_of_sym[k]) {
-        *addend = rel - (int64_t)u->var_of_sym[k]->off;
-        return sym_for_var(e, u->var_of_sym[k], s);
-    }
     if (sec_is_text(sec)) {
+        /* A label inside a body (switch table, a .cold part jumping back):
+         * it belongs with the copied code, never with the old body. */
         struct copy *t_copy = copy_section(e, u, y->shndx);
         patch_sym(s, t_copy, 0, 0);
         s->name = lp_writer_str(e->w, sec->name);
         *addend = rel;
         return 0;
+    }
+    if (k != SIZE_MAX && u->var_of_sym[k]) {
+        *addend = rel - (int64_t)u->var_of_sym[k]->off;
+        return sym_for_var(e, u->var_of_sym[k], s);
     }
     unresolved(e, u, sec->name, "reference into writable data with no variable there");
     return -1;

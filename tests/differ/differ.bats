@@ -393,3 +393,31 @@ twin_tree() { # DIR VERSION KIND
   dump
   assert_output --regexp '-> patch counter_unused bss\+0x'
 }
+
+@test "switch tables and .cold parts point into the patch's copy, and the patched process runs it" {
+  diff_case switch pie
+  assert_success
+  assert_equal "$(json .changed)" '["op"]'
+  dump
+  # Every label of op's body (table entries, the cold part's way back) is
+  # the new copy; nothing jumps into the old body.
+  refute_output --partial "-> module op "
+  assert_output --regexp 'rodata\+0x0 PC32 -> patch \.text\.op text\+0x0'
+  assert_output --regexp 'PC32 -> patch op\.cold text\+0x'
+  [[ -x $LPATCH ]] || skip "lpatch not built"
+  "$T/old/prog" >"$T/out" &
+  local pid=$!
+  sleep 0.3
+  run "$LPATCH" apply "$pid" "$T/p.lpatch"
+  sleep 0.4
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+  assert_success
+  # Old answers before, new after; the other cases and the cold default unchanged.
+  run grep -c '^36$' "$T/out"
+  [[ $output -ge 1 ]]
+  run grep -c '^360$' "$T/out"
+  [[ $output -ge 1 ]]
+  run grep -c '^-1$' "$T/out"
+  [[ $output -ge 2 ]]
+}
