@@ -17,10 +17,42 @@
 #define PAGE  4096ull
 #define REACH ((1ull << 31) - (16ull << 20)) /* rel32 reach with slack */
 
+/* A main thread gone with pthread_exit() is a zombie whose /proc entry
+ * has no memory: read the process through a thread that lives. */
+pid_t lpa_live_tid(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    int zombie = 0;
+    if (f) {
+        const char *p = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+        zombie = p && p[1] && p[2] == 'Z';
+        fclose(f);
+    }
+    if (!zombie)
+        return pid;
+    pid_t *tids, live = pid;
+    size_t n;
+    if (lpa_tids(pid, &tids, &n) != 0)
+        return pid;
+    for (size_t i = 0; i < n && live == pid; i++) {
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tids[i]);
+        if (!(f = fopen(path, "re")))
+            continue;
+        const char *p = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+        if (p && p[1] && p[2] != 'Z')
+            live = tids[i];
+        fclose(f);
+    }
+    free(tids);
+    return live;
+}
+
 int lpa_maps_read(pid_t pid, struct lpa_maps *m, char *err)
 {
     char path[64], line[4096 + 128];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)lpa_live_tid(pid));
     FILE *f = fopen(path, "re");
     if (!f) {
         lpa_err(err, "%s: %s", path, strerror(errno));
@@ -178,7 +210,8 @@ out:
 int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, size_t *n, char *err)
 {
     char exe[4096] = "", link[64];
-    snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+    pid_t live = lpa_live_tid(pid);
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)live);
     ssize_t l = readlink(link, exe, sizeof exe - 1);
     exe[l > 0 ? l : 0] = 0;
 
@@ -199,7 +232,7 @@ int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, si
             continue;
         struct lpa_module mod = {0};
         snprintf(mod.path, sizeof mod.path, "%s", mp->path);
-        snprintf(mod.open_path, sizeof mod.open_path, "/proc/%d/map_files/%llx-%llx", (int)pid,
+        snprintf(mod.open_path, sizeof mod.open_path, "/proc/%d/map_files/%llx-%llx", (int)live,
                  (unsigned long long)mp->start, (unsigned long long)mp->end);
         uint64_t lv = 0, lo = 0;
         char e2[512];
@@ -245,7 +278,7 @@ int lpa_tids(pid_t pid, pid_t **tids, size_t *n)
 int lpa_mem_open(pid_t pid, char *err)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)lpa_live_tid(pid));
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         lpa_err(err, "%s: %s", path, strerror(errno));

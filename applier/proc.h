@@ -53,6 +53,10 @@ int lpa_elf_identify(const char *path, struct lpa_module *mod, uint64_t *first_l
 /* Every distinct file mapping with a build-id; *n modules in *out (malloc). */
 int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, size_t *n, char *err);
 
+/* pid, or a live thread of it when its main thread has exited: the /proc
+ * entry to read its memory and mappings through. */
+pid_t lpa_live_tid(pid_t pid);
+
 /* Thread ids of a process (malloc'd); -1 with errno if the process is gone. */
 int lpa_tids(pid_t pid, pid_t **tids, size_t *n);
 

@@ -71,6 +71,21 @@ static int wait_bounded(pid_t want, pid_t *got, int *status, uint64_t deadline)
     }
 }
 
+/* Scheduler state letter of a thread (R, S, D, T, t, Z...), '?' if unknown. */
+static char thread_state(pid_t pid, pid_t tid)
+{
+    char path[64], buf[512] = "";
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = 0;
+        fclose(f);
+    }
+    const char *p = strrchr(buf, ')');
+    return p && p[1] && p[2] ? p[2] : '?';
+}
+
 static struct lpa_thread *find_thread(struct lpa_world *w, pid_t tid)
 {
     for (size_t i = 0; i < w->n; i++)
@@ -145,18 +160,9 @@ static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
             for (size_t i = 0; i < w->n && !late; i++)
                 if (!w->t[i].stopped)
                     late = w->t[i].tid;
-            char path[64], stat[256] = "";
-            snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)w->pid, (int)late);
-            FILE *f = fopen(path, "re");
-            if (f) {
-                if (!fgets(stat, sizeof stat, f))
-                    stat[0] = 0;
-                fclose(f);
-            }
-            const char *st = strrchr(stat, ')');
             lpa_err(err,
                     "process %d: %zu thread(s) did not stop within %d ms (thread %d, state %c)",
-                    (int)w->pid, pending, w->timeout_ms, (int)late, st && st[1] ? st[2] : '?');
+                    (int)w->pid, pending, w->timeout_ms, (int)late, thread_state(w->pid, late));
             return LPA_STOP_TIMEOUT;
         }
         if (note_status(w, got, st) && w->on_stop && !w->verdict)
@@ -178,8 +184,8 @@ static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
 static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, int interrupt, char *err)
 {
     if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)opts) != 0) {
-        if (errno == ESRCH)
-            return LPA_STOP_GONE;
+        if (errno == ESRCH || (errno == EPERM && thread_state(w->pid, tid) == 'Z'))
+            return LPA_STOP_GONE; /* gone, or a main thread that exited: runs nothing */
         lpa_err(err, "cannot ptrace process %d (thread %d): %s%s", (int)w->pid, (int)tid,
                 strerror(errno),
                 errno == EPERM ? " (not permitted: another tracer, or no CAP_SYS_PTRACE)" : "");
@@ -220,6 +226,8 @@ enum lpa_stop_err lpa_stop_check(struct lpa_world *w, pid_t pid, int one_thread,
         }
         if (one_thread) { /* the leader, unless it already exited */
             for (size_t i = 0; i < n && !fresh; i++) {
+                if (thread_state(pid, tids[i]) == 'Z')
+                    continue; /* a main thread gone with pthread_exit() cannot run */
                 enum lpa_stop_err e = seize(w, tids[i], 0, 1, err);
                 if (e == LPA_STOP_PERM) {
                     free(tids);

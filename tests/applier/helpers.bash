@@ -36,7 +36,14 @@ start() {
   [[ $prog == nice ]] && prog=$4 # nice -n N PROG ...
   wait_until _execed "$TPID" "$prog"
 }
-_execed() { [[ $(readlink "/proc/$1/exe") == "$(readlink -f "$2")" ]]; }
+_execed() { # the main thread may have exited already: ask any thread
+  local want t
+  want=$(readlink -f "$2")
+  for t in "/proc/$1" "/proc/$1"/task/*; do
+    [[ $(readlink "$t/exe" 2>/dev/null) == "$want" ]] && return 0
+  done
+  return 1
+}
 
 stop_all() {
   local p

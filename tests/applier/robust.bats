@@ -104,3 +104,17 @@ teardown() { stop_all; }
   assert_output --partial "to process $TPID (renamed)"
   grows "$BATS_TEST_TMPDIR/st" new1
 }
+
+@test "a process whose main thread has exited is patched through another thread" {
+  local st=$BATS_TEST_TMPDIR/st
+  start nice -n 10 "$BATS_FILE_TMPDIR/loop" 2 "$st" exit-main
+  wait_until test -s "$st"
+  wait_until grep -q '^State:.*Z' "/proc/$TPID/status"
+  run "$LPATCH" apply --timeout 60000 "$TPID" "$BATS_FILE_TMPDIR/p1.lpatch"
+  assert_success
+  grows "$st" new1
+  run "$LPATCH" revert --timeout 60000 "$TPID"
+  assert_success
+  grows "$st" old
+  [[ $(field "$st" bad) == 0 ]]
+}

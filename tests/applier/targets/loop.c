@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifdef EXTERN_COMPUTE /* the functions live in libcompute.so */
@@ -45,16 +46,13 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+static const char *status;
+
+static void *reporter(void *arg)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 1;
-    const char *status = argc > 2 ? argv[2] : "loop.status";
     char tmp[4096];
+    (void)arg;
     snprintf(tmp, sizeof tmp, "%s.tmp", status);
-    for (int i = 0; i < n; i++) {
-        pthread_t t;
-        pthread_create(&t, NULL, worker, NULL);
-    }
     for (;;) {
         usleep(2000);
         FILE *f = fopen(tmp, "w");
@@ -69,4 +67,23 @@ int main(int argc, char **argv)
         fclose(f);
         rename(tmp, status);
     }
+    return NULL;
+}
+
+/* loop THREADS STATUSFILE [exit-main]: with exit-main the main thread
+ * leaves (pthread_exit) and the process lives on in its other threads. */
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 1;
+    status = argc > 2 ? argv[2] : "loop.status";
+    for (int i = 0; i < n; i++) {
+        pthread_t t;
+        pthread_create(&t, NULL, worker, NULL);
+    }
+    if (argc > 3 && !strcmp(argv[3], "exit-main")) {
+        pthread_t t;
+        pthread_create(&t, NULL, reporter, NULL);
+        pthread_exit(NULL);
+    }
+    reporter(NULL);
 }
