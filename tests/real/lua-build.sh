@@ -37,11 +37,9 @@ if [[ $(cat "$tree/src/lua5.4-deb-multiarch.h" 2>/dev/null) != "$header" ]]; the
   printf '%s\n' "$header" >"$tree/src/lua5.4-deb-multiarch.h"
 fi
 
-# Debian compiles every source twice, the second time with g++ for
-# liblua5.4-c++.so.  That compiler gets the same flags as CC (the plugin), so
-# every object in the tree carries the plugin's records and tells lpdiff which
-# module it belongs to (a plugin-less twin is mistaken for part of lua5.4:
-# tests/real/regress/lpdiff-cxx-twin.sh).
+# Debian compiles every source a second time with g++ for liblua5.4-c++.so.
+# That compiler gets the same flags as CC, so the whole build carries the
+# plugin (and the C++ twin library is patchable too).
 cc=${CC:-gcc}
 if [[ -z ${CXX:-} ]]; then
   read -r cc0 ccrest <<<"$cc"

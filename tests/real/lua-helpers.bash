@@ -55,10 +55,13 @@ lua_make_patch() {
       LPDIFF="$LPDIFF" LPATCH="$LPATCH" LIVEPATCH_PLUGIN="$LUA_PLUGIN")
 }
 
-# The build command names the build script's hash: make livepatch rebuilds
-# when the command changes, and so when the script does.
+# The build command names a hash of the build script's code (comments
+# aside): make livepatch rebuilds when the command changes, so when the
+# script's code does.
 lua_build_cmd() {
-  echo "LUA_BUILD_ID=$(sha256sum <"$LP_TOP/tests/real/lua-build.sh" | cut -c1-12) bash $LP_TOP/tests/real/lua-build.sh ."
+  local id
+  id=$(grep -v '^[[:space:]]*#' "$LP_TOP/tests/real/lua-build.sh" | sha256sum | cut -c1-12)
+  echo "LUA_BUILD_ID=$id bash $LP_TOP/tests/real/lua-build.sh ."
 }
 
 lua_build_dir() { echo "$LUA_CACHE/.livepatch/build/t$1"; }

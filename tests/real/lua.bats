@@ -4,8 +4,13 @@
 # `make livepatch`'s foreign mode, then fixed while it runs with the two
 # security patches Debian ships: 0004-cve-2022-28805 (parser) and
 # 0005-cve-2022-33099 (error handling, VM string concatenation).
+#
 # Debian's lua5.4 interpreter carries the Lua core itself (libtool -static),
-# so the patched module is the executable src/lua5.4.  See docs/real-world.md.
+# so a running lua5.4 is patched in its executable: 3->4 then 4->5 stacked,
+# reverted, then the cumulative 3->5.  Debian's liblua5.4.so.0 (package
+# liblua5.4-0) is patched in a program that embeds it.  Each fix is shown by
+# a reproducer run inside the live process (tests/real/lua/probe-*.lua).
+# See docs/real-world.md.
 #
 # The tests run in order and share one workload process.
 
