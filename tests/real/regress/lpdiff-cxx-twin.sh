@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproducer (differ, build.c linked_into): a build tree where each source is
+# Reproducer (differ, build.c linked_into; fixed in 7625afe): a build tree where each source is
 # also compiled a second time, by g++ *without* the plugin, for another
 # library - Debian's lua5.4 build does this for liblua5.4-c++.so, with
 # LUA_API = extern "C".  The plugin-less twin foo-c++.o passes the fallback

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproducer (differ, build.c linked_into): a libtool build compiles every
+# Reproducer (differ, build.c linked_into; fixed in 7625afe): a libtool build compiles every
 # source twice, foo.o (non-PIC, for the static archive and programs) and
 # .libs/foo.o (-fPIC, for the shared library), both with the plugin.  Their
 # unit records carry the same unit_id (the hash of the source path), so both

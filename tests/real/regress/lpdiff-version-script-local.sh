@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproducer (differ): a changed function that is GLOBAL in its object file
+# Reproducer (differ; fixed in 7625afe): a changed function that is GLOBAL in its object file
 # but LOCAL in the linked module - what a linker version script
 # ("local: *;", as Debian's liblua5.4 and lua5.4 use) or -fvisibility=hidden
 # does - is refused:
