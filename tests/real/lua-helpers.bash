@@ -23,10 +23,10 @@ lua_prepare_sources() {
   fi
   local n
   for n in 3 4 5; do
-    [[ -f $LUA_CACHE/t$n/.prepared ]] && continue
+    [[ -f $LUA_CACHE/t$n.prepared && -d $LUA_CACHE/t$n ]] && continue
     "$DEBSRC" --upto $n "$LUA_CACHE" "$LUA_CACHE/t$n" >&2 || return 1
     cp -a "$LUA_CACHE/.debian/debian" "$LUA_CACHE/t$n/debian"
-    : >"$LUA_CACHE/t$n/.prepared"
+    : >"$LUA_CACHE/t$n.prepared"
   done
 }
 
