@@ -53,6 +53,7 @@ struct lpa_safety {
     const struct lpa_maps *premaps; /* read before the pause: stack bounds */
     uint64_t *words;                /* RAW_SCAN bytes */
     unsigned stepped;               /* threads stepped out of a function */
+    uint64_t ret_target;            /* check_thread 3: where the current callee returns */
 };
 
 static struct lpa_safety *cur; /* libunwind hands us its own args: one check at a time */
@@ -355,7 +356,8 @@ static int stack_clean(struct lpa_safety *s, uint64_t sp, const struct lpa_range
     return 1;
 }
 
-/* 1 unsafe (why), 2 unsafe only by its IP (it may step out), 0 safe. */
+/* 1 unsafe (why), 2 unsafe only by its IP (it may step out), 3 unsafe only
+ * because its current function returns into replaced code (ret_target), 0 safe. */
 static int check_thread(struct lpa_safety *s, pid_t tid, const struct lpa_range *r, size_t nr,
                         int memfd, char *why)
 {
@@ -377,14 +379,18 @@ static int check_thread(struct lpa_safety *s, pid_t tid, const struct lpa_range 
     int rc = 0, frame = 0, step = 1;
     unw_word_t ip = regs.rip, sp = regs.rsp;
     while (frame < MAX_FRAMES) {
-        if (is_opaque(s, ip)) {
-            rc = raw_scan(s, tid, regs.rsp, r, nr, memfd, why);
-            break;
-        }
         if (frame > 0 && (h = hit(r, nr, ip, frame))) {
             lpa_err(why, "thread %d has %s on its stack (frame %d, return address %#llx)", (int)tid,
                     h->name, frame, (unsigned long long)ip);
             rc = 1;
+            if (frame == 1) { /* in a callee of replaced code: may return soon */
+                s->ret_target = ip;
+                rc = 3;
+            }
+            break;
+        }
+        if (is_opaque(s, ip)) {
+            rc = raw_scan(s, tid, regs.rsp, r, nr, memfd, why);
             break;
         }
         step = unw_step(&c);
@@ -415,20 +421,20 @@ int lpa_safety_thread(struct lpa_safety *s, struct lpa_world *w, size_t i,
     pid_t tid = w->t[i].tid;
     int rc = check_thread(s, tid, r, nr, memfd, why);
     /* A thread caught inside a replaced function (its IP, not a caller's
-     * frame) usually leaves it within a few instructions: step it out
-     * instead of releasing everyone and retrying. */
-    for (int steps = 0; rc == 2 && steps < MAX_STEPS; steps++) {
+     * frame), or in a leaf it called, usually leaves within a few
+     * instructions: step it out instead of releasing everyone and retrying. */
+    for (int steps = 0; (rc == 2 || rc == 3) && steps < MAX_STEPS; steps++) {
         uint64_t ip;
         if (lpa_step(w, i, &ip) != 0 || i >= w->n || w->t[i].tid != tid)
             break;
-        if (!hit(r, nr, ip, 0)) {
+        if (rc == 3 ? ip == s->ret_target : !hit(r, nr, ip, 0)) {
             memset(s->page_addr, 0, sizeof s->page_addr);
             rc = check_thread(s, tid, r, nr, memfd, why);
             if (rc == 0)
                 s->stepped++;
         }
     }
-    return rc == 2 ? 1 : rc;
+    return rc >= 2 ? 1 : rc;
 }
 
 int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r,

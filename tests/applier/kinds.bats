@@ -59,6 +59,11 @@ flip() { # PROG MOD SPEC
   flip loop-pie loop-pie 'compute=48 83 ec 08 e8 @@abs 48 83 c4 08 05 e9 03 00 00 c3'
 }
 
+@test "new code calls an IFUNC the program imports: the GOT's resolved choice" {
+  # compute(x) = x + 1000 + strlen(one); push/pop keep the stack aligned
+  flip loop-pie loop-pie 'compute=57 48 8d 3d @one e8 @@strlen 5f 8d 84 07 e8 03 00 00 c3'
+}
+
 @test "new code in a shared library calls into its own module" {
   flip loop-shared libcompute.so 'compute=e8 @other 05 e2 03 00 00 c3'
 }
