@@ -124,3 +124,24 @@ corrupt() {
   assert_success
   [[ ${#lines[@]} -eq 13 ]] # one of the 14 functions was turned into kind 99
 }
+
+@test "C++: COMDAT functions and their statics keep one record each after linking" {
+  for f in comdat_a comdat_b; do
+    g++ -fplugin="$LP_PLUGIN" -O2 -c "$SRC_DIR/$f.cc" -o "$BATS_TEST_TMPDIR/$f.o"
+  done
+  g++ -o "$BATS_TEST_TMPDIR/prog" "$BATS_TEST_TMPDIR/comdat_a.o" "$BATS_TEST_TMPDIR/comdat_b.o"
+  run "$BATS_TEST_TMPDIR/prog"
+  assert_success
+  # each object has its own copy ...
+  run "$LPDIFF" --list "$BATS_TEST_TMPDIR/comdat_a.o" "$BATS_TEST_TMPDIR/comdat_b.o"
+  assert_line --regexp '^_Z5twicei	[0-9a-f]{32}	patchable$'
+  [[ $(grep -c '^_Z5twicei	' <<<"$output") -eq 2 ]]
+  # ... the linker keeps one body and, with it, one record
+  run "$LPDIFF" --list -v "$BATS_TEST_TMPDIR/prog"
+  assert_success
+  [[ $(grep -c '^_Z5twicei	' <<<"$output") -eq 1 ]]
+  [[ $(grep -c '^_Z4sum3IiET_S0_S0_S0_	' <<<"$output") -eq 1 ]]
+  [[ -z $(cut -f1 <<<"$output" | sort | uniq -d) ]]
+  run "$LPDIFF" --list --statics "$BATS_TEST_TMPDIR/prog"
+  assert_output "_ZN7Counter4nextEv::n	_ZZN7Counter4nextEvE1n"
+}
