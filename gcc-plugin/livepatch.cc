@@ -254,6 +254,13 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *ver)
               lto, lto);
         return 0;
     }
+    if (flag_patchable_function_entry) {
+        // The entry layout is ours; a second one would break both.
+        const char *opt = "-fpatchable-function-entry";
+        error("livepatch: %s is set by the plugin itself; remove %s=%s", opt, opt,
+              flag_patchable_function_entry);
+        return 0;
+    }
     snprintf(gcc_version_text, sizeof(gcc_version_text), "%s %s", version_string,
              pkgversion_string);
     size_t len = strlen(gcc_version_text);

@@ -184,3 +184,11 @@ EOF
   assert_output --regexp "error: livepatch: unknown plugin argument .-fplugin-arg-livepatch-nosuch.$"
   [[ ${#lines[@]} -eq 1 ]]
 }
+
+@test "a user's own -fpatchable-function-entry is one error line" {
+  run gcc -fplugin="$LP_PLUGIN" -fpatchable-function-entry=4,2 -c "$SRC_DIR/clones.c" \
+    -o "$BATS_TEST_TMPDIR/x.o"
+  assert_failure
+  assert_output --regexp 'error: livepatch: -fpatchable-function-entry is set by the plugin itself; remove -fpatchable-function-entry=4,2$'
+  [[ ${#lines[@]} -eq 1 ]]
+}
