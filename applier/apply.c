@@ -284,31 +284,6 @@ static int switch_entries(int memfd, struct lps_func *rf, size_t n, int back)
     return rc;
 }
 
-/* lp_relocate places LP_SYM_MODULE symbols by link-time address.  A stacked
- * patch was built against another build of the module, whose addresses the
- * process does not have: route those symbols through the resolver (by
- * name) for the duration of the call.  (Better: a flag in lp_target; asked
- * of runtime/.) */
-static int relocate(struct lpa_target *t, const struct lp_layout *lay, const struct lp_target *lt,
-                    uint8_t *img, char *err)
-{
-    uint32_t n;
-    struct lp_sym *syms = (struct lp_sym *)lp_patch_syms(t->patch, &n);
-    if (t->stacked && !t->by_name) {
-        t->by_name = calloc(n ? n : 1, 1);
-        for (uint32_t i = 0; i < n; i++)
-            t->by_name[i] = syms[i].kind == LP_SYM_MODULE;
-    }
-    for (uint32_t i = 0; t->by_name && i < n; i++)
-        if (t->by_name[i])
-            syms[i].kind = LP_SYM_DYNAMIC;
-    int rc = lp_relocate(t->patch, lay, lt, img, err);
-    for (uint32_t i = 0; t->by_name && i < n; i++)
-        if (t->by_name[i])
-            syms[i].kind = LP_SYM_MODULE;
-    return rc;
-}
-
 /* Map the relocated image near the module; one thread held briefly. */
 static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t insn,
                      const struct lpa_opts *o, uint64_t *image_addr, char *err)
@@ -341,10 +316,11 @@ static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t
         struct lp_target lt = {.load_bias = t->mod->load_bias,
                                .image_addr = hint,
                                .resolve = lpa_target_resolve,
-                               .ctx = t};
+                               .ctx = t,
+                               .module_by_name = t->stacked};
         lpa_target_tls(t, &lt);
         memset(img, 0, lay->size);
-        if (relocate(t, lay, &lt, img, err) != 0)
+        if (lp_relocate(t->patch, lay, &lt, img, err) != 0)
             goto out;
         int64_t a = rcall(&w, insn, SYS_mmap, hint, lay->size, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0, err);

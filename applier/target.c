@@ -47,7 +47,6 @@ void lpa_target_close(struct lpa_target *t)
     free(t->mods);
     lps_free(&t->state);
     free(t->fp);
-    free(t->by_name);
     memset(t, 0, sizeof *t);
     t->memfd = -1;
 }
@@ -418,10 +417,7 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
 {
     struct lpa_target *t = ctx;
     const char *name = lp_patch_str(p, s->name);
-    uint32_t nsyms;
-    const struct lp_sym *syms = lp_patch_syms(p, &nsyms);
-    int module_by_name = t->by_name && s >= syms && s < syms + nsyms && t->by_name[s - syms];
-    if (s->kind == LP_SYM_DYNAMIC && !module_by_name) {
+    if (s->kind == LP_SYM_DYNAMIC) {
         int lazy = 0;
         uint64_t got = 0;
         int have_got = resolve_by_got(t, name, &got, &lazy) == 0;
@@ -448,7 +444,7 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
         lpa_err(err, "process %d: cannot resolve dynamic symbol %s", (int)t->pid, name);
         return -1;
     }
-    if (s->kind == LP_SYM_MODULE || module_by_name) {
+    if (s->kind == LP_SYM_MODULE) { /* a stacked patch: by name in this build */
         struct lps_func *r = t->stacked ? newest_redirect(t, 0, name) : NULL;
         if (r) { /* the newest code of a function earlier patches replaced */
             *addr = r->sym_addr;

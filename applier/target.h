@@ -35,7 +35,6 @@ struct lpa_target {
     struct lps_state state;
     struct lpa_fplace *fp;
     size_t nfp;
-    uint8_t *by_name; /* per patch symbol: module symbol to resolve by name (stacked) */
 };
 
 /* Open the process and read its modules and patch state (exit codes: 0 ok,

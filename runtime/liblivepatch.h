@@ -89,12 +89,14 @@ struct lp_target {
     uint64_t tls_modid;  /* module's DTV index (for TLSGD/TLSLD) */
     /* Resolve a LP_SYM_DYNAMIC symbol by name (called once per symbol; not
      * for "_GLOBAL_OFFSET_TABLE_", which is the patch's own GOT).  MODULE
-     * symbols are load_bias + value: a patch always names addresses of the
-     * build that runs (its OLD build), stacked or not.  0 on success, else
-     * -1 with a reason in err. */
+     * symbols are load_bias + value, unless module_by_name is set: a stacked
+     * patch (v2->v3 onto a process running v1 + v1->v2) names addresses of a
+     * build the process does not run, so its module symbols go through
+     * `resolve` too.  0 on success, else -1 with a reason in err. */
     int (*resolve)(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,
                    char *err);
     void *ctx;
+    int module_by_name; /* resolve LP_SYM_MODULE symbols through `resolve` */
 };
 
 /* Fill `image` (lay->size bytes) with the relocated image for a target

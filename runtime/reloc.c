@@ -59,14 +59,15 @@ static int symbol_value(struct relocator *rc, uint32_t i, uint64_t *out, char *e
         v = rc->t->image_addr + section_off(rc->lay, s->section) + s->value;
         break;
     case LP_SYM_MODULE:
-        v = rc->t->load_bias + s->value;
-        break;
-    case LP_SYM_TLS:
-        v = s->value;
-        break;
+        if (!rc->t->module_by_name) {
+            v = rc->t->load_bias + s->value;
+            break;
+        }
+        /* A stacked patch names another build's addresses: by name. */
+        __attribute__((fallthrough));
     case LP_SYM_DYNAMIC: {
         /* The linker's name for the GOT base: our own slots. */
-        if (strcmp(sym_name(rc, i), "_GLOBAL_OFFSET_TABLE_") == 0) {
+        if (s->kind == LP_SYM_DYNAMIC && strcmp(sym_name(rc, i), "_GLOBAL_OFFSET_TABLE_") == 0) {
             v = got_addr(rc, 0);
             break;
         }
@@ -80,6 +81,9 @@ static int symbol_value(struct relocator *rc, uint32_t i, uint64_t *out, char *e
                                            : "not found");
         break;
     }
+    case LP_SYM_TLS:
+        v = s->value;
+        break;
     }
     rc->sym_addr[i] = v;
     rc->sym_done[i] = 1;
