@@ -487,6 +487,7 @@ void lpd_find_changes(struct lpd *d)
                 set_changed(f->parent, "its cold part changed");
         }
     }
+    struct strmap globals_in_patch = {0};
     for (size_t i = 0; i < d->new.units.n; i++) {
         struct unit *nu = d->new.units.v[i];
         for (size_t k = 0; k < nu->fns.n; k++) {
@@ -494,12 +495,20 @@ void lpd_find_changes(struct lpd *d)
             struct fn *top = f->is_cold && f->parent ? f->parent : f;
             if (!(top->changed || top->added))
                 continue;
+            /* A global defined in several units (C++ inline functions,
+             * templates: COMDAT) is one function of the module: once. */
+            if (!top->is_local && strmap_get(&globals_in_patch, top->name) &&
+                strmap_get(&globals_in_patch, top->name) != top)
+                continue;
+            if (!top->is_local)
+                strmap_put(&globals_in_patch, top->name, top);
             f->in_patch = 1;
             VEC_PUSH(d->patch, f);
             if (!f->is_cold && !f->added && d->verbose)
                 fprintf(stderr, "lpdiff: %s: %s\n", f->name, f->why);
         }
     }
+    strmap_free(&globals_in_patch);
 }
 
 /* ---- entries and constructors ------------------------------------------ */

@@ -421,3 +421,19 @@ twin_tree() { # DIR VERSION KIND
   run grep -c '^-1$' "$T/out"
   [[ $output -ge 2 ]]
 }
+
+@test "a C++ inline function defined in two units is patched once" {
+  T=$BATS_TEST_TMPDIR/cxxinline
+  for v in old new; do
+    mkdir -p "$T/$v"
+    for f in a b; do
+      (cd "$CASES/cxxinline/$v" && g++ -fplugin="$LP_PLUGIN" -O2 -g -fPIE -fno-inline -c $f.cc -o "$T/$v/$f.o")
+    done
+    g++ -pie -o "$T/$v/prog" "$T/$v/a.o" "$T/$v/b.o"
+  done
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --report "$T/r.json"
+  assert_success
+  assert_equal "$(json .changed)" '["_ZN3Acc3addEi"]'
+  dump
+  assert_output --regexp 'replace _ZN3Acc3addEi \(h\.h:1\)'
+}
