@@ -211,7 +211,7 @@ static int resolve(struct emitter *e, struct copy *c, const struct eo_rela *r, s
     const struct eo_sym *y = &u->obj->syms[r->sym];
     *addend = r->addend;
     memset(s, 0, sizeof(*s));
-    if (y->shndx == SHN_UNDEF)
+    if (y->shndx == SHN_UNDEF || y->shndx == SHN_COMMON) /* -fcommon: the module's copy */
         return sym_for_undef(e, u, y->name, s);
     if (y->shndx >= u->obj->nsecs) {
         unresolved(e, u, y->name, "absolute or common symbol");
