@@ -45,6 +45,41 @@
 MATCH_BY_NAME_THEN_KEY(struct fn, fns, fn_by_key)
 MATCH_BY_NAME_THEN_KEY(struct var, vars, var_by_key)
 
+/* A global function or variable that moved to another file is still the
+ * same symbol of the module: callers and state are the old one's. */
+static void match_moved_globals(struct lpd *d)
+{
+    struct strmap fns = {0}, vars = {0};
+    for (size_t i = 0; i < d->old.units.n; i++) {
+        struct unit *u = d->old.units.v[i];
+        for (size_t k = 0; k < u->fns.n; k++)
+            if (!u->fns.v[k].peer && !u->fns.v[k].is_local)
+                strmap_put(&fns, u->fns.v[k].name, &u->fns.v[k]);
+        for (size_t k = 0; k < u->vars.n; k++)
+            if (!u->vars.v[k].peer && !u->vars.v[k].is_local)
+                strmap_put(&vars, u->vars.v[k].name, &u->vars.v[k]);
+    }
+    for (size_t i = 0; i < d->new.units.n; i++) {
+        struct unit *u = d->new.units.v[i];
+        for (size_t k = 0; k < u->fns.n; k++) {
+            struct fn *n = &u->fns.v[k], *o = n->is_local ? NULL : strmap_get(&fns, n->name);
+            if (!n->peer && o && !o->peer) {
+                n->peer = o;
+                o->peer = n;
+            }
+        }
+        for (size_t k = 0; k < u->vars.n; k++) {
+            struct var *n = &u->vars.v[k], *o = n->is_local ? NULL : strmap_get(&vars, n->name);
+            if (!n->peer && o && !o->peer) {
+                n->peer = o;
+                o->peer = n;
+            }
+        }
+    }
+    strmap_free(&fns);
+    strmap_free(&vars);
+}
+
 void lpd_match(struct lpd *d)
 {
     struct strmap old_units = {0};
@@ -65,6 +100,7 @@ void lpd_match(struct lpd *d)
         match_vars(nu, ou);
     }
     strmap_free(&old_units);
+    match_moved_globals(d);
 }
 
 /* ---- compiler identity ------------------------------------------------- */

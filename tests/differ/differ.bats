@@ -437,3 +437,13 @@ twin_tree() { # DIR VERSION KIND
   dump
   assert_output --regexp 'replace _ZN3Acc3addEi \(h\.h:1\)'
 }
+
+@test "a global function and variable that moved to another file keep their OLD identity" {
+  diff_case moved pie
+  assert_success
+  assert_equal "$(json .changed)" '["check","main"]'
+  assert_equal "$(json .refused)" '[]'
+  dump
+  assert_output --regexp "replace check \\(main\\.c:3\\)  old $(old_global_addr check) "
+  assert_output --partial "-> module limit $(old_global_addr limit) "
+}

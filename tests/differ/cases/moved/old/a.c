@@ -1,0 +1,2 @@
+int limit = 4;
+int check(int x) { return x < limit; }
