@@ -207,6 +207,47 @@ static void mark_ctors(struct unit *u)
     }
 }
 
+/* Without the plugin's stable names, a function-scope static "count.N" is
+ * known by the one function that uses it: "fn::count" (N is renumbered by
+ * unrelated edits, so matching "count.1" to "count.1" could swap state). */
+static void name_statics_by_user(struct unit *u)
+{
+    struct eo_file *o = u->obj;
+    const struct fn **user = xcalloc(u->vars.n ? u->vars.n : 1, sizeof(*user));
+    for (size_t i = 0; i < u->fns.n; i++) {
+        const struct fn *f = &u->fns.v[i];
+        const struct fn *owner = f->is_cold && f->parent ? f->parent : f;
+        const struct eo_sec *sec = &o->secs[f->sec];
+        size_t n, k = eo_relas_in(sec, f->off, f->off + f->size, &n);
+        for (size_t j = k; j < k + n; j++) {
+            const struct eo_rela *r = &sec->relas[j];
+            const struct eo_sym *y = &o->syms[r->sym];
+            size_t t = r->sym;
+            if (y->type == STT_SECTION) {
+                int64_t off = (int64_t)y->value + r->addend + (eo_is_pcrel(r->type) ? 4 : 0);
+                t = unit_sym_at(u, y->shndx, off < 0 ? 0 : (uint64_t)off);
+            }
+            struct var *v = t != SIZE_MAX ? u->var_of_sym[t] : NULL;
+            if (!v)
+                continue;
+            size_t vi = (size_t)(v - u->vars.v);
+            if (!user[vi])
+                user[vi] = owner;
+            else if (user[vi] != owner)
+                user[vi] = (const struct fn *)u; /* several users: no owner */
+        }
+    }
+    for (size_t i = 0; i < u->vars.n; i++) {
+        struct var *v = &u->vars.v[i];
+        if (!v->is_local || !strcmp(v->key, v->name) || !user[i] || user[i] == (const struct fn *)u)
+            continue;
+        char *key = xasprintf("%s::%s", user[i]->key, v->key);
+        free(v->key);
+        v->key = key;
+    }
+    free(user);
+}
+
 static void add_symbols(struct unit *u)
 {
     struct eo_file *o = u->obj;
@@ -284,6 +325,12 @@ static void add_symbols(struct unit *u)
         free(p);
     }
     mark_ctors(u);
+    if (!u->meta->nstatics) {
+        name_statics_by_user(u);
+        strmap_free(&u->var_by_key); /* keys changed */
+        for (size_t i = 0; i < u->vars.n; i++)
+            strmap_put(&u->var_by_key, u->vars.v[i].key, &u->vars.v[i]);
+    }
 }
 
 /* ---- finding the objects of a tree ------------------------------------ */

@@ -30,7 +30,8 @@
         for (size_t i = 0; i < ou->list.n; i++)                                                    \
             strmap_put(&by_name, ou->list.v[i].name, &ou->list.v[i]);                              \
         for (size_t i = 0; i < nu->list.n; i++) {                                                  \
-            T *n = &nu->list.v[i], *o = strmap_get(&by_name, n->name);                             \
+            T *n = &nu->list.v[i],                                                                 \
+              *o = strstr(n->key, "::") ? NULL : strmap_get(&by_name, n->name);                    \
             if (!o && strmap_count(&ou->bykey, n->key) == 1 &&                                     \
                 strmap_count(&nu->bykey, n->key) == 1)                                             \
                 o = strmap_get(&ou->bykey, n->key);                                                \

@@ -447,3 +447,15 @@ twin_tree() { # DIR VERSION KIND
   assert_output --regexp "replace check \\(main\\.c:3\\)  old $(old_global_addr check) "
   assert_output --partial "-> module limit $(old_global_addr limit) "
 }
+
+@test "function-scope statics renumbered by reordering keep their own OLD variable (with and without plugin)" {
+  for mode in pie plain; do
+    diff_case staticswap $mode
+    assert_success
+    assert_equal "$(json .changed)" '["first"]'
+    # first's counter is the zero-initialised one (.bss, nm type b).
+    want=0x$(nm "$T/old/prog" | awk '$2 == "b" && $3 ~ /^count\./ { sub(/^0+/, "", $1); print $1 }')
+    dump
+    assert_output --regexp "-> module count\\.[0-9]+ $want "
+  done
+}

@@ -1,0 +1,3 @@
+__attribute__((noinline)) int second(void) { static int count = 100; return --count; }
+__attribute__((noinline)) int first(void) { static int count; count += 2; return count; }
+int main(void) { return first() + second(); }
