@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproducer (applier/apply.c relocate + runtime lp_relocate): a stacked
+# Reproducer (applier/apply.c relocate + runtime lp_relocate; fixed in ee2d520): a stacked
 # patch (v2->v3, applied on top of v1->v2 in a process running v1) whose new
 # code calls a function of the module cannot be applied:
 #   lpatch: apply p23.lpatch to process N: p23.lpatch: layout was computed
