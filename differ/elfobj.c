@@ -167,6 +167,8 @@ struct eo_file *eo_open(const char *path, char *err, size_t errlen)
     scn = NULL;
     while ((scn = elf_nextscn(f->elf, scn))) {
         struct eo_sec *s = &f->secs[elf_ndxscn(scn)];
+        if ((s->sh.sh_type == SHT_SYMTAB && f->syms) || (s->sh.sh_type == SHT_DYNSYM && f->dsyms))
+            return fail(f, err, errlen, "corrupt: two symbol tables");
         if (s->sh.sh_type == SHT_SYMTAB && read_symtab(f, scn, &s->sh, &f->syms, &f->nsyms))
             return fail(f, err, errlen, "corrupt .symtab");
         if (s->sh.sh_type == SHT_DYNSYM && read_symtab(f, scn, &s->sh, &f->dsyms, &f->ndsyms))
@@ -178,8 +180,11 @@ struct eo_file *eo_open(const char *path, char *err, size_t errlen)
         scn = NULL;
         while ((scn = elf_nextscn(f->elf, scn))) {
             struct eo_sec *s = &f->secs[elf_ndxscn(scn)];
-            if (s->sh.sh_type == SHT_RELA && f->secs[s->sh.sh_info].sh.sh_flags & SHF_ALLOC &&
-                read_relas(f, scn, &s->sh))
+            if (s->sh.sh_type != SHT_RELA)
+                continue;
+            if (s->sh.sh_info >= f->nsecs)
+                return fail(f, err, errlen, "corrupt relocation section (bad target)");
+            if ((f->secs[s->sh.sh_info].sh.sh_flags & SHF_ALLOC) && read_relas(f, scn, &s->sh))
                 return fail(f, err, errlen, "corrupt relocation section");
         }
     }
