@@ -259,6 +259,19 @@ load helpers
   assert_output --regexp "^lpdiff: .*/new/a\.o: "
 }
 
+@test "a relocation section pointing at a section that does not exist is an input error" {
+  diff_case statics pie
+  local o=$T/new/a.o shoff idx
+  shoff=$(readelf -hW "$o" | awk '/Start of section headers/ { print $5 }')
+  idx=$(readelf -SW "$o" | sed -n 's/^ *\[ *\([0-9]*\)\] \.rela\.text\.count_a .*/\1/p')
+  [[ -n $shoff && -n $idx ]]
+  # sh_info (4 bytes at +44 of the section header) := 0x7fff
+  printf '\377\177\000\000' | dd of="$o" bs=1 seek=$((shoff + idx * 64 + 44)) conv=notrunc 2>/dev/null
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch"
+  assert_failure 2
+  assert_output --regexp "^lpdiff: .*/new/a\.o: corrupt relocation section"
+}
+
 @test "a corrupt patch is rejected by --dump" {
   diff_case statics pie
   printf 'x' | dd of="$T/p.lpatch" bs=1 seek=200 conv=notrunc 2>/dev/null
