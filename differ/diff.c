@@ -35,8 +35,6 @@ static const char usage[] =
     "  --accept-file FILE   CODE:NAME lines ('#' comments)\n"
     "  --allow-active FN    mark FN as allowed to be running while the patch is\n"
     "                       applied (a main loop): that activation ends in old code\n"
-    "  --require-debuginfo  refuse (NO_DEBUGINFO) a module without DWARF instead of\n"
-    "                       warning that its data layout is not checked\n"
     "  -n, --dry-run        decide and report, write no patch\n"
     "  -v, --verbose        say why each function is considered changed\n"
     "  --dump PATCH         print a patch: functions, symbols, relocations\n"
@@ -51,7 +49,7 @@ static const char usage[] =
 
 struct args {
     const char *old_dir, *new_dir, *module, *out, *report, *dump;
-    int dry_run, require_dwarf;
+    int dry_run;
 };
 
 static int usage_error(const char *msg)
@@ -71,7 +69,6 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
         O_ACCEPT_FILE,
         O_DUMP,
         O_ACTIVE,
-        O_REQ_DWARF
     };
     static const struct option opts[] = {
         {"old", required_argument, 0, O_OLD},
@@ -85,7 +82,6 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
         {"verbose", no_argument, 0, 'v'},
         {"dump", required_argument, 0, O_DUMP},
         {"allow-active", required_argument, 0, O_ACTIVE},
-        {"require-debuginfo", no_argument, 0, O_REQ_DWARF},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -130,9 +126,6 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
         case O_DUMP:
             a->dump = optarg;
             break;
-        case O_REQ_DWARF:
-            a->require_dwarf = 1;
-            break;
         case O_ACTIVE:
             VEC_PUSH(d->allow_active, optarg);
             break;
@@ -165,22 +158,17 @@ static void hex_id(const struct eo_file *f, char *out)
     lp_hex(f->build_id, f->build_id_len, out);
 }
 
-/* Without DWARF no layout can be checked.  That is a warning unless
- * --require-debuginfo makes it a refusal: builds without -g are common, and
- * the make-rules compiler line does not add -g itself. */
-static void load_dwarf(struct lpd *d, struct side *s, int required)
+/* Without DWARF no layout can be checked, so a patch could silently corrupt
+ * state: refuse.  `--accept NO_DEBUGINFO:MODULE` goes on without the checks
+ * (make livepatch builds with -g, so this is for foreign builds). */
+static void load_dwarf(struct lpd *d, struct side *s)
 {
     char err[512];
     s->dw = dw_load(s->mod->fd, s->module_path, err, sizeof(err));
     if (s->dw)
         return;
-    if (required)
-        report_refuse(&d->rep, "NO_DEBUGINFO", d->module, "", "module %s; layout checks impossible",
-                      err);
-    else {
-        fprintf(stderr, "lpdiff: warning: %s: data layout NOT checked\n", err);
-        report_note(&d->rep, "%s: data layout not checked", err);
-    }
+    report_refuse(&d->rep, "NO_DEBUGINFO", d->module, "", "module %s; layout checks impossible",
+                  err);
 }
 
 static int run(struct lpd *d, const struct args *a)
@@ -202,8 +190,8 @@ static int run(struct lpd *d, const struct args *a)
                     "%s has no GNU build-id (link with -Wl,--build-id): the applier "
                     "cannot check that a process runs this build",
                     d->old.module_path);
-    load_dwarf(d, &d->old, a->require_dwarf);
-    load_dwarf(d, &d->new, a->require_dwarf);
+    load_dwarf(d, &d->old);
+    load_dwarf(d, &d->new);
 
     lpd_match(d);
     lpd_check_builds(d);

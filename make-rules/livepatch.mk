@@ -47,10 +47,15 @@ OLD_BUILD         ?=
 # The compiler lines for a build whose top directory is $(1).  Use them for
 # the builds you deploy too, so they match what `make livepatch` rebuilds:
 #     make CC="$(LIVEPATCH_CC)" CXX="$(LIVEPATCH_CXX)"   (or CC = $(LIVEPATCH_CC) ...)
-livepatch_flags = -fplugin=$(LIVEPATCH_PLUGIN) -ffile-prefix-map=$(abspath $(1))=. \
+# This is the only definition of those flags: livepatch.sh gets it as a
+# template with @DIR@ for the build directory.
+#   -g: lpdiff checks data layouts from DWARF (and refuses a build without);
+#   -gno-record-gcc-switches: the plugin's path must not reach the build-id;
+#   -ffile-prefix-map: the same revision built anywhere gives the same bytes.
+livepatch_flags = -fplugin=$(LIVEPATCH_PLUGIN) -g -gno-record-gcc-switches -ffile-prefix-map=$(1)=. \
                   -Wl,--build-id=sha1$(if $(LIVEPATCH_CFLAGS), $(LIVEPATCH_CFLAGS))
-livepatch_cc  = $(LIVEPATCH_GCC) $(call livepatch_flags,$(1))
-livepatch_cxx = $(LIVEPATCH_GXX) $(call livepatch_flags,$(1))
+livepatch_cc  = $(LIVEPATCH_GCC) $(call livepatch_flags,$(abspath $(1)))
+livepatch_cxx = $(LIVEPATCH_GXX) $(call livepatch_flags,$(abspath $(1)))
 LIVEPATCH_CC  = $(call livepatch_cc,$(CURDIR))
 LIVEPATCH_CXX = $(call livepatch_cxx,$(CURDIR))
 
@@ -62,7 +67,8 @@ livepatch_run = LP_MODULES=$(call livepatch_q,$(strip $(LIVEPATCH_MODULES))) \
     LP_OUT=$(call livepatch_q,$(LIVEPATCH_OUT)) LP_WORK=$(call livepatch_q,$(LIVEPATCH_DIR)) \
     LP_GCC=$(call livepatch_q,$(LIVEPATCH_GCC)) LP_GXX=$(call livepatch_q,$(LIVEPATCH_GXX)) \
     LP_PLUGIN=$(call livepatch_q,$(LIVEPATCH_PLUGIN)) \
-    LP_EXTRA_CFLAGS=$(call livepatch_q,$(LIVEPATCH_CFLAGS)) LP_LPDIFF=$(call livepatch_q,$(LPDIFF)) \
+    LP_FLAGS_TEMPLATE=$(call livepatch_q,$(call livepatch_flags,@DIR@)) \
+    LP_LPDIFF=$(call livepatch_q,$(LPDIFF)) \
     LP_VERBOSE=$(call livepatch_q,$(LIVEPATCH_VERBOSE)) \
     sh $(livepatch_mk_dir)/livepatch.sh
 

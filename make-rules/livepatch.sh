@@ -88,12 +88,10 @@ sync_tree() {
     mv "$new" "$list"
 }
 
-# The compiler line (COMPILER DIR) for a build in DIR: the plugin, and DIR
-# mapped to "." so the same revision built anywhere gives the same bytes
-# (and build-id).
+# The compiler line (COMPILER DIR) for a build in DIR: livepatch.mk's flags
+# (LP_FLAGS_TEMPLATE, defined there once) with @DIR@ replaced by DIR.
 cc_for() {
-    printf '%s -fplugin=%s -ffile-prefix-map=%s=. -Wl,--build-id=sha1%s' \
-        "$1" "$LP_PLUGIN" "$2" "${LP_EXTRA_CFLAGS:+ $LP_EXTRA_CFLAGS}"
+    printf '%s %s%s%s' "$1" "${LP_FLAGS_TEMPLATE%%@DIR@*}" "$2" "${LP_FLAGS_TEMPLATE#*@DIR@}"
 }
 
 # "VAR=value" as a make command-line word inside MAKEFLAGS: spaces escaped

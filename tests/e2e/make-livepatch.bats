@@ -155,7 +155,7 @@ setup() {
     ln -s "$LP_PLUGIN" "$BATS_TEST_TMPDIR/plugins/livepatch.so"
     cd "$KV"
     run env -u LIVEPATCH_PLUGIN make -s -f "$share/livepatch.mk" livepatch-cc
-    assert_output "gcc -fplugin=livepatch -ffile-prefix-map=$KV=. -Wl,--build-id=sha1"
+    assert_output "gcc -fplugin=livepatch -g -gno-record-gcc-switches -ffile-prefix-map=$KV=. -Wl,--build-id=sha1"
     # GCC's plugin directory stands in for the installed one
     run env -u LIVEPATCH_PLUGIN -u LPDIFF PATH="$BATS_TEST_TMPDIR/bin:$PATH" \
         make -s -f "$share/livepatch.mk" livepatch OLD=v1 NEW=v2 LIVEPATCH_MODULES=kvserver \
