@@ -13,6 +13,8 @@ set -eu
 me=livepatch
 
 say() { printf '%s: %s\n' "$me" "$*"; }
+# LIVEPATCH_DIR may be relative to the project or absolute.
+abs_path() { case $1 in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$(pwd)" "$1" ;; esac; }
 die() {
     printf '%s: error: %s\n' "$me" "$*" >&2
     exit 2
@@ -111,7 +113,7 @@ build_rev() {
     rev=$1 var=$2
     name=$(rev_name "$rev")
     kind=$(rev_kind "$rev" "$var")
-    dir=$(pwd)/$LP_WORK/build/$name
+    dir=$(abs_path "$LP_WORK")/build/$name
     say "building $rev ($3/$4)"
     cc=$(cc_for "$LP_GCC" "$dir")
     cxx=$(cc_for "$LP_GXX" "$dir")
@@ -128,7 +130,7 @@ build=$LP_BUILD_CMD"
     if [ "$kind" = git ]; then
         commit=$(git rev-parse --verify -q "$rev^{commit}")
         prefix=$(git rev-parse --show-prefix)
-        src=$(pwd)/$LP_WORK/src/$name
+        src=$(abs_path "$LP_WORK")/src/$name
         rm -rf "$src" && mkdir -p "$src"
         git archive --format=tar "$commit:$prefix" | tar -x -C "$src" ||
             die "$var=$rev: cannot extract ${prefix:-the tree} at $commit"
@@ -231,6 +233,7 @@ cmd_livepatch() {
     out=${LP_OUT%/}
     mkdir -p "$out"
     rm -f "$out/manifest.json"
+    mkdir -p "$LP_WORK"
     entries=$LP_WORK/manifest.entries
     : >"$entries"
     unchanged='' refused='' npatch=0

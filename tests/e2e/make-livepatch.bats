@@ -188,3 +188,14 @@ setup() {
     run jq -r '.patches[0].functions[]' "$p/livepatch/manifest.json"
     assert_line _Z4stepi
 }
+
+@test "an absolute LIVEPATCH_DIR outside the project holds the builds, nothing lands in the project" {
+    work=$BATS_TEST_TMPDIR/elsewhere-work
+    run make -s -C "$KV" livepatch OLD=v1 NEW=v2 LIVEPATCH_DIR="$work"
+    assert_success
+    assert [ -x "$work/build/v1/kvserver" ]
+    assert [ -f "$KV/livepatch/kvserver.lpatch" ]
+    assert [ ! -e "$KV/.livepatch" ]
+    run find "$KV" -path "*${work#/}*"
+    assert_output ""
+}
