@@ -412,6 +412,19 @@ static int resolve_by_link_map(struct lpa_target *t, const char *name, uint64_t 
     return -1;
 }
 
+/* GCC names function-scope statics "var.N", N counted across the unit:
+ * the same N may name another variable in another build. */
+static int gcc_numbered_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name || !dot[1])
+        return 0;
+    for (const char *p = dot + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return 1;
+}
+
 int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,
                        char *err)
 {
@@ -445,6 +458,7 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
         return -1;
     }
     if (s->kind == LP_SYM_MODULE) { /* a stacked patch: by name in this build */
+
         struct lps_func *r = t->stacked ? newest_redirect(t, 0, name) : NULL;
         if (r) { /* the newest code of a function earlier patches replaced */
             *addr = r->sym_addr;
@@ -452,6 +466,15 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
         }
         struct found_sym fs;
         elf_find_sym(t->mod->open_path, name, 0, &fs);
+        if (fs.count == 1 && fs.type == STT_OBJECT && gcc_numbered_name(name)) {
+            lpa_err(err,
+                    "%s: stacked patch refers to the function-scope static %s, whose "
+                    "number may name another variable in the running build; make one "
+                    "patch from the deployed revision instead (make livepatch "
+                    "OLD=<deployed> NEW=...)",
+                    t->mod->path, name);
+            return -1;
+        }
         if (fs.count == 1) {
             *addr = fs.value + t->mod->load_bias;
             return 0;

@@ -14,13 +14,27 @@ build_tree() {
     gcc -pthread -o loop loop.o)
 }
 
+# statics_tree DIR SED-SCRIPT: statics.c edited by SED-SCRIPT
+statics_tree() {
+  local d=$BATS_FILE_TMPDIR/$1
+  mkdir -p "$d"
+  sed -e "$2" "$APPLIER_SRC/targets/statics.c" >"$d/statics.c"
+  (cd "$d" && gcc -fplugin="$LP_PLUGIN" -g -O2 -pthread -c statics.c -o statics.o &&
+    gcc -pthread -o statics statics.o)
+}
+
 setup_file() {
+  statics_tree s1 ''
+  statics_tree s2 's/return ++total;/return ++total + 100000;/'
+  statics_tree s3 's/return ++total;/return ++total + 100000;/; s/return ++calls;/return ++calls + 100000;/'
   build_tree v1 1 7
   build_tree v2 1001 7
   build_tree v3 2001 107
   local d=$BATS_FILE_TMPDIR
   "$LPDIFF" --old "$d/v1" --new "$d/v2" --module loop -o "$d/v1-v2.lpatch" >/dev/null
   "$LPDIFF" --old "$d/v2" --new "$d/v3" --module loop -o "$d/v2-v3.lpatch" >/dev/null
+  "$LPDIFF" --old "$d/s1" --new "$d/s2" --module statics -o "$d/s1-s2.lpatch" >/dev/null
+  "$LPDIFF" --old "$d/s2" --new "$d/s3" --module statics -o "$d/s2-s3.lpatch" >/dev/null
 }
 
 teardown() { stop_all; }
@@ -54,4 +68,20 @@ teardown() { stop_all; }
   run "$LPATCH" apply "$TPID" "$d/v1-v2.lpatch"
   assert_failure 1
   assert_output --partial "maps no module with build-id"
+}
+
+@test "a stacked patch naming a function-scope static (var.N) is refused, the process untouched" {
+  local d=$BATS_FILE_TMPDIR st=$BATS_TEST_TMPDIR/st
+  start "$d/s1/statics" "$st"
+  wait_until test -s "$st"
+  run "$LPATCH" apply --timeout 60000 "$TPID" "$d/s1-s2.lpatch"
+  assert_success
+  grows "$st" new
+  run "$LPATCH" apply --timeout 60000 "$TPID" "$d/s2-s3.lpatch"
+  assert_failure
+  assert_output --regexp "stacked patch refers to the function-scope static calls\.[0-9]+"
+  run "$LPATCH" list --json "$TPID"
+  [[ $(jq '.patches | length' <<<"$output") == 1 ]]
+  grows "$st" ok
+  [[ $(field "$st" bad) == 0 ]]
 }
