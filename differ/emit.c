@@ -394,61 +394,6 @@ int lpd_write_patch(struct lpd *d, const char *out, char *err, size_t errlen)
 
 /* ---- --dump ------------------------------------------------------------ */
 
-static const char *reloc_type_name(uint32_t t)
-{
-    static const char *const names[] = {
-        [R_X86_64_NONE] = "NONE",
-        [R_X86_64_64] = "64",
-        [R_X86_64_PC32] = "PC32",
-        [R_X86_64_GOT32] = "GOT32",
-        [R_X86_64_PLT32] = "PLT32",
-        [R_X86_64_GOTPCREL] = "GOTPCREL",
-        [R_X86_64_32] = "32",
-        [R_X86_64_32S] = "32S",
-        [R_X86_64_16] = "16",
-        [R_X86_64_PC16] = "PC16",
-        [R_X86_64_8] = "8",
-        [R_X86_64_PC8] = "PC8",
-        [R_X86_64_DTPMOD64] = "DTPMOD64",
-        [R_X86_64_DTPOFF64] = "DTPOFF64",
-        [R_X86_64_TPOFF64] = "TPOFF64",
-        [R_X86_64_TLSGD] = "TLSGD",
-        [R_X86_64_TLSLD] = "TLSLD",
-        [R_X86_64_DTPOFF32] = "DTPOFF32",
-        [R_X86_64_GOTTPOFF] = "GOTTPOFF",
-        [R_X86_64_TPOFF32] = "TPOFF32",
-        [R_X86_64_PC64] = "PC64",
-        [R_X86_64_GOTOFF64] = "GOTOFF64",
-        [R_X86_64_GOTPC32] = "GOTPC32",
-        [R_X86_64_GOTPCRELX] = "GOTPCRELX",
-        [R_X86_64_REX_GOTPCRELX] = "REX_GOTPCRELX",
-    };
-    if (t < sizeof(names) / sizeof(names[0]) && names[t])
-        return names[t];
-    return "?";
-}
-
-static const char *lp_section_name(uint32_t s)
-{
-    switch (s) {
-    case LP_SEC_TEXT:
-        return "text";
-    case LP_SEC_RODATA:
-        return "rodata";
-    case LP_SEC_DATA:
-        return "data";
-    case LP_SEC_BSS:
-        return "bss";
-    }
-    return "-";
-}
-
-static const char *kind_name(uint32_t k)
-{
-    static const char *const n[] = {"?", "patch", "module", "dynamic", "tls"};
-    return k <= LP_SYM_TLS ? n[k] : "?";
-}
-
 int lpd_dump_patch(const char *path)
 {
     struct lp_patch *p;
@@ -465,7 +410,7 @@ int lpd_dump_patch(const char *path)
     for (uint32_t i = 0; i < nr; i++) {
         const struct lp_sym *s = &syms[rel[i].sym];
         printf("  %s+0x%" PRIx64 " %s -> %s %s ", lp_section_name(rel[i].section), rel[i].offset,
-               reloc_type_name(rel[i].type), kind_name(s->kind), lp_patch_str(p, s->name));
+               lp_reloc_name(rel[i].type), lp_sym_kind_name(s->kind), lp_patch_str(p, s->name));
         if (s->kind == LP_SYM_PATCH)
             printf("%s+0x%" PRIx64, lp_section_name(s->section), s->value);
         else if (s->kind != LP_SYM_DYNAMIC)

@@ -6,7 +6,7 @@
 
 #include "lp_internal.h"
 
-static const char *sym_kind_name(uint32_t kind)
+const char *lp_sym_kind_name(uint32_t kind)
 {
     switch (kind) {
     case LP_SYM_PATCH:
@@ -61,7 +61,7 @@ void lp_patch_describe(const struct lp_patch *p, FILE *out)
         by_kind[p->syms[i].kind]++;
     fprintf(out, "symbols:   %u (", h->nsyms);
     for (uint32_t k = LP_SYM_PATCH; k <= LP_SYM_TLS; k++)
-        fprintf(out, "%s%s %u", k == LP_SYM_PATCH ? "" : ", ", sym_kind_name(k), by_kind[k]);
+        fprintf(out, "%s%s %u", k == LP_SYM_PATCH ? "" : ", ", lp_sym_kind_name(k), by_kind[k]);
     fprintf(out, "), relocations: %u\n", h->nrelocs);
     fprintf(out, "functions: %u\n", h->nfuncs);
     for (uint32_t i = 0; i < h->nfuncs; i++)

@@ -52,6 +52,11 @@ const char *lp_patch_str(const struct lp_patch *p, uint32_t off);
 const uint8_t *lp_patch_section(const struct lp_patch *p, enum lp_section s, uint64_t *size);
 const char *lp_patch_summary(const struct lp_patch *p, size_t *len);
 
+/* Names for messages and dumps: "R_X86_64_PC32", ".lp.text", "module". */
+const char *lp_reloc_name(uint32_t type);
+const char *lp_section_name(uint32_t section);
+const char *lp_sym_kind_name(uint32_t kind);
+
 /* Hex of an id or build-id into buf (2*len+1 bytes). */
 char *lp_hex(const uint8_t *bytes, size_t len, char *buf);
 

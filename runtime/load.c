@@ -127,7 +127,7 @@ int lp_parse_sections(const char *name, const uint8_t *buf, size_t len, unsigned
 
 /* ---- contents --------------------------------------------------------- */
 
-static const char *sec_name(uint32_t s)
+const char *lp_section_name(uint32_t s)
 {
     switch (s) {
     case LP_SEC_TEXT:
@@ -200,7 +200,7 @@ static int check_sections(struct lp_patch *p, const Elf64_Shdr *sh, const unsign
         p->sec[s].size = h->sh_size;
         p->sec[s].align = h->sh_addralign ? h->sh_addralign : 1;
         if (h->sh_size > (1ull << 32))
-            return lp_fail(err, "%s: %s: size 0x%llx exceeds 4 GiB", p->name, sec_name(s),
+            return lp_fail(err, "%s: %s: size 0x%llx exceeds 4 GiB", p->name, lp_section_name(s),
                            (unsigned long long)h->sh_size);
     }
     const Elf64_Shdr *st = &sh[idx[LP_FS_STRTAB]];
@@ -330,7 +330,7 @@ static int check_sym(struct lp_patch *p, uint32_t i, char *err)
     if (!in_bounds(s->value, s->size, size))
         return lp_fail(err, "%s: %s[%u] '%s': [0x%llx, +0x%x) beyond %s (size 0x%llx)", p->name,
                        LP_SEC_SYMS_NAME, i, sn, (unsigned long long)s->value, s->size,
-                       sec_name(s->section), (unsigned long long)size);
+                       lp_section_name(s->section), (unsigned long long)size);
     return 0;
 }
 
@@ -347,8 +347,8 @@ static int check_reloc(struct lp_patch *p, uint32_t i, char *err)
     uint64_t size = p->sec[r->section].size;
     if (!in_bounds(r->offset, (uint64_t)width, size))
         return lp_fail(err, "%s: %s[%u]: offset 0x%llx beyond %s (size 0x%llx)", p->name,
-                       LP_SEC_RELOCS_NAME, i, (unsigned long long)r->offset, sec_name(r->section),
-                       (unsigned long long)size);
+                       LP_SEC_RELOCS_NAME, i, (unsigned long long)r->offset,
+                       lp_section_name(r->section), (unsigned long long)size);
     if (r->sym >= p->hdr->nsyms)
         return lp_fail(err, "%s: %s[%u]: symbol index %u beyond %s (%u symbols)", p->name,
                        LP_SEC_RELOCS_NAME, i, r->sym, LP_SEC_SYMS_NAME, p->hdr->nsyms);

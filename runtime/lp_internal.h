@@ -47,7 +47,6 @@ static inline uint64_t lp_align_up(uint64_t v, uint64_t a)
 
 /* Bytes a relocation of `type` writes (0, 4 or 8); -1 if unsupported. */
 int lp_reloc_width(uint32_t type);
-const char *lp_reloc_name(uint32_t type);
 /* 1 if the relocation type addresses thread-local storage. */
 int lp_reloc_is_tls(uint32_t type);
 

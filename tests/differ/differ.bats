@@ -30,7 +30,7 @@ load helpers
   addr=$(old_local_addr s.c calls.0)
   assert_output --partial "-> module calls.0 $addr "
   # ...and the new function's counter is new data in the patch.
-  assert_output --regexp '-> patch calls\.[0-9]+ bss\+0x'
+  assert_output --regexp '-> patch calls\.[0-9]+ \.lp\.bss\+0x'
 }
 
 @test "a changed string literal patches its function and carries the new string" {
@@ -39,7 +39,7 @@ load helpers
   # greet changed; bye (and main, which calls greet) untouched.
   assert_equal "$(json .changed)" '["greet"]'
   dump
-  assert_output --regexp '-> patch \.rodata[^ ]* rodata\+0x'
+  assert_output --regexp '-> patch \.rodata[^ ]* \.lp\.rodata\+0x'
   # libc's stdout lives in the module (copy relocation): its OLD copy is used.
   assert_output --partial "-> module stdout $(old_global_addr stdout@GLIBC_2.2.5) "
   assert_output --partial "-> dynamic printf -"
@@ -52,7 +52,7 @@ load helpers
   assert_success
   assert_equal "$(json .changed)" '["nth_prime","main"]'
   dump
-  assert_output --regexp '-> patch \.rodata\.primes rodata\+0x'
+  assert_output --regexp '-> patch \.rodata\.primes \.lp\.rodata\+0x'
   refute_output --partial "twice"
 }
 
@@ -69,7 +69,7 @@ load helpers
   assert_equal "$(json '.changed|index("compute")!=null')" true
   dump
   assert_output --regexp 'new +checked \(n\.c:1\)'
-  assert_output --regexp 'PLT32 -> patch checked text\+0x|PC32 -> patch checked text\+0x'
+  assert_output --regexp 'PLT32 -> patch checked \.lp\.text\+0x|PC32 -> patch checked \.lp\.text\+0x'
 }
 
 @test "a struct that gains a member is refused (LAYOUT_TYPE) with type, member and line" {
@@ -402,7 +402,7 @@ twin_tree() { # DIR VERSION KIND
   assert_equal "$(json .added)" '["api"]'
   assert_equal "$(json '.notes|length')" 2
   dump
-  assert_output --regexp '-> patch counter_unused bss\+0x'
+  assert_output --regexp '-> patch counter_unused \.lp\.bss\+0x'
 }
 
 @test "switch tables and .cold parts point into the patch's copy, and the patched process runs it" {
@@ -413,8 +413,8 @@ twin_tree() { # DIR VERSION KIND
   # Every label of op's body (table entries, the cold part's way back) is
   # the new copy; nothing jumps into the old body.
   refute_output --partial "-> module op "
-  assert_output --regexp 'rodata\+0x0 PC32 -> patch \.text\.op text\+0x0'
-  assert_output --regexp 'PC32 -> patch op\.cold text\+0x'
+  assert_output --regexp 'rodata\+0x0 R_X86_64_PC32 -> patch \.text\.op \.lp\.text\+0x0'
+  assert_output --regexp 'PC32 -> patch op\.cold \.lp\.text\+0x'
   [[ -x $LPATCH ]] || skip "lpatch not built"
   "$T/old/prog" >"$T/out" &
   local pid=$!
