@@ -148,49 +148,33 @@ void lpa_realtime(const struct lpa_opts *o, int on)
         fifo_restore(&whole);
 }
 
-struct check_ctx {
-    struct lpa_safety *sf;
-    const struct lpa_range *r;
-    size_t nr;
-    int memfd;
-    uint64_t ns; /* time spent checking */
-    char why[512];
-};
-
-/* Each thread is checked as soon as it stops, while the others are still
- * on their way: the check hides inside the stop. */
-static int check_on_stop(void *ctx, struct lpa_world *w, size_t ti)
-{
-    struct check_ctx *c = ctx;
-    uint64_t t0 = lpa_now_ns();
-    int rc = lpa_safety_thread(c->sf, w, ti, c->r, c->nr, c->memfd, c->why);
-    c->ns += lpa_now_ns() - t0;
-    return rc;
-}
-
-/* Stop every thread and check stacks, retrying with backoff. */
+/* Stop every thread, then check them all at once (registers, one batched
+ * read of every stack, unwinding only where that fails, stepping threads
+ * out of replaced code together), retrying with backoff.  Checking only
+ * once all are stopped keeps lpatch off the CPUs while busy threads are
+ * still on their way to their stop. */
 static int stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf,
                      const struct lpa_range *r, size_t nr, int memfd, const struct lpa_opts *o,
                      struct lpa_stats *st, char *err)
 {
     unsigned backoff = o->backoff_us;
-    struct check_ctx c = {.sf = sf, .r = r, .nr = nr, .memfd = memfd};
+    char why[512] = "";
     int tries = o->retries > 0 ? o->retries : 1;
     for (int i = 0; i < tries; i++) {
         st->tries = i + 1;
-        lpa_safety_begin(sf);
-        c.ns = 0;
-        enum lpa_stop_err e = lpa_stop_check(w, pid, 0, o->timeout_ms, check_on_stop, &c, err);
+        enum lpa_stop_err e = lpa_stop(w, pid, 0, o->timeout_ms, err);
         if (e != LPA_STOP_OK)
             return stop_code(e);
-        st->stop_ns = w->t_stopped - w->t_first;
-        st->check_ns = c.ns; /* overlapped with the stop, part of stop_ns */
+        int verdict = lpa_safety_all(sf, w, r, nr, memfd, why);
+        uint64_t t_checked = lpa_now_ns();
+        st->stop_ns = t_checked - w->t_first; /* the check is part of the stop */
+        st->check_ns = t_checked - w->t_stopped;
         st->threads = w->n;
-        if (w->verdict == 0)
+        if (verdict == 0)
             return LPA_OK;
         lpa_release(w);
-        if (w->verdict < 0) {
-            lpa_err(err, "%s", c.why);
+        if (verdict < 0) {
+            lpa_err(err, "%s", why);
             return LPA_USAGE;
         }
         if (i + 1 < tries) {
@@ -198,7 +182,7 @@ static int stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf,
             backoff = backoff * 2 > o->backoff_max_us ? o->backoff_max_us : backoff * 2;
         }
     }
-    lpa_err(err, "process %d: not safe after %d tries: %s", (int)pid, tries, c.why);
+    lpa_err(err, "process %d: not safe after %d tries: %s", (int)pid, tries, why);
     return LPA_REFUSED;
 }
 

@@ -140,21 +140,43 @@ static int note_status(struct lpa_world *w, pid_t tid, int status)
     return 1;
 }
 
+#define SLICE_NS 2000000ull /* longest wait for one particular thread */
+
 static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
 {
     uint64_t deadline = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
+    int any = 0;
     for (;;) {
         size_t pending = 0;
         for (size_t i = 0; i < w->n; i++)
             pending += !w->t[i].stopped;
         if (!pending)
             break;
+        /* Wait for one particular thread, the last asked to stop: the
+         * others' stops then do not wake lpatch one by one (each wake-up
+         * would take the CPU from threads still on their way), and their
+         * statuses are collected without blocking when their turn comes. */
+        pid_t want = -1;
+        for (size_t i = w->n; i-- > 0 && want < 0 && !any;)
+            if (!w->t[i].stopped)
+                want = w->t[i].tid;
+        uint64_t now = lpa_now_ns(), until = deadline;
+        if (want > 0 && now + SLICE_NS < deadline)
+            until = now + SLICE_NS;
         pid_t got;
         int st;
-        if (wait_bounded(-1, &got, &st, deadline) != 0) {
+        if (wait_bounded(want, &got, &st, until) != 0) {
+            if (errno == ECHILD && want > 0) { /* reaped meanwhile: gone */
+                drop_thread(w, want);
+                continue;
+            }
             if (errno == ECHILD) { /* every thread vanished */
                 w->n = 0;
                 break;
+            }
+            if (want > 0 && until < deadline) {
+                any = 1; /* it is slow: take whichever reports */
+                continue;
             }
             pid_t late = 0;
             for (size_t i = 0; i < w->n && !late; i++)
@@ -427,4 +449,87 @@ int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
         return -1;
     *rip = r.rip;
     return 0;
+}
+
+void lpa_step_many(struct lpa_world *w, const pid_t *tids, size_t n, uint64_t *rip, int *ok)
+{
+    char err[512];
+    size_t pending = 0;
+    if (w->memfd < 0)
+        w->memfd = lpa_mem_open(w->pid, err);
+    for (size_t k = 0; k < n; k++) {
+        uint8_t insn[2] = {0};
+        ok[k] = 0;
+        /* Never step a syscall instruction: it may block, and a step we
+         * must abandon would leave a SIGTRAP queued for the thread. */
+        if (w->memfd < 0 || lpa_mem_read(w->memfd, rip[k], insn, 2) != 0 ||
+            (insn[0] == 0x0f && insn[1] == 0x05))
+            continue;
+        if (ptrace(PTRACE_SINGLESTEP, tids[k], 0, 0) != 0)
+            continue;
+        ok[k] = -1; /* under way */
+        pending++;
+    }
+    uint64_t deadline = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
+    int any = 0;
+    while (pending) {
+        pid_t want = -1; /* the last one stepped (see wait_all_stopped) */
+        for (size_t k = n; k-- > 0 && want < 0 && !any;)
+            if (ok[k] == -1)
+                want = tids[k];
+        uint64_t now = lpa_now_ns(), until = deadline;
+        if (want > 0 && now + SLICE_NS < deadline)
+            until = now + SLICE_NS;
+        pid_t got;
+        int st;
+        if (wait_bounded(want, &got, &st, until) != 0) {
+            if (want > 0 && errno != ECHILD && until < deadline) {
+                any = 1;
+                continue;
+            }
+            if (want > 0 && errno == ECHILD) { /* gone */
+                for (size_t k = 0; k < n; k++)
+                    if (tids[k] == want && ok[k] == -1) {
+                        ok[k] = 0;
+                        pending--;
+                    }
+                drop_thread(w, want);
+                continue;
+            }
+            break; /* lpa_release stops the rest before detaching */
+        }
+        size_t k = 0;
+        while (k < n && !(tids[k] == got && ok[k] == -1))
+            k++;
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            drop_thread(w, got);
+            if (k < n) {
+                ok[k] = 0;
+                pending--;
+            }
+            continue;
+        }
+        if (k == n || !WIFSTOPPED(st))
+            continue; /* not one being stepped: it is held, nothing to do */
+        struct lpa_thread *t = find_thread(w, got);
+        if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
+            if (t)
+                t->sig = WSTOPSIG(st); /* keep it for later, step again */
+            if (ptrace(PTRACE_SINGLESTEP, got, 0, 0) != 0) {
+                ok[k] = 0;
+                pending--;
+            }
+            continue;
+        }
+        struct user_regs_struct r;
+        pending--;
+        ok[k] = 0;
+        if (ptrace(PTRACE_GETREGS, got, 0, &r) == 0) {
+            rip[k] = r.rip;
+            ok[k] = 1;
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        if (ok[k] < 0)
+            ok[k] = 0;
 }
