@@ -589,6 +589,48 @@ struct stepping {
     char why[512];
 };
 
+/* After one step of each of v[0..live): rip[k] its IP, ok[k] whether the
+ * step was made.  Threads now out are checked again; those still to step
+ * are kept, in order.  Returns how many remain; *rc 1 (why) if unsafe. */
+static size_t step_done(struct lpa_safety *s, struct stepping *v, size_t live,
+                        const uint64_t *rip, const int *ok, const struct lpa_range *r, size_t nr,
+                        int memfd, int *rc, char *why)
+{
+    size_t keep = 0;
+    for (size_t k = 0; k < live; k++) {
+        v[k].rip = rip[k];
+        v[k].steps++;
+        if (!ok[k]) { /* could not step it, or it did not stop again */
+            *rc = 1;
+            snprintf(why, 512, "%s", v[k].why);
+            return 0;
+        }
+        if (v[k].ret ? rip[k] == v[k].ret : !hit(r, nr, rip[k], 0)) {
+            memset(s->page_addr, 0, sizeof s->page_addr); /* it moved */
+            int c = check_thread(s, v[k].tid, r, nr, memfd, v[k].why);
+            if (c == 0) {
+                s->stepped++;
+                continue;
+            }
+            if (c == 1) {
+                *rc = 1;
+                snprintf(why, 512, "%s", v[k].why);
+                return 0;
+            }
+            v[k].ret = c == 3 ? s->ret_target : 0;
+        }
+        if (v[k].steps >= MAX_STEPS) {
+            *rc = 1;
+            snprintf(why, 512, "%s", v[k].why);
+            return 0;
+        }
+        if (keep != k)
+            v[keep] = v[k];
+        keep++;
+    }
+    return keep;
+}
+
 static int step_out(struct lpa_safety *s, struct lpa_world *w, struct stepping *v, size_t live,
                     const struct lpa_range *r, size_t nr, int memfd, char *why)
 {
@@ -600,40 +642,8 @@ static int step_out(struct lpa_safety *s, struct lpa_world *w, struct stepping *
             tids[k] = v[k].tid;
             rip[k] = v[k].rip;
         }
-        lpa_step_many(w, tids, live, rip, ok);
-        size_t keep = 0;
-        for (size_t k = 0; k < live && !rc; k++) {
-            v[k].rip = rip[k];
-            v[k].steps++;
-            if (!ok[k]) { /* could not step it, or it did not stop again */
-                rc = 1;
-                snprintf(why, 512, "%s", v[k].why);
-                break;
-            }
-            if (v[k].ret ? rip[k] == v[k].ret : !hit(r, nr, rip[k], 0)) {
-                memset(s->page_addr, 0, sizeof s->page_addr); /* it moved */
-                int c = check_thread(s, v[k].tid, r, nr, memfd, v[k].why);
-                if (c == 0) {
-                    s->stepped++;
-                    continue;
-                }
-                if (c == 1) {
-                    rc = 1;
-                    snprintf(why, 512, "%s", v[k].why);
-                    break;
-                }
-                v[k].ret = c == 3 ? s->ret_target : 0;
-            }
-            if (v[k].steps >= MAX_STEPS) {
-                rc = 1;
-                snprintf(why, 512, "%s", v[k].why);
-                break;
-            }
-            if (keep != k)
-                v[keep] = v[k];
-            keep++;
-        }
-        live = keep;
+        lpa_step_many(w, memfd, tids, live, rip, ok);
+        live = step_done(s, v, live, rip, ok, r, nr, memfd, &rc, why);
     }
     free(tids);
     free(rip);
@@ -683,6 +693,19 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
             state[i] = T_SAFE; /* no range to hit */
         }
     }
+    /* Threads caught inside a replaced function (by their IP) usually
+     * leave within a few instructions: they are stepped out (4. below),
+     * their first step under way while the others are checked. */
+    size_t nfirst = nstep;
+    pid_t *ftid = malloc(m * sizeof *ftid);
+    uint64_t *frip = malloc(m * sizeof *frip);
+    int *fok = malloc(m * sizeof *fok);
+    for (size_t k = 0; k < nfirst; k++) {
+        ftid[k] = v[k].tid;
+        frip[k] = v[k].rip;
+    }
+    if (nfirst)
+        lpa_step_issue(w, memfd, ftid, nfirst, frip, fok);
     /* 2. The cheap proof for every ordinary stack, all read in one go. */
     if (nstack) {
         uint64_t *buf = total <= s->batch_size ? s->batch : (words = malloc(total));
@@ -711,8 +734,19 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
     /* 4. Threads caught inside a replaced function (by their IP), or in a
      * leaf it called, usually leave within a few instructions: step them
      * out, all at once, instead of releasing everyone and retrying. */
+    if (nfirst) {
+        lpa_step_wait(w, ftid, nfirst, frip, fok); /* even if unsafe: stopped again */
+        if (!rc) {
+            size_t kept = step_done(s, v, nfirst, frip, fok, r, nr, memfd, &rc, why);
+            memmove(v + kept, v + nfirst, (nstep - nfirst) * sizeof *v);
+            nstep = kept + (nstep - nfirst);
+        }
+    }
     if (!rc && nstep)
         rc = step_out(s, w, v, nstep, r, nr, memfd, why);
+    free(ftid);
+    free(frip);
+    free(fok);
     free(tid);
     free(regs);
     free(state);

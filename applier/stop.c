@@ -451,25 +451,58 @@ int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
     return 0;
 }
 
-void lpa_step_many(struct lpa_world *w, const pid_t *tids, size_t n, uint64_t *rip, int *ok)
+/* The 2 bytes at addr, through a few cached pages of code (every thread
+ * is held: the code does not change while they are looked at). */
+struct code_cache {
+    uint64_t page[4]; /* page address + 1; 0: empty */
+    uint8_t bytes[4][4096];
+    unsigned next;
+};
+
+static int code_read2(struct code_cache *c, int memfd, uint64_t addr, uint8_t out[2])
 {
-    char err[512];
-    size_t pending = 0;
-    if (w->memfd < 0)
-        w->memfd = lpa_mem_open(w->pid, err);
+    uint64_t pa = addr & ~4095ull, off = addr & 4095;
+    if (off > 4094)
+        return lpa_mem_read(memfd, addr, out, 2);
+    unsigned i = 0;
+    while (i < 4 && c->page[i] != pa + 1)
+        i++;
+    if (i == 4) {
+        i = c->next++ % 4;
+        c->page[i] = 0;
+        if (pread(memfd, c->bytes[i], 4096, (off_t)pa) != 4096)
+            return lpa_mem_read(memfd, addr, out, 2);
+        c->page[i] = pa + 1;
+    }
+    memcpy(out, c->bytes[i] + off, 2);
+    return 0;
+}
+
+void lpa_step_issue(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
+                    const uint64_t *rip, int *ok)
+{
+    (void)w;
+    struct code_cache *cc = calloc(1, sizeof *cc);
     for (size_t k = 0; k < n; k++) {
         uint8_t insn[2] = {0};
         ok[k] = 0;
         /* Never step a syscall instruction: it may block, and a step we
          * must abandon would leave a SIGTRAP queued for the thread. */
-        if (w->memfd < 0 || lpa_mem_read(w->memfd, rip[k], insn, 2) != 0 ||
+        if (!cc || code_read2(cc, memfd, rip[k], insn) != 0 ||
             (insn[0] == 0x0f && insn[1] == 0x05))
             continue;
         if (ptrace(PTRACE_SINGLESTEP, tids[k], 0, 0) != 0)
             continue;
         ok[k] = -1; /* under way */
-        pending++;
     }
+    free(cc);
+}
+
+void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, uint64_t *rip, int *ok)
+{
+    size_t pending = 0;
+    for (size_t k = 0; k < n; k++)
+        pending += ok[k] == -1;
     uint64_t deadline = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
     int any = 0;
     while (pending) {
@@ -532,4 +565,11 @@ void lpa_step_many(struct lpa_world *w, const pid_t *tids, size_t n, uint64_t *r
     for (size_t k = 0; k < n; k++)
         if (ok[k] < 0)
             ok[k] = 0;
+}
+
+void lpa_step_many(struct lpa_world *w, int memfd, const pid_t *tids, size_t n, uint64_t *rip,
+                   int *ok)
+{
+    lpa_step_issue(w, memfd, tids, n, rip, ok);
+    lpa_step_wait(w, tids, n, rip, ok);
 }
