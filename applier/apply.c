@@ -455,11 +455,11 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     /* Before the pause: record "applying", and write the pads no thread can
      * reach yet (their entry is still the 2-byte NOP).  Live pads (of
      * functions an earlier patch redirected) wait for the pause. */
-    rec.seq = t.state.hdr.next_seq++;
-    struct lps_patch *sr = lps_append(&t.state, &rec, rf);
+    char full[LP_ERR_MAX];
+    struct lps_patch *sr = lps_append(&t.state, &rec, rf, full);
     uint8_t *pad_done = calloc(t.nfp ? t.nfp : 1, 1);
     if (!sr) {
-        lpa_err(err, "process %d: patch state area is full", (int)pid);
+        lpa_err(err, "process %d: %s", (int)pid, full);
         rc = LPA_REFUSED;
         goto out_safety;
     }
@@ -520,7 +520,7 @@ out_drop:
             if (pad_done[k] == 1)
                 lpa_mem_write(t.memfd, rf[k].pad_addr, rf[k].prev_pad, rf[k].pad_len);
         lps_remove(&t.state, sr);
-        t.state.hdr.next_seq--;
+        lps_hdr(&t.state)->next_seq--;
         lps_store(t.memfd, &t.state, e2);
     }
 out_safety:

@@ -459,8 +459,8 @@ static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
         json_str(stdout, comm);
         printf(",\"patches\":[");
     } else {
-        printf("process %d (%s): %u patch%s\n", (int)pid, comm, s->hdr.npatches,
-               s->hdr.npatches == 1 ? "" : "es");
+        printf("process %d (%s): %u patch%s\n", (int)pid, comm, lps_hdr(s)->npatches,
+               lps_hdr(s)->npatches == 1 ? "" : "es");
     }
     int first = 1;
     for (struct lps_patch *p = lps_next(s, NULL); p; p = lps_next(s, p)) {
@@ -522,7 +522,7 @@ static int cmd_list(struct cli *c)
             if (fd < 0)
                 continue;
             struct lps_state s;
-            if (lps_load(pid, fd, &s, err) == 0 && s.hdr.npatches)
+            if (lps_load(pid, fd, &s, err) == 0 && lps_hdr(&s)->npatches)
                 list_one(c, pid, &s);
             lps_free(&s);
             close(fd);

@@ -11,22 +11,6 @@
 #include <time.h>
 
 #include "liblivepatch.h"
-#include <xxhash.h>
-
-/* XXH3-64 of header (checksum as 0) + records, as lpstate.h defines it. */
-static uint64_t area_checksum(const struct lps_header *h, const uint8_t *recs)
-{
-    struct lps_header z = *h;
-    z.checksum = 0;
-    XXH3_state_t *x = XXH3_createState();
-    XXH3_64bits_reset(x);
-    XXH3_64bits_update(x, &z, sizeof z);
-    if (h->used)
-        XXH3_64bits_update(x, recs, h->used);
-    uint64_t sum = XXH3_64bits_digest(x);
-    XXH3_freeState(x);
-    return sum;
-}
 
 static uint64_t find_area(pid_t pid, char *err)
 {
@@ -42,24 +26,22 @@ static uint64_t find_area(pid_t pid, char *err)
     return addr;
 }
 
-void lps_init_header(struct lps_state *st)
+/* The area of a process that has none yet, or never committed one. */
+static int fresh(struct lps_state *st)
 {
-    memset(&st->hdr, 0, sizeof st->hdr);
-    memcpy(st->hdr.magic, LPS_MAGIC, sizeof LPS_MAGIC);
-    st->hdr.version = LPS_VERSION;
-    st->hdr.size = LPS_AREA_SIZE;
-    st->hdr.next_seq = 1;
+    lps_area_init(st->area, LPS_AREA_SIZE);
+    return 0;
 }
 
 int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err)
 {
-    memset(st, 0, sizeof *st);
-    lps_init_header(st);
+    st->addr = 0;
+    st->area = calloc(1, LPS_AREA_SIZE);
     uint64_t addr = find_area(pid, err);
     if (addr == UINT64_MAX)
         return -1;
     if (!addr)
-        return 0;
+        return fresh(st);
     struct lps_header h;
     if (lpa_mem_read(memfd, addr, &h, sizeof h) != 0) {
         lpa_err(err, "process %d: reading patch state at %#llx: %s", (int)pid,
@@ -68,73 +50,46 @@ int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err)
     }
     st->addr = addr;
     if (memcmp(h.magic, LPS_MAGIC, sizeof LPS_MAGIC) != 0 && h.npatches == 0 && h.used == 0)
-        return 0; /* created but never committed */
-    if (memcmp(h.magic, LPS_MAGIC, sizeof LPS_MAGIC) != 0 || h.version != LPS_VERSION ||
-        h.size != LPS_AREA_SIZE || h.used > h.size - sizeof h) {
+        return fresh(st); /* created but never committed */
+    if (h.size != LPS_AREA_SIZE || h.used > LPS_AREA_SIZE - sizeof h) {
         lpa_err(err, "process %d: patch state at %#llx is corrupt", (int)pid,
                 (unsigned long long)addr);
         return -1;
     }
-    st->hdr = h;
-    st->recs = malloc(h.used ? h.used : 1);
-    if (h.used && lpa_mem_read(memfd, addr + sizeof h, st->recs, h.used) != 0) {
+    uint64_t len = sizeof h + h.used;
+    if (lpa_mem_read(memfd, addr, st->area, len) != 0) {
         lpa_err(err, "process %d: reading patch records: %s", (int)pid, strerror(errno));
         return -1;
     }
-    if (area_checksum(&h, st->recs) != h.checksum)
-        return lpa_err(err, "process %d: patch state at %#llx fails its checksum", (int)pid,
-                       (unsigned long long)addr);
-    /* Check the chain of record sizes so iteration stays in bounds. */
-    uint64_t off = 0;
-    for (uint32_t i = 0; i < h.npatches; i++) {
-        struct lps_patch *p = (struct lps_patch *)(st->recs + off);
-        if (off + sizeof *p > h.used || p->rec_size < sizeof *p ||
-            p->rec_size != sizeof *p + (uint64_t)p->nfuncs * sizeof(struct lps_func) ||
-            off + p->rec_size > h.used) {
-            lpa_err(err, "process %d: patch state record %u is corrupt", (int)pid, i);
-            return -1;
-        }
-        off += p->rec_size;
+    char why[LP_ERR_MAX];
+    if (lps_area_check(st->area, len, why) != 0) {
+        lpa_err(err, "process %d: patch state at %#llx: %s", (int)pid, (unsigned long long)addr,
+                why);
+        return -1;
     }
     return 0;
 }
 
 void lps_free(struct lps_state *st)
 {
-    free(st->recs);
-    st->recs = NULL;
+    free(st->area);
+    st->area = NULL;
 }
 
 struct lps_patch *lps_next(const struct lps_state *st, struct lps_patch *prev)
 {
-    uint64_t off = prev ? (uint64_t)((uint8_t *)prev - st->recs) + prev->rec_size : 0;
-    if (off >= st->hdr.used)
-        return NULL;
-    return (struct lps_patch *)(st->recs + off);
+    return lps_area_next(st->area, prev);
 }
 
 struct lps_patch *lps_append(struct lps_state *st, const struct lps_patch *p,
-                             const struct lps_func *funcs)
+                             const struct lps_func *funcs, char *err)
 {
-    uint64_t size = sizeof *p + (uint64_t)p->nfuncs * sizeof *funcs;
-    if (sizeof st->hdr + st->hdr.used + size > st->hdr.size)
-        return NULL;
-    st->recs = realloc(st->recs, st->hdr.used + size);
-    struct lps_patch *q = (struct lps_patch *)(st->recs + st->hdr.used);
-    memcpy(q, p, sizeof *p);
-    memcpy(q + 1, funcs, (size_t)p->nfuncs * sizeof *funcs);
-    q->rec_size = (uint32_t)size;
-    st->hdr.used += size;
-    st->hdr.npatches++;
-    return q;
+    return lps_area_append(st->area, LPS_AREA_SIZE, p, funcs, err);
 }
 
 void lps_remove(struct lps_state *st, struct lps_patch *p)
 {
-    uint64_t off = (uint64_t)((uint8_t *)p - st->recs), size = p->rec_size;
-    memmove(st->recs + off, st->recs + off + size, st->hdr.used - off - size);
-    st->hdr.used -= size;
-    st->hdr.npatches--;
+    lps_area_remove(st->area, p);
 }
 
 struct lps_patch *lps_find_id(const struct lps_state *st, const char *id_prefix)
@@ -151,16 +106,10 @@ struct lps_patch *lps_find_id(const struct lps_state *st, const char *id_prefix)
 
 int lps_store(int memfd, struct lps_state *st, char *err)
 {
-    size_t len = sizeof st->hdr + st->hdr.used;
-    uint8_t *buf = malloc(len);
-    st->hdr.checksum = area_checksum(&st->hdr, st->recs);
-    memcpy(buf, &st->hdr, sizeof st->hdr);
-    if (st->hdr.used)
-        memcpy(buf + sizeof st->hdr, st->recs, st->hdr.used);
-    int rc = lpa_mem_write(memfd, st->addr, buf, len);
+    uint64_t len = lps_area_seal(st->area);
+    int rc = lpa_mem_write(memfd, st->addr, st->area, len);
     if (rc != 0)
         lpa_err(err, "writing patch state at %#llx: %s", (unsigned long long)st->addr,
                 strerror(errno));
-    free(buf);
     return rc;
 }

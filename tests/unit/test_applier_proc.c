@@ -101,17 +101,22 @@ TEST(state_round_trip_through_proc_mem)
     struct lps_state st;
     CHECK_EQ_INT(lps_load(getpid(), mem, &st, err), 0);
     CHECK_EQ_INT(st.addr, (uint64_t)(uintptr_t)area);
-    CHECK_EQ_INT(st.hdr.npatches, 0);
+    CHECK_EQ_INT(lps_hdr(&st)->npatches, 0);
 
     struct lps_patch p = {.nfuncs = 1, .status = LPS_APPLIED, .seq = 1};
     memset(p.patch_id, 0xab, 16);
-    struct lps_func f = {.name = "compute", .sym_addr = 0x1000, .new_addr = 0x2000};
-    CHECK(lps_append(&st, &p, &f) != NULL);
+    struct lps_func f = {.name = "compute",
+                         .sym_addr = 0x1000,
+                         .new_addr = 0x2000,
+                         .pad_addr = 0xff0,
+                         .pad_len = 5,
+                         .entry_addr = 0x1000};
+    CHECK(lps_append(&st, &p, &f, err) != NULL);
     CHECK_EQ_INT(lps_store(mem, &st, err), 0);
     lps_free(&st);
 
     CHECK_EQ_INT(lps_load(getpid(), mem, &st, err), 0);
-    CHECK_EQ_INT(st.hdr.npatches, 1);
+    CHECK_EQ_INT(lps_hdr(&st)->npatches, 1);
     struct lps_patch *q = lps_find_id(&st, "abab");
     CHECK(q != NULL);
     if (q)
