@@ -170,6 +170,8 @@ static int stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf,
         st->stop_ns = t_checked - w->t_first; /* the check is part of the stop */
         st->check_ns = t_checked - w->t_stopped;
         st->threads = w->n;
+        st->stepped = lpa_safety_stepped(sf);
+        st->emulated = lpa_safety_finished(sf, &st->emulated_insns);
         if (verdict == 0)
             return LPA_OK;
         lpa_release(w);

@@ -33,6 +33,9 @@ struct lpa_opts {
 struct lpa_stats {
     int tries;
     size_t threads;
+    unsigned stepped;  /* threads single-stepped (at least once) out of replaced code */
+    unsigned emulated; /* threads lpatch ran out of it itself */
+    unsigned emulated_insns;
     uint64_t prep_ns;   /* map + write the image (one thread held briefly) */
     uint64_t stop_ns;   /* first thread asked to stop -> all stopped */
     uint64_t check_ns;  /* stack check */

@@ -216,15 +216,20 @@ static void print_stats(const struct cli *c, const struct lpa_stats *s)
     if (c->json) {
         printf(",\"stats\":{\"pause_us\":%.1f,\"stop_us\":%.1f,\"check_us\":%.1f,"
                "\"write_us\":%.1f,\"resume_us\":%.1f,\"prep_us\":%.1f,\"threads\":%zu,"
-               "\"tries\":%d}",
+               "\"tries\":%d,\"stepped\":%u,\"emulated\":%u,\"emulated_insns\":%u}",
                s->pause_ns / 1e3, s->stop_ns / 1e3, s->check_ns / 1e3, s->write_ns / 1e3,
-               s->resume_ns / 1e3, s->prep_ns / 1e3, s->threads, s->tries);
+               s->resume_ns / 1e3, s->prep_ns / 1e3, s->threads, s->tries, s->stepped, s->emulated,
+               s->emulated_insns);
     } else {
         printf("  pause %.1f us (stop %.1f incl. check %.1f, write %.1f, resume %.1f); "
                "%zu thread(s), %d tr%s; prepare %.1f us\n",
                s->pause_ns / 1e3, s->stop_ns / 1e3, s->check_ns / 1e3, s->write_ns / 1e3,
                s->resume_ns / 1e3, s->threads, s->tries, s->tries == 1 ? "y" : "ies",
                s->prep_ns / 1e3);
+        if (s->stepped || s->emulated)
+            printf("  threads in replaced code: %u single-stepped, %u run out by lpatch (%u "
+                   "instructions)\n",
+                   s->stepped, s->emulated, s->emulated_insns);
     }
 }
 

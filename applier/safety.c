@@ -7,6 +7,7 @@
  * conservative scan of the raw stack words.
  */
 #include "safety.h"
+#include "emulate.h"
 #include "proc.h"
 
 #include <libunwind-ptrace.h>
@@ -19,9 +20,10 @@
 #include <sys/user.h>
 #include <unistd.h>
 
-#define MAX_FRAMES 256
-#define RAW_SCAN   (64u << 10)
-#define MAX_STEPS  200 /* single steps to leave a replaced function */
+#define MAX_FRAMES   256
+#define RAW_SCAN     (64u << 10)
+#define MAX_STEPS    200  /* single steps to leave a replaced function */
+#define MAX_EMULATED 4096 /* instructions run here per stop (~1 us each), all threads */
 
 #define NPAGES 64
 
@@ -56,8 +58,12 @@ struct lpa_safety {
     uint64_t *words;                /* RAW_SCAN bytes */
     uint64_t *batch;                /* every stack of a stop, mapped and faulted in before it */
     size_t batch_size;
-    unsigned stepped;               /* threads stepped out of a function */
-    uint64_t ret_target;            /* check_thread 3: where the current callee returns */
+    unsigned stepped;    /* threads stepped out of a function */
+    unsigned finished;   /* threads lpatch ran out of replaced code itself */
+    unsigned emulated;   /* instructions it ran for them */
+    int emulate;         /* no shadow stack: instructions may be run here */
+    unsigned emu_budget; /* left for this stop */
+    uint64_t ret_target; /* check_thread 3: where the current callee returns */
     /* The ranges sorted by lo, for a binary search (built once per stop,
      * for the array being checked). */
     const struct lpa_range *idx_r;
@@ -234,6 +240,7 @@ struct lpa_safety *lpa_safety_new(pid_t pid, int memfd)
                                .access_fpreg = acc_fpreg,
                                .resume = acc_resume,
                                .get_proc_name = NULL};
+    s->emulate = lpa_emu_allowed(pid);
     s->as = unw_create_addr_space(&s->acc, 0);
     if (s->as)
         unw_set_caching_policy(s->as, UNW_CACHE_GLOBAL);
@@ -359,6 +366,32 @@ static const struct lpa_range *hit_s(struct lpa_safety *s, const struct lpa_rang
 
 #define hit(r, nr, ip, frame) hit_s(s, r, nr, ip, frame)
 
+/* A thread caught inside a replaced function: run its next instructions
+ * here on its registers (emulate.h) while they stay inside replaced code
+ * and are ones done here, then store them: the thread is where running
+ * would have put it, without a context switch per instruction.  1 if
+ * *regs moved (out of every range, or at an instruction to single-step). */
+static int run_here(struct lpa_safety *s, pid_t tid, struct user_regs_struct *regs,
+                    const struct lpa_range *r, size_t nr, int memfd)
+{
+    if (!s->emulate || regs->orig_rax != (unsigned long long)-1)
+        return 0; /* shadow stack; or in a system call, which may restart */
+    struct user_regs_struct x = *regs;
+    struct lpa_emu e = {.memfd = memfd};
+    int k = 0;
+    while (s->emu_budget && hit(r, nr, x.rip, 0) && lpa_emu_step(&e, &x)) {
+        s->emu_budget--;
+        k++;
+    }
+    if (!k || ptrace(PTRACE_SETREGS, tid, 0, &x) != 0)
+        return 0;
+    *regs = x;
+    s->emulated += (unsigned)k;
+    if (!hit(r, nr, x.rip, 0))
+        s->finished++;
+    return 1;
+}
+
 static int raw_scan(struct lpa_safety *s, pid_t tid, uint64_t sp, const struct lpa_range *r,
                     size_t nr, int memfd, char *why)
 {
@@ -406,8 +439,7 @@ static const struct lpa_map *plain_stack(const struct lpa_maps *m, uint64_t sp)
     const struct lpa_map *mp = &m->v[i];
     if (!strcmp(mp->path, "[stack]"))
         return mp;
-    if (!mp->path[0] && i > 0 && m->v[i - 1].end == mp->start &&
-        !strcmp(m->v[i - 1].perms, "---p"))
+    if (!mp->path[0] && i > 0 && m->v[i - 1].end == mp->start && !strcmp(m->v[i - 1].perms, "---p"))
         return mp;
     return NULL;
 }
@@ -520,6 +552,7 @@ void lpa_safety_begin(struct lpa_safety *s)
 {
     cur = s;
     s->idx_r = NULL; /* the range index is rebuilt for the array checked now */
+    s->emu_budget = MAX_EMULATED;
     lpa_maps_free(&s->stopmaps);                  /* read again only if a raw scan needs it */
     memset(s->page_addr, 0, sizeof s->page_addr); /* memory moved since the last stop */
 }
@@ -530,6 +563,11 @@ int lpa_safety_thread(struct lpa_safety *s, struct lpa_world *w, size_t i,
     cur = s;
     pid_t tid = w->t[i].tid;
     int rc = check_thread(s, tid, r, nr, memfd, why);
+    struct user_regs_struct x;
+    if (rc == 2 && ptrace(PTRACE_GETREGS, tid, 0, &x) == 0 && run_here(s, tid, &x, r, nr, memfd)) {
+        memset(s->page_addr, 0, sizeof s->page_addr);
+        rc = check_thread(s, tid, r, nr, memfd, why);
+    }
     /* A thread caught inside a replaced function (its IP, not a caller's
      * frame), or in a leaf it called, usually leaves within a few
      * instructions: step it out instead of releasing everyone and retrying. */
@@ -592,9 +630,9 @@ struct stepping {
 /* After one step of each of v[0..live): rip[k] its IP, ok[k] whether the
  * step was made.  Threads now out are checked again; those still to step
  * are kept, in order.  Returns how many remain; *rc 1 (why) if unsafe. */
-static size_t step_done(struct lpa_safety *s, struct stepping *v, size_t live,
-                        const uint64_t *rip, const int *ok, const struct lpa_range *r, size_t nr,
-                        int memfd, int *rc, char *why)
+static size_t step_done(struct lpa_safety *s, struct stepping *v, size_t live, const uint64_t *rip,
+                        const int *ok, const struct lpa_range *r, size_t nr, int memfd, int *rc,
+                        char *why)
 {
     size_t keep = 0;
     for (size_t k = 0; k < live; k++) {
@@ -605,7 +643,11 @@ static size_t step_done(struct lpa_safety *s, struct stepping *v, size_t live,
             snprintf(why, 512, "%s", v[k].why);
             return 0;
         }
-        if (v[k].ret ? rip[k] == v[k].ret : !hit(r, nr, rip[k], 0)) {
+        struct user_regs_struct x;
+        if (!v[k].ret && hit(r, nr, rip[k], 0) && ptrace(PTRACE_GETREGS, v[k].tid, 0, &x) == 0 &&
+            run_here(s, v[k].tid, &x, r, nr, memfd))
+            v[k].rip = x.rip;
+        if (v[k].ret ? v[k].rip == v[k].ret : !hit(r, nr, v[k].rip, 0)) {
             memset(s->page_addr, 0, sizeof s->page_addr); /* it moved */
             int c = check_thread(s, v[k].tid, r, nr, memfd, v[k].why);
             if (c == 0) {
@@ -653,8 +695,8 @@ static int step_out(struct lpa_safety *s, struct lpa_world *w, struct stepping *
 
 enum { T_SAFE, T_CHECK, T_UNCLEAN };
 
-int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r,
-                   size_t nr, int memfd, char *why)
+int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r, size_t nr,
+                   int memfd, char *why)
 {
     lpa_safety_begin(s);
     size_t n = w->n, m = n ? n : 1, nstack = 0, total = 0, nstep = 0;
@@ -675,6 +717,8 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
             continue;
         }
         const struct lpa_range *h = hit(r, nr, regs[i].rip, 0);
+        if (h && run_here(s, tid[i], &regs[i], r, nr, memfd))
+            h = hit(r, nr, regs[i].rip, 0);
         if (h) {
             state[i] = T_SAFE; /* stepped out below, then checked again */
             v[nstep] = (struct stepping){.tid = tid[i], .rip = regs[i].rip};
@@ -765,6 +809,12 @@ unsigned lpa_safety_stepped(const struct lpa_safety *s)
     return s->stepped;
 }
 
+unsigned lpa_safety_finished(const struct lpa_safety *s, unsigned *insns)
+{
+    *insns = s->emulated;
+    return s->finished;
+}
+
 void lpa_safety_stacks(struct lpa_safety *s, const struct lpa_maps *m)
 {
     s->premaps = m;
@@ -780,8 +830,8 @@ void lpa_safety_stacks(struct lpa_safety *s, const struct lpa_maps *m)
         return;
     if (s->batch)
         munmap(s->batch, s->batch_size);
-    s->batch = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                    -1, 0);
+    s->batch =
+        mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     s->batch_size = s->batch == MAP_FAILED ? 0 : want;
     if (s->batch == MAP_FAILED)
         s->batch = NULL;

@@ -55,5 +55,8 @@ void lpa_safety_warm(struct lpa_safety *s);
 
 /* How many threads were single-stepped out of replaced code so far. */
 unsigned lpa_safety_stepped(const struct lpa_safety *s);
+/* How many threads lpatch ran out of replaced code itself (emulate.h), and
+ * in how many instructions in all. */
+unsigned lpa_safety_finished(const struct lpa_safety *s, unsigned *insns);
 
 #endif
