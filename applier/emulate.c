@@ -7,14 +7,14 @@
  * on the same values, so results and flags, the architecturally undefined
  * ones included, are the ones the thread would have got:
  *
- *   nop forms, endbr64        mov, movzx, movsx, movsxd, lea, cmov     pop, leave
+ *   nop forms, endbr64        mov, movzx, movsx, movsxd, lea, cmov, setcc     pop, leave
  *   add or and sub xor cmp test shl shr sar imul neg not inc dec
  *   jmp, jcc                  ret, rep ret, ret $imm16
  *
- * Operands are 32 or 64 bits (8 for compares, tests and movzx/movsx
- * sources); memory may only be read.  Anything else (stores, push, call,
- * system calls, segment or size prefixes, SIMD, 8- and 16-bit writes) is
- * left to a single-step.
+ * Operands are 32 or 64 bits (8 for moves, compares, tests, setcc and
+ * movzx/movsx sources); memory may only be read.  Anything else (stores,
+ * push, call, system calls, segment or size prefixes, SIMD, 16-bit
+ * operands, 8-bit arithmetic) is left to a single-step.
  */
 #include "emulate.h"
 
@@ -110,6 +110,15 @@ static uint64_t get(struct user_regs_struct *r, unsigned n, int size, int rex)
 static void put(struct user_regs_struct *r, unsigned n, int size, uint64_t v)
 {
     *gpr(r, n) = v & mask(size);
+}
+
+/* Write a byte register: the rest of the register keeps its value. */
+static void put8(struct user_regs_struct *r, unsigned n, int rex, uint64_t v)
+{
+    if (!rex && n >= 4 && n < 8)
+        *gpr(r, n - 4) = (*gpr(r, n - 4) & ~0xff00ull) | (v & 0xff) << 8;
+    else
+        *gpr(r, n) = (*gpr(r, n) & ~0xffull) | (v & 0xff);
 }
 
 static uint64_t sext(uint64_t v, int size)
@@ -505,6 +514,17 @@ static int step(struct lpa_emu *e, struct user_regs_struct *r)
         NEXT();
         put(r, (unsigned)d.rm, size, get(r, (unsigned)d.reg, size, d.rex));
         DONE();
+    case 0x88: /* mov r8, r8 */
+    case 0x8a: /* mov r/m8, r8 */
+        if (modrm(&d) != 0 || (o == 0x88 && d.mod != 3))
+            return -1;
+        NEXT();
+        if (o == 0x88)
+            v = get(r, (unsigned)d.reg, 1, d.rex);
+        else if (rm_value(e, &d, r, next, 1, &v) != 0)
+            return -1;
+        put8(r, (unsigned)(o == 0x88 ? d.rm : d.reg), d.rex, v);
+        DONE();
     case 0x8b: /* mov r/m, r */
         if (modrm(&d) != 0)
             return -1;
@@ -697,6 +717,12 @@ static int step(struct lpa_emu *e, struct user_regs_struct *r)
     if (modrm(&d) != 0)
         return -1;
     NEXT();
+    if (o >= 0x90 && o <= 0x9f) { /* setcc r8 */
+        if (d.mod != 3)
+            return -1;
+        put8(r, (unsigned)d.rm, d.rex, (uint64_t)cond(r->eflags, o & 15u));
+        DONE();
+    }
     if (o >= 0x40 && o <= 0x4f) { /* cmovcc: reads its source either way */
         if (rm_value(e, &d, r, next, size, &v) != 0)
             return -1;

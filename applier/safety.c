@@ -22,8 +22,8 @@
 
 #define MAX_FRAMES   256
 #define RAW_SCAN     (64u << 10)
-#define MAX_STEPS    200  /* single steps to leave a replaced function */
-#define MAX_EMULATED 4096 /* instructions run here per stop (~1 us each), all threads */
+#define MAX_STEPS    200   /* single steps to leave a replaced function */
+#define MAX_EMULATED 20000 /* instructions run here per stop, all threads: ~40 ns each */
 
 #define NPAGES 64
 

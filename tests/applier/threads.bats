@@ -6,9 +6,11 @@ load helpers
 setup_file() {
   build_mkpatch
   target loop loop.c
+  target churn loop.c -DCHURN
   mkpatch "$BATS_FILE_TMPDIR/p1.lpatch" "$BATS_FILE_TMPDIR/loop" "compute=$COMPUTE_1001"
   mkpatch "$BATS_FILE_TMPDIR/p2.lpatch" "$BATS_FILE_TMPDIR/loop" \
     "compute=$COMPUTE_2001" "other=$OTHER_107"
+  mkpatch "$BATS_FILE_TMPDIR/churn.lpatch" "$BATS_FILE_TMPDIR/churn" "compute=$COMPUTE_1001"
 }
 
 teardown() { stop_all; }
@@ -51,4 +53,27 @@ cycle() { # THREADS ROUNDS
 
 @test "64 busy threads: every call returns old or new, never anything else" {
   cycle 64 1
+}
+
+@test "threads stopped inside the replaced body are run out of it by lpatch, no call goes wrong" {
+  local st=$BATS_TEST_TMPDIR/st i emulated=0 stepped=0 n
+  start nice -n 10 "$BATS_FILE_TMPDIR/churn" 8 "$st"
+  wait_until test -s "$st"
+  for ((i = 0; i < 6; i++)); do
+    run "$LPATCH" apply --timeout 60000 --stats --json "$TPID" "$BATS_FILE_TMPDIR/churn.lpatch"
+    assert_success
+    n=$(jq '[.. | .emulated? // empty] | add' <<<"$output")
+    emulated=$((emulated + n))
+    stepped=$((stepped + $(jq '[.. | .stepped? // empty] | add' <<<"$output")))
+    grows "$st" new1
+    run "$LPATCH" revert --timeout 60000 "$TPID"
+    assert_success
+    grows "$st" old
+  done
+  echo "threads run out by lpatch: $emulated, single-stepped: $stepped" >&3
+  ((emulated > 0))
+  ((stepped == 0)) # compute is all register work: nothing left to single-step
+  grows "$st" calls
+  [[ $(field "$st" bad) == 0 ]]
+  running "$TPID"
 }
