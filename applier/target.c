@@ -4,6 +4,7 @@
  * target's own link map resolves.
  */
 #include "target.h"
+#include "lpmeta.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -412,6 +413,69 @@ static int resolve_by_link_map(struct lpa_target *t, const char *name, uint64_t 
     return -1;
 }
 
+/* A function-scope static of the running module by the plugin's stable
+ * name ("fn::var") in unit unit_id, from its .livepatch.static records
+ * (gcc-plugin/lpmeta.h): a stacked patch was made against another build,
+ * whose "var.N" numbering may differ.  0 found; -1 not (err says why). */
+static int find_static(const struct lpa_module *m, uint64_t unit_id, const char *stable,
+                       uint64_t *addr, char *err)
+{
+    int fd = open(m->open_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lpa_err(err, "%s: %s", m->path, strerror(errno));
+    elf_version(EV_CURRENT);
+    Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    size_t shstr = 0;
+    int have = 0, found = 0;
+    Elf_Scn *scn = NULL;
+    if (e && elf_getshdrstrndx(e, &shstr) == 0)
+        while (!found && (scn = elf_nextscn(e, scn))) {
+            GElf_Shdr sh;
+            const char *nm;
+            if (!gelf_getshdr(scn, &sh) || !(nm = elf_strptr(e, shstr, sh.sh_name)) ||
+                strcmp(nm, LPMETA_SEC_STATIC) != 0)
+                continue;
+            have = 1;
+            Elf_Data *d = elf_getdata(scn, NULL);
+            const uint8_t *b = d ? d->d_buf : NULL;
+            size_t n = d && b ? d->d_size : 0, off = 0;
+            while (off + sizeof(struct lpmeta_hdr) <= n && !found) {
+                struct lpmeta_hdr h;
+                memcpy(&h, b + off, sizeof h);
+                if (h.size < sizeof h || h.size > n - off)
+                    break; /* corrupt: stop reading, "not found" below */
+                struct lpmeta_static r;
+                if (h.kind == LPMETA_STATIC && h.size > sizeof r) {
+                    memcpy(&r, b + off, sizeof r);
+                    /* strings: asm name, stable name; both NUL-terminated
+                     * inside the record */
+                    const char *asm_name = (const char *)b + off + sizeof r,
+                               *end = (const char *)b + off + h.size;
+                    const char *nul = memchr(asm_name, 0, (size_t)(end - asm_name));
+                    const char *st = nul ? nul + 1 : end;
+                    /* addr 0 or -1: the linker dropped the variable */
+                    if (st < end && memchr(st, 0, (size_t)(end - st)) && r.unit_id == unit_id &&
+                        r.addr + 1 > 1 && strcmp(st, stable) == 0) {
+                        *addr = r.addr + m->load_bias;
+                        found = 1;
+                    }
+                }
+                off += h.size;
+            }
+        }
+    if (e)
+        elf_end(e);
+    close(fd);
+    if (found)
+        return 0;
+    return lpa_err(err,
+                   have ? "%s: stacked patch refers to the function-scope static %s, which the "
+                          "running build does not have (an earlier patch may have added it)"
+                        : "%s: stacked patch refers to the function-scope static %s, and the "
+                          "running build has no livepatch records to find it by that name",
+                   m->path, stable);
+}
+
 /* GCC names function-scope statics "var.N", N counted across the unit:
  * the same N may name another variable in another build. */
 static int gcc_numbered_name(const char *name)
@@ -464,6 +528,8 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
             *addr = r->sym_addr;
             return 0;
         }
+        if (strstr(name, "::")) /* lpdiff's stable name for a function-scope static */
+            return find_static(t->mod, s->unit_id, name, addr, err) == 0 ? 0 : -1;
         struct found_sym fs;
         elf_find_sym(t->mod->open_path, name, 0, &fs);
         if (fs.count == 1 && fs.type == STT_OBJECT && gcc_numbered_name(name)) {

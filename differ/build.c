@@ -293,6 +293,7 @@ static void add_symbols(struct unit *u)
                             .size = y->size};
             const struct lpm_static *st = strmap_get(&meta_static, y->name);
             v.key = st ? xstrdup(st->stable_name) : strip_gcc_suffix(y->name);
+            v.stable = st != NULL;
             v.is_local = y->bind == STB_LOCAL;
             v.tls = y->type == STT_TLS || sec_is_tls(sec);
             v.writable = !sec_is_rodata(sec) && !v.tls;

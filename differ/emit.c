@@ -154,7 +154,10 @@ static int sym_for_var(struct emitter *e, struct var *v, struct lp_sym *s)
     }
     if (y) {
         s->kind = LP_SYM_MODULE;
-        s->name = lp_writer_str(e->w, y->name);
+        /* A function-scope static goes by the plugin's stable name: a
+         * stacked patch is resolved by name in an older build, where GCC's
+         * "var.N" may number another variable. */
+        s->name = lp_writer_str(e->w, o->stable && v->is_local ? o->key : y->name);
         s->value = y->value;
         s->size = (uint32_t)y->size;
         return 0;

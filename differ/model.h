@@ -40,6 +40,7 @@ struct var {
     uint64_t off, size;
     struct var *peer;
     unsigned is_local : 1, writable : 1, tls : 1, changed : 1, added : 1;
+    unsigned stable : 1; /* key is the plugin's stable name of a function-scope static */
 };
 
 struct unit {
