@@ -1,0 +1,189 @@
+# Helpers for tests/real/expat.bats: Debian 12's expat source, its builds
+# through `make livepatch`, and a running XML service to ask questions of.
+#
+# Cache (kept between runs, git-ignored): tests/out/cache/expat/
+#   dl/ src/ patches/ series     debsrc's download and unpacked upstream source
+#   tN/                          sources at Debian patch level N
+#   t7-without-6/                level 5 + patch 7 (CVE-2024-50602), no patch 6
+#   .livepatch/build/tN/         make livepatch's builds of them (with the plugin)
+#   patches-A-B/                 make livepatch's output for OLD=tA NEW=tB
+# Per run: tests/out/real-expat/ (FIFO, logs, results).
+
+EXPAT_CACHE=$LP_TOP/tests/out/cache/expat
+EXPAT_RUN=$LP_TOP/tests/out/real-expat
+EXPAT_LIB=build/lib/.libs/libexpat.so.1.8.10
+EXPAT_PATCH_NAME=build_lib_.libs_libexpat.so.1.8.10.lpatch
+# The bookworm version whose source the mirror serves (the newer security
+# uploads' .dsc are not on it).
+EXPAT_VERSION=2.5.0-1+deb12u2
+EXPAT_LEVELS="2 3 4 5 6 7 8"
+DEBSRC=$LP_TOP/../shared/tools/debsrc
+
+expat_prepare_sources() {
+  if [[ ! -f $EXPAT_CACHE/series || ! -d $EXPAT_CACHE/src ]]; then
+    "$DEBSRC" "expat=$EXPAT_VERSION" "$EXPAT_CACHE" >&2 || return 1
+  fi
+  local n
+  for n in $EXPAT_LEVELS; do
+    [[ -f $EXPAT_CACHE/t$n.prepared && -d $EXPAT_CACHE/t$n ]] && continue
+    "$DEBSRC" --upto $n "$EXPAT_CACHE" "$EXPAT_CACHE/t$n" >&2 || return 1
+    : >"$EXPAT_CACHE/t$n.prepared"
+  done
+  # Level 6 (CVE-2023-52425) is refused (struct layout): the next fix,
+  # CVE-2024-50602, on top of level 5 without it.
+  local t=$EXPAT_CACHE/t7-without-6
+  if [[ ! -f $t.prepared || ! -d $t ]]; then
+    rm -rf "$t" && cp -a "$EXPAT_CACHE/t5" "$t" &&
+      patch -d "$t" -p1 -s -N <"$EXPAT_CACHE/patches/$(sed -n 7p "$EXPAT_CACHE/series")" >&2 &&
+      : >"$t.prepared" || return 1
+  fi
+}
+
+# The plugin the builds use: a copy of $LP_PLUGIN, replaced only when its
+# content changes (make livepatch rebuilds when the plugin's content does).
+EXPAT_PLUGIN=$EXPAT_CACHE/plugin/livepatch.so
+expat_snapshot_plugin() {
+  mkdir -p "$EXPAT_CACHE/plugin"
+  [[ -f $LP_PLUGIN ]] || { echo "no plugin $LP_PLUGIN (make all)" >&2; return 1; }
+  if ! cmp -s "$LP_PLUGIN" "$EXPAT_PLUGIN"; then
+    cp "$LP_PLUGIN" "$EXPAT_PLUGIN.tmp" && mv "$EXPAT_PLUGIN.tmp" "$EXPAT_PLUGIN"
+  fi
+}
+
+# The build command names a hash of the build script's code (comments
+# aside): make livepatch rebuilds when the command changes.
+expat_build_cmd() {
+  local id
+  id=$(grep -v '^[[:space:]]*#' "$LP_TOP/tests/real/expat-build.sh" | sha256sum | cut -c1-12)
+  echo "EXPAT_BUILD_ID=$id bash $LP_TOP/tests/real/expat-build.sh ."
+}
+
+# expat_make_patch FROM TO: make livepatch OLD=tFROM NEW=tTO into
+# patches-FROM-TO/; lpdiff's messages go to patches-FROM-TO.log too.
+expat_make_patch() {
+  local from=$1 to=$2 out=patches-$1-$2 rc=0
+  (cd "$EXPAT_CACHE" && rm -rf "$out" &&
+    make -s -j2 -f "$LP_TOP/make-rules/livepatch.mk" livepatch OLD=t$from NEW=t$to \
+      LIVEPATCH_BUILD="$(expat_build_cmd)" \
+      LIVEPATCH_MODULES="$EXPAT_LIB" LIVEPATCH_OUT="$out" LIVEPATCH_DIR=.livepatch \
+      LPDIFF="$LPDIFF" LPATCH="$LPATCH" LIVEPATCH_PLUGIN="$EXPAT_PLUGIN") \
+    >"$EXPAT_CACHE/$out.log" 2>&1 || rc=$?
+  cat "$EXPAT_CACHE/$out.log"
+  return $rc
+}
+
+expat_build_dir() { echo "$EXPAT_CACHE/.livepatch/build/t$1"; }
+expat_patch() { echo "$EXPAT_CACHE/patches-$1/$EXPAT_PATCH_NAME"; }
+
+# expat_patch_functions A-B: the functions a patch replaces, sorted, on one line.
+expat_patch_functions() {
+  jq -r '.patches[0].functions | sort | join(" ")' "$EXPAT_CACHE/patches-$1/manifest.json"
+}
+
+# The workload and probe program, compiled against a build's expat.h and
+# linked with its libexpat.so.
+expat_compile() {
+  local level=$1 out=$2 dir
+  dir=$(expat_build_dir "$level")
+  gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$out" "$LP_TOP/tests/real/expat-workload.c" \
+    -I"$dir/expat/lib" -I"$dir/build" -L"$dir/build/lib/.libs" -lexpat -lpthread
+}
+
+# expat_fresh LEVEL PROBE: run one probe in a new process on that level's library.
+expat_fresh() {
+  local dir
+  dir=$(expat_build_dir "$1")
+  LD_LIBRARY_PATH=$dir/build/lib/.libs "$EXPAT_RUN/expat-workload" --probe "$2"
+}
+
+# Start the workload on the OLD build (level 2); its pid goes to $EXPAT_RUN/pid.
+expat_start() {
+  local level=$1 dir i
+  dir=$(expat_build_dir "$level")
+  rm -f "$EXPAT_RUN/req" "$EXPAT_RUN/resp"
+  mkfifo "$EXPAT_RUN/req" "$EXPAT_RUN/resp"
+  echo 0 >"$EXPAT_RUN/iterations"
+  LD_LIBRARY_PATH=$dir/build/lib/.libs "$EXPAT_RUN/expat-workload" --serve \
+    "$EXPAT_RUN/req" "$EXPAT_RUN/resp" >"$EXPAT_RUN/workload.out" 2>"$EXPAT_RUN/workload.err" \
+    </dev/null 3>&- &
+  echo $! >"$EXPAT_RUN/pid"
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^ready$' "$EXPAT_RUN/workload.out" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "workload did not start; stderr:" >&2
+  cat "$EXPAT_RUN/workload.err" >&2
+  return 1
+}
+
+expat_pid() { cat "$EXPAT_RUN/pid"; }
+
+expat_stop() {
+  [[ -f $EXPAT_RUN/pid ]] || return 0
+  local pid i
+  pid=$(cat "$EXPAT_RUN/pid")
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$EXPAT_RUN/pid"
+}
+
+# expat_ask REQUEST: send one request line down the FIFO and print the
+# answer line.  Requests: a probe name (see expat-workload.c) or "status".
+expat_ask() {
+  local pid answer
+  pid=$(expat_pid)
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "workload (pid $pid) is gone; stderr:" >&2
+    cat "$EXPAT_RUN/workload.err" >&2
+    return 1
+  fi
+  # Open the answer FIFO for reading first: the workload opens it for writing
+  # after reading the request.
+  if ! answer=$(timeout 30 bash -c 'echo "$1" >"$2" && head -n1 <"$3"' _ "$1" "$EXPAT_RUN/req" "$EXPAT_RUN/resp"); then
+    echo "workload (pid $pid) did not answer '$1' within 30 s; stderr:" >&2
+    cat "$EXPAT_RUN/workload.err" >&2
+    return 1
+  fi
+  echo "$answer"
+}
+
+# The workload is alive, has parsed more documents since the last check,
+# and none of them gave a wrong result.
+expat_assert_healthy() {
+  local answer word iter failures prev
+  answer=$(expat_ask status) || return 1
+  read -r word iter failures <<<"$answer"
+  prev=$(cat "$EXPAT_RUN/iterations")
+  if [[ $word != status || $failures != 0 ]]; then
+    echo "workload unhealthy: $answer" >&2
+    return 1
+  fi
+  if ((iter <= prev)); then
+    echo "workload made no progress: $prev -> $iter documents" >&2
+    return 1
+  fi
+  echo "$iter" >"$EXPAT_RUN/iterations"
+}
+
+# expat_lpatch ARGS...: run lpatch (2-minute limit); its exit code and wall
+# time go to $EXPAT_RUN/results.txt for the report.
+expat_lpatch() {
+  local t0 t1 rc=0
+  t0=$(date +%s%N)
+  timeout 120 "$LPATCH" "$@" || rc=$?
+  t1=$(date +%s%N)
+  echo "lpatch $*: exit $rc, wall $(((t1 - t0) / 1000)) us" >>"$EXPAT_RUN/results.txt"
+  return $rc
+}
+
+# Ids of the patches applied in the workload, oldest first, on one line.
+expat_applied_ids() {
+  local json
+  json=$("$LPATCH" list --json "$(expat_pid)") || return 1
+  jq -r '[.patches[].id] | join(" ")' <<<"$json"
+}
+
+expat_patch_id() { "$LPATCH" info --json "$(expat_patch "$1")" | jq -r .id; }
