@@ -270,12 +270,47 @@ static int switch_entries(int memfd, struct lps_func *rf, size_t n, int back)
     return rc;
 }
 
-/* Map the relocated image near the module; one thread held briefly. */
+/* Relocate the image for a free range near the module (maps re-read if
+ * `reread`); symbols resolved once are reused (lpa_target_resolve). */
+static int relocate_near(struct lpa_target *t, const struct lp_layout *lay, int reread,
+                         uint8_t *img, uint64_t *hint, char *err)
+{
+    if (reread) { /* the target mapped something there meanwhile */
+        lpa_maps_free(&t->maps);
+        if (lpa_maps_read(t->pid, &t->maps, err) != 0)
+            return -1;
+    }
+    *hint = lpa_maps_free_near(&t->maps, t->mod->base, t->mod->end, lay->size);
+    if (!*hint)
+        return lpa_err(err, "process %d: no free address range within 2 GiB of %s", (int)t->pid,
+                       t->mod->path);
+    struct lp_target lt = {.load_bias = t->mod->load_bias,
+                           .image_addr = *hint,
+                           .resolve = lpa_target_resolve,
+                           .ctx = t,
+                           .module_by_name = t->stacked};
+    lpa_target_tls(t, &lt);
+    memset(img, 0, lay->size);
+    return lp_relocate(t->patch, lay, &lt, img, err);
+}
+
+/* Map the relocated image near the module; one thread held briefly.  The
+ * image is relocated before the thread is held: resolving symbols reads
+ * ELF files and the link map, which the held thread need not wait for. */
 static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t insn,
                      const struct lpa_opts *o, uint64_t *image_addr, char *err)
 {
     uint8_t *img = calloc(1, lay->size);
     int rc = LPA_REFUSED;
+    uint64_t hint = 0;
+    if (!img) {
+        lpa_err(err, "out of memory");
+        return LPA_USAGE;
+    }
+    if (relocate_near(t, lay, 0, img, &hint, err) != 0) {
+        free(img);
+        return LPA_REFUSED;
+    }
     struct lpa_world w;
     enum lpa_stop_err se = lpa_stop(&w, t->pid, 1, o->timeout_ms, err);
     if (se != LPA_STOP_OK) {
@@ -288,25 +323,7 @@ static int map_image(struct lpa_target *t, const struct lp_layout *lay, uint64_t
             goto out;
     }
     for (int attempt = 0; attempt < 4; attempt++) {
-        if (attempt) { /* the target mapped something there meanwhile */
-            lpa_maps_free(&t->maps);
-            if (lpa_maps_read(t->pid, &t->maps, err) != 0)
-                goto out;
-        }
-        uint64_t hint = lpa_maps_free_near(&t->maps, t->mod->base, t->mod->end, lay->size);
-        if (!hint) {
-            lpa_err(err, "process %d: no free address range within 2 GiB of %s", (int)t->pid,
-                    t->mod->path);
-            goto out;
-        }
-        struct lp_target lt = {.load_bias = t->mod->load_bias,
-                               .image_addr = hint,
-                               .resolve = lpa_target_resolve,
-                               .ctx = t,
-                               .module_by_name = t->stacked};
-        lpa_target_tls(t, &lt);
-        memset(img, 0, lay->size);
-        if (lp_relocate(t->patch, lay, &lt, img, err) != 0)
+        if (attempt && relocate_near(t, lay, 1, img, &hint, err) != 0)
             goto out;
         int64_t a = rcall(&w, insn, SYS_mmap, hint, lay->size, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0, err);

@@ -48,6 +48,8 @@ void lpa_target_close(struct lpa_target *t)
     free(t->mods);
     lps_free(&t->state);
     free(t->fp);
+    free(t->resolved);
+    free(t->is_resolved);
     memset(t, 0, sizeof *t);
     t->memfd = -1;
 }
@@ -249,6 +251,12 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
 {
     const struct lp_header *h = lp_patch_header(p);
     char hex[2 * LP_BUILD_ID_MAX + 1], idhex[33];
+    free(t->resolved);
+    free(t->is_resolved);
+    t->resolved = calloc(h->nsyms + 1u, sizeof *t->resolved);
+    t->is_resolved = calloc(h->nsyms + 1u, 1);
+    if (!t->resolved || !t->is_resolved)
+        return lpa_err(err, "out of memory");
     t->patch = p;
     t->mod = NULL;
     t->stacked = 0;
@@ -489,10 +497,9 @@ static int gcc_numbered_name(const char *name)
     return 1;
 }
 
-int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,
-                       char *err)
+static int resolve_sym(struct lpa_target *t, const struct lp_patch *p, const struct lp_sym *s,
+                       uint64_t *addr, char *err)
 {
-    struct lpa_target *t = ctx;
     const char *name = lp_patch_str(p, s->name);
     if (s->kind == LP_SYM_DYNAMIC) {
         int lazy = 0;
@@ -551,6 +558,26 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
     }
     lpa_err(err, "symbol %s: kind %u cannot be resolved by name", name, s->kind);
     return -1;
+}
+
+int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,
+                       char *err)
+{
+    struct lpa_target *t = ctx;
+    uint32_t nsyms = 0;
+    const struct lp_sym *syms = lp_patch_syms(p, &nsyms);
+    int cacheable = p == t->patch && t->resolved && s >= syms && s < syms + nsyms;
+    size_t i = cacheable ? (size_t)(s - syms) : 0;
+    if (cacheable && t->is_resolved[i]) {
+        *addr = t->resolved[i];
+        return 0;
+    }
+    int rc = resolve_sym(t, p, s, addr, err);
+    if (rc == 0 && cacheable) {
+        t->resolved[i] = *addr;
+        t->is_resolved[i] = 1;
+    }
+    return rc;
 }
 
 /* ---- TLS -------------------------------------------------------------- */

@@ -35,6 +35,10 @@ struct lpa_target {
     struct lps_state state;
     struct lpa_fplace *fp;
     size_t nfp;
+    /* Symbols of `patch` resolved so far (by index): resolution reads
+     * files and the target, so a second relocation reuses it. */
+    uint64_t *resolved;
+    uint8_t *is_resolved;
 };
 
 /* Open the process and read its modules and patch state (exit codes: 0 ok,
