@@ -118,3 +118,23 @@ teardown() { stop_all; }
   grows "$st" old
   [[ $(field "$st" bad) == 0 ]]
 }
+
+@test "the module replaced on disk (package upgraded): the running copy is patched by its build-id" {
+  local st=$BATS_TEST_TMPDIR/st bin=$BATS_TEST_TMPDIR/bin/loop
+  mkdir -p "${bin%/*}"
+  cp "$BATS_FILE_TMPDIR/loop" "$bin"
+  start nice -n 10 "$bin" 2 "$st"
+  wait_until test -s "$st"
+  # the upgrade: another build at the same path, the old file deleted
+  rm "$bin"
+  cp "$BATS_FILE_TMPDIR/napper" "$bin"
+  run "$LPATCH" apply --timeout 60000 "$TPID" "$BATS_FILE_TMPDIR/p1.lpatch"
+  assert_success
+  grows "$st" new1
+  run "$LPATCH" list "$TPID"
+  assert_output --partial "$bin (deleted)"
+  run "$LPATCH" revert --timeout 60000 "$TPID"
+  assert_success
+  grows "$st" old
+  [[ $(field "$st" bad) == 0 ]]
+}
