@@ -138,3 +138,28 @@ teardown() { stop_all; }
   grows "$st" old
   [[ $(field "$st" bad) == 0 ]]
 }
+
+@test "a stopped process (SIGSTOP) is patched and stays stopped until continued" {
+  local st=$BATS_TEST_TMPDIR/st
+  start nice -n 10 "$BATS_FILE_TMPDIR/loop" 2 "$st"
+  wait_until test -s "$st"
+  kill -STOP "$TPID"
+  wait_until all_stopped "$TPID"
+  run "$LPATCH" apply --timeout 60000 "$TPID" "$BATS_FILE_TMPDIR/p1.lpatch"
+  assert_success
+  sleep 0.2
+  all_stopped "$TPID" # job control state untouched: still stopped
+  kill -CONT "$TPID"
+  grows "$st" new1
+  run "$LPATCH" revert --timeout 60000 "$TPID"
+  assert_success
+  grows "$st" old
+  [[ $(field "$st" bad) == 0 ]]
+}
+
+all_stopped() { # PID: every thread in state T
+  local t
+  for t in /proc/"$1"/task/*/stat; do
+    [[ $(awk '{print $3}' "$t") == T ]] || return 1
+  done
+}
