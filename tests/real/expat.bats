@@ -1,0 +1,258 @@
+#!/usr/bin/env bats
+# Real software: Debian 12's expat (2.5.0-1+deb12u2), libexpat.so built by
+# Debian's own build steps (tests/real/expat-build.sh) with the plugin
+# through `make livepatch`'s foreign mode at each level of Debian's patch
+# series, then fixed while a program using it runs:
+#
+#   level 2  OLD (Debian's two cmake packaging patches)
+#   level 3  CVE-2024-45490  XML_ParseBuffer: reject a negative length
+#   level 4  CVE-2024-45491  dtdCopy: overflow check (#if'd out on x86-64)
+#   level 5  CVE-2024-45492  nextScaffoldPart: same (#if'd out on x86-64)
+#   level 6  CVE-2023-52425  reparse deferral: refused (parser struct grows)
+#   level 7  CVE-2024-50602  XML_StopParser on an unstarted parser; built on
+#                            level 5 without 6 as t7-without-6
+#   level 8  CVE-2024-8176   entity expansion without recursion: refused
+#
+# The workload (expat-workload.c) parses and checks documents without end;
+# the reproducers run inside it (requests on a FIFO).  See docs/real-world.md.
+# The tests run in order and share one workload process.
+
+load ../lib/common
+load expat-helpers
+
+setup_file() {
+  mkdir -p "$EXPAT_RUN"
+  : >"$EXPAT_RUN/results.txt"
+  expat_prepare_sources
+  expat_snapshot_plugin
+}
+
+teardown_file() {
+  expat_stop
+}
+
+# record A-B: functions and patch size for the report.
+record() {
+  local patch
+  patch=$(expat_patch "$1")
+  echo "$1 functions: $(expat_patch_functions "$1") size: $(stat -c %s "$patch") bytes;" \
+    "$("$LPATCH" info "$patch" | grep '^sizes:')" >>"$EXPAT_RUN/results.txt"
+}
+
+@test "expat: debsrc gives expat 2.5.0 with Debian's six CVE patches as levels 3 to 8" {
+  run sed -n 3,8p "$EXPAT_CACHE/series"
+  assert_output "CVE-2024-45490.patch
+CVE-2024-45491.patch
+CVE-2024-45492.patch
+expat-2.5.0-CVE-2023-52425.patch
+expat-2.5.0-CVE-2024-50602.patch
+expat-2.5.0-CVE-2024-8176.patch"
+  # XML_Parse checked len < 0 already; the fix adds the check to XML_ParseBuffer.
+  run grep -c 'if (len < 0) {' "$EXPAT_CACHE/t2/expat/lib/xmlparse.c"
+  assert_output 1
+  run grep -c 'if (len < 0) {' "$EXPAT_CACHE/t3/expat/lib/xmlparse.c"
+  assert_output 2
+  # t7-without-6: the CVE-2024-50602 fix without CVE-2023-52425's.
+  run grep -c 'XML_ERROR_NOT_STARTED' "$EXPAT_CACHE/t7-without-6/expat/lib/xmlparse.c"
+  assert_output 2
+  run grep -c 'm_reparseDeferralEnabled' "$EXPAT_CACHE/t7-without-6/expat/lib/xmlparse.c"
+  assert_output 0
+}
+
+@test "expat: make livepatch 2->3 builds Debian's libexpat.so with the plugin and writes the CVE-2024-45490 fix" {
+  run expat_make_patch 2 3
+  assert_success
+  [ -s "$(expat_patch 2-3)" ]
+  run readelf -S -W "$(expat_build_dir 2)/$EXPAT_LIB"
+  assert_output --partial .livepatch
+  # Debian's flags: dpkg-buildflags' plus -Wall and -Bsymbolic-functions.
+  run grep -E '^(CFLAGS|LDFLAGS) = ' "$(expat_build_dir 2)/build/lib/Makefile"
+  assert_line --regexp '^CFLAGS = -g -O2 .*-fstack-protector-strong .* -Wall$'
+  assert_line 'LDFLAGS = -Wl,-Bsymbolic-functions -Wl,-z,relro'
+  record 2-3
+  run expat_patch_functions 2-3
+  assert_output --partial XML_ParseBuffer
+  # The 6 added lines move every later assert(): 17 more functions differ
+  # in their __LINE__ constant only (same size, see docs/real-world.md).
+  run jq '.patches[0].functions | length' "$EXPAT_CACHE/patches-2-3/manifest.json"
+  assert_output 18
+  run "$LPATCH" info "$(expat_patch 2-3)"
+  assert_line --regexp '^  replace XML_ParseBuffer .* 436 bytes -> new 470 bytes$'
+  assert_line --regexp '^  replace doProlog .* 9936 bytes -> new 9936 bytes '
+}
+
+@test "expat: 3->4 and 4->5 (CVE-2024-45491, CVE-2024-45492): the checks compile to nothing on x86-64; only line numbers change" {
+  local lineonly="accountingDiffTolerated.part.0 accountingGetCurrentAmplification.part.0 entityTrackingReportStats"
+  run expat_make_patch 3 4
+  assert_success
+  record 3-4
+  run expat_patch_functions 3-4
+  assert_output "$lineonly"
+  run expat_make_patch 4 5
+  assert_success
+  record 4-5
+  run expat_patch_functions 4-5
+  assert_output "$lineonly"
+}
+
+@test "expat: 5->6 (CVE-2023-52425) is refused: the parser struct gains members" {
+  run expat_make_patch 5 6
+  assert_failure
+  echo "5-6: $(grep 'refused' <<<"$output" | head -n1)" >>"$EXPAT_RUN/results.txt"
+  assert_line "lpdiff: refused [LAYOUT_TYPE] type struct XML_ParserStruct: member 'm_partialTokenBytesBefore' added at offset 88 (xmlparse.c:626)"
+  assert_line --partial 'refused by lpdiff'
+  [ ! -e "$(expat_patch 5-6)" ]
+}
+
+@test "expat: 5->7-without-6 writes the CVE-2024-50602 fix" {
+  run expat_make_patch 5 7-without-6
+  assert_success
+  record 5-7-without-6
+  run expat_patch_functions 5-7-without-6
+  assert_output --partial XML_StopParser
+  assert_output --partial XML_ErrorString
+  refute_output --partial XML_ParseBuffer
+}
+
+@test "expat: 7->8 (CVE-2024-8176) is refused: a struct gains a member, two functions a parameter" {
+  run expat_make_patch 7 8
+  assert_failure
+  echo "7-8: $(grep 'refused \[' <<<"$output" | tr '\n' ' ')" >>"$EXPAT_RUN/results.txt"
+  assert_line "lpdiff: refused [LAYOUT_TYPE] type struct <anonymous>: member 'hasMore' added at offset 57 (xmlparse.c:308)"
+  # Also refused, for the functions' own switch tables (a differ bug:
+  # tests/real/regress/lpdiff-jump-table-signature/).
+  assert_line --regexp "^lpdiff: refused \[SIGNATURE\] function storeEntityValue: signature changes"
+  [ ! -e "$(expat_patch 7-8)" ]
+}
+
+@test "expat: make livepatch 2->7-without-6 writes one cumulative patch with the four applicable fixes" {
+  run expat_make_patch 2 7-without-6
+  assert_success
+  record 2-7-without-6
+  run expat_patch_functions 2-7-without-6
+  assert_output --partial XML_ParseBuffer
+  assert_output --partial XML_StopParser
+  assert_output --partial XML_ErrorString
+}
+
+@test "expat: fresh processes: level 2 shows both bugs, Debian's level 8 neither" {
+  expat_compile 2 "$EXPAT_RUN/expat-workload"
+  run expat_fresh 2 cve-2024-45490
+  assert_output 'status=1 error=0 (null)'
+  run expat_fresh 2 cve-2024-50602
+  assert_output 'status=1 error=0 parsing=3 string44=(null)'
+  run expat_fresh 3 cve-2024-45490
+  assert_output 'status=0 error=41 invalid argument'
+  run expat_fresh 8 cve-2024-45490
+  assert_output 'status=0 error=41 invalid argument'
+  run expat_fresh 8 cve-2024-50602
+  assert_output 'status=0 error=44 parsing=0 string44=parser not started'
+  run expat_fresh 7-without-6 cve-2024-50602
+  assert_output 'status=0 error=44 parsing=0 string44=parser not started'
+}
+
+@test "expat: the workload runs on the OLD libexpat.so and shows both bugs from inside" {
+  expat_start 2
+  sleep 0.3
+  expat_assert_healthy
+  run grep libexpat "/proc/$(expat_pid)/maps"
+  assert_output --partial "$(expat_build_dir 2)/$EXPAT_LIB"
+  run expat_ask cve-2024-45490
+  assert_output 'status=1 error=0 (null)'
+  run expat_ask cve-2024-50602
+  assert_output 'status=1 error=0 parsing=3 string44=(null)'
+}
+
+@test "expat: lpatch apply 2->3 while it runs fixes CVE-2024-45490 inside the process" {
+  run expat_lpatch apply --stats "$(expat_pid)" "$(expat_patch 2-3)"
+  echo "$output" >>"$EXPAT_RUN/results.txt"
+  assert_success
+  expat_assert_healthy
+  run expat_ask cve-2024-45490
+  assert_output 'status=0 error=41 invalid argument'
+  run expat_ask cve-2024-50602
+  assert_output 'status=1 error=0 parsing=3 string44=(null)'
+}
+
+@test "expat: lpatch apply 3->4 and 4->5 on top: the process stays healthy, behaviour unchanged" {
+  local p
+  for p in 3-4 4-5; do
+    run expat_lpatch apply --stats "$(expat_pid)" "$(expat_patch $p)"
+    echo "$output" >>"$EXPAT_RUN/results.txt"
+    assert_success
+    expat_assert_healthy
+  done
+  run expat_ask cve-2024-45490
+  assert_output 'status=0 error=41 invalid argument'
+  run expat_ask cve-2024-50602
+  assert_output 'status=1 error=0 parsing=3 string44=(null)'
+}
+
+@test "expat: lpatch apply 5->7-without-6 on top fixes CVE-2024-50602 inside the process" {
+  run expat_lpatch apply --stats "$(expat_pid)" "$(expat_patch 5-7-without-6)"
+  echo "$output" >>"$EXPAT_RUN/results.txt"
+  assert_success
+  expat_assert_healthy
+  run expat_ask cve-2024-50602
+  assert_output 'status=0 error=44 parsing=0 string44=parser not started'
+  run expat_ask cve-2024-45490
+  assert_output 'status=0 error=41 invalid argument'
+}
+
+@test "expat: lpatch list shows the four patches, oldest first" {
+  run "$LPATCH" list "$(expat_pid)"
+  assert_success
+  echo "$output" | grep applied >>"$EXPAT_RUN/results.txt"
+  run expat_applied_ids
+  assert_output "$(expat_patch_id 2-3) $(expat_patch_id 3-4) $(expat_patch_id 4-5) $(expat_patch_id 5-7-without-6)"
+}
+
+@test "expat: lpatch revert four times brings OLD behaviour back step by step" {
+  run expat_lpatch revert --stats "$(expat_pid)"
+  echo "$output" >>"$EXPAT_RUN/results.txt"
+  assert_success
+  expat_assert_healthy
+  run expat_ask cve-2024-50602
+  assert_output 'status=1 error=0 parsing=3 string44=(null)'
+  run expat_ask cve-2024-45490
+  assert_output 'status=0 error=41 invalid argument'
+  local i
+  for i in 1 2 3; do
+    run expat_lpatch revert --stats "$(expat_pid)"
+    echo "$output" >>"$EXPAT_RUN/results.txt"
+    assert_success
+    expat_assert_healthy
+  done
+  run expat_ask cve-2024-45490
+  assert_output 'status=1 error=0 (null)'
+  run expat_applied_ids
+  assert_success
+  assert_output ''
+}
+
+@test "expat: the cumulative 2->7-without-6 patch fixes both in the same process, and reverts" {
+  run expat_lpatch apply --stats "$(expat_pid)" "$(expat_patch 2-7-without-6)"
+  echo "$output" >>"$EXPAT_RUN/results.txt"
+  assert_success
+  expat_assert_healthy
+  run expat_ask cve-2024-45490
+  assert_output 'status=0 error=41 invalid argument'
+  run expat_ask cve-2024-50602
+  assert_output 'status=0 error=44 parsing=0 string44=parser not started'
+  run expat_lpatch revert --stats "$(expat_pid)"
+  echo "$output" >>"$EXPAT_RUN/results.txt"
+  assert_success
+  expat_assert_healthy
+  run expat_ask cve-2024-45490
+  assert_output 'status=1 error=0 (null)'
+  run expat_ask cve-2024-50602
+  assert_output 'status=1 error=0 parsing=3 string44=(null)'
+}
+
+@test "expat: the workload never saw a wrong result and is still running" {
+  sleep 0.3
+  expat_assert_healthy
+  run cat "$EXPAT_RUN/workload.err"
+  assert_output ''
+  echo "workload documents: $(cat "$EXPAT_RUN/iterations")" >>"$EXPAT_RUN/results.txt"
+}
