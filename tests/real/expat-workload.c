@@ -34,7 +34,8 @@ enum { ERROR_NOT_STARTED = XML_ERROR_AMPLIFICATION_LIMIT_BREACH + 1 };
 
 static unsigned long documents, failures;
 
-static void fail(const char *doc, const char *fmt, ...) {
+static void fail(const char *doc, const char *fmt, ...)
+{
     va_list ap;
     failures++;
     fprintf(stderr, "document %lu (%s): ", documents, doc);
@@ -54,7 +55,8 @@ struct seen {
     int suspend_at_text; /* suspend the parser at the first character data */
 };
 
-static void on_start(void *data, const XML_Char *name, const XML_Char **atts) {
+static void on_start(void *data, const XML_Char *name, const XML_Char **atts)
+{
     struct seen *s = data;
     (void)name;
     s->elements++;
@@ -67,13 +69,15 @@ static void on_start(void *data, const XML_Char *name, const XML_Char **atts) {
     }
 }
 
-static void on_end(void *data, const XML_Char *name) {
+static void on_end(void *data, const XML_Char *name)
+{
     struct seen *s = data;
     (void)name;
     s->depth--;
 }
 
-static void on_text(void *data, const XML_Char *text, int len) {
+static void on_text(void *data, const XML_Char *text, int len)
+{
     struct seen *s = data;
     if (s->text_len + (size_t)len < sizeof s->text) {
         memcpy(s->text + s->text_len, text, (size_t)len);
@@ -88,7 +92,8 @@ static void on_text(void *data, const XML_Char *text, int len) {
     }
 }
 
-static XML_Parser new_parser(struct seen *s) {
+static XML_Parser new_parser(struct seen *s)
+{
     memset(s, 0, sizeof *s);
     XML_Parser p = XML_ParserCreate(NULL);
     if (!p) {
@@ -106,7 +111,8 @@ static XML_Parser new_parser(struct seen *s) {
 static char *doc_attrs, *doc_deep, *doc_chunked;
 enum { N_ATTRS = 300, DEPTH = 2000 };
 
-static char *build(size_t cap, void (*fill)(char *, size_t)) {
+static char *build(size_t cap, void (*fill)(char *, size_t))
+{
     char *buf = malloc(cap);
     if (!buf)
         exit(1);
@@ -114,14 +120,16 @@ static char *build(size_t cap, void (*fill)(char *, size_t)) {
     return buf;
 }
 
-static void fill_attrs(char *buf, size_t cap) {
+static void fill_attrs(char *buf, size_t cap)
+{
     size_t n = (size_t)snprintf(buf, cap, "<r");
     for (int i = 0; i < N_ATTRS; i++)
         n += (size_t)snprintf(buf + n, cap - n, " a%d=\"v%d\"", i, i);
     snprintf(buf + n, cap - n, "/>");
 }
 
-static void fill_deep(char *buf, size_t cap) {
+static void fill_deep(char *buf, size_t cap)
+{
     size_t n = 0;
     for (int i = 0; i < DEPTH; i++)
         n += (size_t)snprintf(buf + n, cap - n, "<d>");
@@ -130,14 +138,16 @@ static void fill_deep(char *buf, size_t cap) {
         n += (size_t)snprintf(buf + n, cap - n, "</d>");
 }
 
-static void fill_chunked(char *buf, size_t cap) {
+static void fill_chunked(char *buf, size_t cap)
+{
     size_t n = (size_t)snprintf(buf, cap, "<list>");
     for (int i = 0; i < 200; i++)
         n += (size_t)snprintf(buf + n, cap - n, "<item a%d='v%d'>t</item>", i, i);
     snprintf(buf + n, cap - n, "</list>");
 }
 
-static void check_attrs(void) {
+static void check_attrs(void)
+{
     struct seen s;
     XML_Parser p = new_parser(&s);
     if (XML_Parse(p, doc_attrs, (int)strlen(doc_attrs), XML_TRUE) != XML_STATUS_OK)
@@ -147,7 +157,8 @@ static void check_attrs(void) {
     XML_ParserFree(p);
 }
 
-static void check_entities(void) {
+static void check_entities(void)
+{
     static const char doc[] = "<!DOCTYPE r [\n"
                               "  <!ENTITY e 'hello'>\n"
                               "  <!ENTITY f '&e; &e;'>\n"
@@ -159,12 +170,12 @@ static void check_entities(void) {
     if (XML_Parse(p, doc, (int)strlen(doc), XML_TRUE) != XML_STATUS_OK)
         fail("entities", "%s", XML_ErrorString(XML_GetErrorCode(p)));
     else if (strcmp(s.text, "hello hello&AB<") != 0 || s.elements != 2 || s.attributes != 1)
-        fail("entities", "text '%s', %d elements, %d attributes", s.text, s.elements,
-             s.attributes);
+        fail("entities", "text '%s', %d elements, %d attributes", s.text, s.elements, s.attributes);
     XML_ParserFree(p);
 }
 
-static void check_deep(void) {
+static void check_deep(void)
+{
     struct seen s;
     XML_Parser p = new_parser(&s);
     if (XML_Parse(p, doc_deep, (int)strlen(doc_deep), XML_TRUE) != XML_STATUS_OK)
@@ -175,7 +186,8 @@ static void check_deep(void) {
     XML_ParserFree(p);
 }
 
-static void check_malformed(void) {
+static void check_malformed(void)
+{
     static const char doc[] = "<a><b>text</a>";
     struct seen s;
     XML_Parser p = new_parser(&s);
@@ -187,7 +199,8 @@ static void check_malformed(void) {
 }
 
 /* Fed in 7-byte pieces through the parser's own buffer (XML_ParseBuffer). */
-static void check_chunked(void) {
+static void check_chunked(void)
+{
     struct seen s;
     XML_Parser p = new_parser(&s);
     size_t len = strlen(doc_chunked);
@@ -210,7 +223,8 @@ static void check_chunked(void) {
 }
 
 /* Suspended from a handler (XML_StopParser while parsing), then resumed. */
-static void check_suspend(void) {
+static void check_suspend(void)
+{
     static const char doc[] = "<a><b>one</b><c/></a>";
     struct seen s;
     XML_Parser p = new_parser(&s);
@@ -224,7 +238,8 @@ static void check_suspend(void) {
     XML_ParserFree(p);
 }
 
-static void batch(void) {
+static void batch(void)
+{
     check_attrs();
     check_entities();
     check_deep();
@@ -236,12 +251,16 @@ static void batch(void) {
 
 /* ---- probes: reproducers of the CVEs, run in this process ---- */
 
-static const char *str(const char *s) { return s ? s : "(null)"; }
+static const char *str(const char *s)
+{
+    return s ? s : "(null)";
+}
 
 /* CVE-2024-45490: XML_ParseBuffer with a negative length.  Unfixed, it moves
  * the end of the buffer backwards; on an empty buffer that is harmless and
  * visible: the call succeeds.  Fixed: XML_ERROR_INVALID_ARGUMENT. */
-static void probe_45490(FILE *out) {
+static void probe_45490(FILE *out)
+{
     XML_Parser p = XML_ParserCreate(NULL);
     if (!XML_GetBuffer(p, 64)) {
         fprintf(out, "XML_GetBuffer failed\n");
@@ -258,18 +277,20 @@ static void probe_45490(FILE *out) {
  * it succeeds and marks the parser suspended (a following XML_ResumeParser
  * then crashes, so the probe does not call it).  Fixed:
  * XML_ERROR_NOT_STARTED, which XML_ErrorString names only after the fix. */
-static void probe_50602(FILE *out) {
+static void probe_50602(FILE *out)
+{
     XML_Parser p = XML_ParserCreate(NULL);
     enum XML_Status st = XML_StopParser(p, XML_TRUE);
     enum XML_Error e = XML_GetErrorCode(p);
     XML_ParsingStatus ps;
     XML_GetParsingStatus(p, &ps);
     fprintf(out, "status=%d error=%d parsing=%d string44=%s\n", st, e, ps.parsing,
-             str(XML_ErrorString((enum XML_Error)ERROR_NOT_STARTED)));
+            str(XML_ErrorString((enum XML_Error)ERROR_NOT_STARTED)));
     XML_ParserFree(p);
 }
 
-static int probe(const char *name, FILE *out) {
+static int probe(const char *name, FILE *out)
+{
     if (strcmp(name, "cve-2024-45490") == 0)
         probe_45490(out);
     else if (strcmp(name, "cve-2024-50602") == 0)
@@ -294,7 +315,8 @@ static int probe(const char *name, FILE *out) {
  * tests/real/regress/lpatch-no-gap-above-heap/).  A long-running program
  * that has freed a large mapping has a hole below its libraries: make one,
  * 4 MiB, bounded below by a reservation that stays. */
-static void leave_hole_below_libraries(void) {
+static void leave_hole_below_libraries(void)
+{
     enum { MIB = 1 << 20 };
     char *r = mmap(NULL, 8 * MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (r == MAP_FAILED || munmap(r + 4 * MIB, 4 * MIB) != 0) {
@@ -303,7 +325,8 @@ static void leave_hole_below_libraries(void) {
     }
 }
 
-static void answer(const char *resp_path, const char *request) {
+static void answer(const char *resp_path, const char *request)
+{
     FILE *out = fopen(resp_path, "w");
     if (!out) {
         fprintf(stderr, "%s: %s\n", resp_path, strerror(errno));
@@ -313,7 +336,8 @@ static void answer(const char *resp_path, const char *request) {
     fclose(out);
 }
 
-static int serve(const char *req_path, const char *resp_path) {
+static int serve(const char *req_path, const char *resp_path)
+{
     /* Our own writer keeps the FIFO open: reads give EAGAIN, never EOF. */
     int req = open(req_path, O_RDONLY | O_NONBLOCK);
     int keep = open(req_path, O_WRONLY);
@@ -350,7 +374,8 @@ static int serve(const char *req_path, const char *resp_path) {
     }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     doc_attrs = build(16 * N_ATTRS + 16, fill_attrs);
     doc_deep = build(8 * DEPTH + 8, fill_deep);
     doc_chunked = build(32 * 200 + 32, fill_chunked);
