@@ -187,3 +187,16 @@ expat_applied_ids() {
 }
 
 expat_patch_id() { "$LPATCH" info --json "$(expat_patch "$1")" | jq -r .id; }
+
+# expat_real_changes FROM TO: the functions of patch FROM-TO whose code
+# differs in more than shifted __LINE__ constants (expat-line-shift.sh),
+# sorted, on one line.
+expat_real_changes() {
+  local old new
+  old=$(expat_build_dir "$1")/$EXPAT_LIB
+  new=$(expat_build_dir "$2")/$EXPAT_LIB
+  bash "$LP_TOP/tests/real/expat-line-shift.sh" "$old" "$new" \
+    $(jq -r '.patches[0].functions[]' "$EXPAT_CACHE/patches-$1-$2/manifest.json") |
+    awk '$2 != "code" && $2 !~ /^lines\+/ { print "unexpected: " $0; next }
+         $2 == "code" { print $1 }' | sort | tr '\n' ' ' | sed 's/ $//'
+}

@@ -76,6 +76,8 @@ expat-2.5.0-CVE-2024-8176.patch"
   # in their __LINE__ constant only (same size, see docs/real-world.md).
   run jq '.patches[0].functions | length' "$EXPAT_CACHE/patches-2-3/manifest.json"
   assert_output 18
+  run expat_real_changes 2 3
+  assert_output XML_ParseBuffer
   run "$LPATCH" info "$(expat_patch 2-3)"
   assert_line --regexp '^  replace XML_ParseBuffer .* 436 bytes -> new 470 bytes$'
   assert_line --regexp '^  replace doProlog .* 9936 bytes -> new 9936 bytes '
@@ -88,11 +90,15 @@ expat-2.5.0-CVE-2024-8176.patch"
   record 3-4
   run expat_patch_functions 3-4
   assert_output "$lineonly"
+  run expat_real_changes 3 4
+  assert_output ''
   run expat_make_patch 4 5
   assert_success
   record 4-5
   run expat_patch_functions 4-5
   assert_output "$lineonly"
+  run expat_real_changes 4 5
+  assert_output ''
 }
 
 @test "expat: 5->6 (CVE-2023-52425) is refused: the parser struct gains members" {
@@ -112,6 +118,9 @@ expat-2.5.0-CVE-2024-8176.patch"
   assert_output --partial XML_StopParser
   assert_output --partial XML_ErrorString
   refute_output --partial XML_ParseBuffer
+  # 17 of the 19 only carry assert()'s moved line numbers.
+  run expat_real_changes 5 7-without-6
+  assert_output 'XML_ErrorString XML_StopParser'
 }
 
 @test "expat: 7->8 (CVE-2024-8176) is refused: a struct gains a member, two functions a parameter" {
