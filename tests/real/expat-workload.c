@@ -274,9 +274,10 @@ static void probe_45490(FILE *out)
 }
 
 /* CVE-2024-50602: XML_StopParser on a parser that has not started.  Unfixed,
- * it succeeds and marks the parser suspended (a following XML_ResumeParser
- * then crashes, so the probe does not call it).  Fixed:
- * XML_ERROR_NOT_STARTED, which XML_ErrorString names only after the fix. */
+ * it succeeds and marks the parser suspended, a state only a started parse
+ * should reach (upstream's crash is in a following XML_ResumeParser; the
+ * probe stops at the wrong state).  Fixed: XML_ERROR_NOT_STARTED, which
+ * XML_ErrorString names only after the fix. */
 static void probe_50602(FILE *out)
 {
     XML_Parser p = XML_ParserCreate(NULL);
