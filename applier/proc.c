@@ -104,15 +104,24 @@ const struct lpa_map *lpa_maps_find(const struct lpa_maps *m, uint64_t addr)
     return NULL;
 }
 
-/* Leave room for brk and stack growth: never take the gap just above the
- * heap or just below a stack. */
-static int gap_usable(const struct lpa_map *below, const struct lpa_map *above)
+/* Room left above the heap for brk to grow into. */
+#define HEAP_ROOM (1ull << 30)
+
+/* The free span [*gs, *ge) between two mappings that may hold a patch:
+ * never just below a stack (it grows down), and at least HEAP_ROOM above
+ * the heap (brk grows up; below the libraries that is most of the address
+ * space, so it cannot be left out).  0 if nothing of it is usable. */
+static int usable_span(const struct lpa_map *below, const struct lpa_map *above, uint64_t *gs,
+                       uint64_t *ge)
 {
-    if (below && strcmp(below->path, "[heap]") == 0)
-        return 0;
     if (above && strncmp(above->path, "[stack", 6) == 0)
         return 0;
-    return 1;
+    if (below && strcmp(below->path, "[heap]") == 0) {
+        if (*ge - *gs <= HEAP_ROOM)
+            return 0;
+        *gs += HEAP_ROOM;
+    }
+    return *ge > *gs;
 }
 
 uint64_t lpa_maps_free_near(const struct lpa_maps *m, uint64_t lo, uint64_t hi, uint64_t size)
@@ -123,7 +132,7 @@ uint64_t lpa_maps_free_near(const struct lpa_maps *m, uint64_t lo, uint64_t hi, 
         const struct lpa_map *above = i < m->n ? &m->v[i] : NULL;
         uint64_t gs = below ? below->end : 0x10000;
         uint64_t ge = above ? above->start : 0x7ffffffff000ull;
-        if (ge <= gs || ge - gs < size + 2 * PAGE || !gap_usable(below, above))
+        if (ge <= gs || !usable_span(below, above, &gs, &ge) || ge - gs < size + 2 * PAGE)
             continue;
         uint64_t cand, dist;
         if (ge <= lo) { /* below the module: take the top of the gap */
@@ -132,7 +141,7 @@ uint64_t lpa_maps_free_near(const struct lpa_maps *m, uint64_t lo, uint64_t hi, 
                 continue;
             dist = lo - cand;
         } else if (gs >= hi) { /* above: take the bottom */
-            cand = gs + PAGE;
+            cand = (gs + 2 * PAGE - 1) & ~(PAGE - 1);
             if (cand + size - lo > REACH)
                 continue;
             dist = cand - hi;

@@ -89,3 +89,38 @@ flip() { # PROG MOD SPEC
   # every result continued the count: the patched code used the same variables
   [[ $(field "$st" bad) == 0 ]]
 }
+
+@test "a large patch to a shared library of a process with a heap goes above the heap, far from it" {
+  # Libraries sit together with only small holes between them: a patch of
+  # ~300 KiB fits only in the space between the heap and the libraries.
+  local d=$BATS_TEST_TMPDIR v i
+  for v in 1 2; do
+    mkdir -p "$d/v$v"
+    {
+      echo 'int big(int x) {'
+      echo '  unsigned acc = (unsigned)x;'
+      for ((i = 0; i < (v == 1 ? 10 : 20000); i++)); do echo "  acc = acc * 3 + $i;"; done
+      echo '  return (int)acc;'
+      echo '}'
+    } >"$d/v$v/big.c"
+    (cd "$d/v$v" && gcc -fplugin="$LP_PLUGIN" -ffile-prefix-map="$d/v$v"=. -g -O1 -fPIC -c big.c &&
+      gcc -shared -o libbig.so big.o)
+  done
+  printf '%s\n' '#include <stdlib.h>' '#include <unistd.h>' 'int big(int);' \
+    'int main(void) { void *keep = malloc(100); for (;;) { big(1); usleep(1000); } free(keep); }' \
+    >"$d/main.c"
+  gcc -o "$d/main" "$d/main.c" -L"$d/v1" -lbig -Wl,-rpath,"$d/v1"
+  "$LPDIFF" --old "$d/v1" --new "$d/v2" --module libbig.so -o "$d/p.lpatch" >/dev/null
+  start "$d/main"
+  run "$LPATCH" apply --timeout 60000 "$TPID" "$d/p.lpatch"
+  assert_success
+  # the image: below the library, at least 1 GiB above the heap's end
+  local heap_end img lib
+  heap_end=$((16#$(awk '/\[heap\]/ { split($1, a, "-"); print a[2] }' "/proc/$TPID/maps")))
+  lib=$((16#$(awk '/libbig.so/ { split($1, a, "-"); print a[1]; exit }' "/proc/$TPID/maps")))
+  img=$((16#$("$LPATCH" list --json "$TPID" | jq -r '.patches[0].image' | sed 's/^0x//')))
+  ((img > heap_end + (1 << 30) && img < lib))
+  run "$LPATCH" revert --timeout 60000 "$TPID"
+  assert_success
+  running "$TPID"
+}

@@ -51,11 +51,31 @@ TEST(free_near_avoids_heap_growth_and_unreachable_gaps)
         mk(0x7f0000000000, 0x7f0000001000, "/lib/libc.so.6"),
     };
     struct lpa_maps m = {v, 3};
-    /* only gaps: [0x10000,0x400000) below (fits), [0x401000,0x402000)
-     * (too small), above the heap (not allowed) */
+    /* gaps: [0x10000,0x400000) below (fits), [0x401000,0x402000) (too
+     * small), above the heap only from 1 GiB up (brk grows there) */
     uint64_t a = lpa_maps_free_near(&m, 0x400000, 0x401000, 0x2000);
     CHECK(a >= 0x10000 && a + 0x2000 <= 0x400000);
-    CHECK_EQ_INT(lpa_maps_free_near(&m, 0x400000, 0x401000, 0x800000), 0);
+    uint64_t b = lpa_maps_free_near(&m, 0x400000, 0x401000, 0x800000);
+    CHECK(b >= 0x500000 + GiB && b + 0x800000 - 0x400000 <= 2 * GiB);
+    /* a 1.5 GiB image: beyond reach once the heap's room is left */
+    CHECK_EQ_INT(lpa_maps_free_near(&m, 0x400000, 0x401000, 3 * GiB / 2), 0);
+}
+
+TEST(free_near_a_library_uses_the_space_above_the_heap)
+{
+    /* Libraries packed together, nothing free between them: the only room
+     * within reach of libexpat is the top of the gap above the heap. */
+    struct lpa_map v[] = {
+        mk(0x555555554000, 0x555555560000, "/usr/bin/app"),
+        mk(0x555555600000, 0x555555700000, "[heap]"),
+        mk(0x7f0000000000, 0x7f0000040000, "/usr/lib/libexpat.so.1"),
+        mk(0x7f0000040000, 0x7f0000200000, "/usr/lib/libc.so.6"),
+        mk(0x7ffffffde000, 0x7ffffffff000, "[stack]"),
+    };
+    struct lpa_maps m = {v, 5};
+    uint64_t a = lpa_maps_free_near(&m, 0x7f0000000000, 0x7f0000040000, 0x10000);
+    CHECK(a + 0x10000 <= 0x7f0000000000 && 0x7f0000040000 - a <= 2 * GiB);
+    CHECK(a >= 0x555555700000 + GiB);
 }
 
 TEST(identify_reads_the_build_id_of_this_program)
@@ -137,6 +157,7 @@ int main(void)
 {
     RUN(free_near_takes_the_closest_gap_within_reach);
     RUN(free_near_avoids_heap_growth_and_unreachable_gaps);
+    RUN(free_near_a_library_uses_the_space_above_the_heap);
     RUN(identify_reads_the_build_id_of_this_program);
     RUN(modules_of_this_process_include_its_executable);
     RUN(state_round_trip_through_proc_mem);
