@@ -343,6 +343,26 @@ static void check_variables(struct cmp *c, struct unit *nu)
     }
 }
 
+/* Is data section ds of u used by f's code alone (f's own switch table:
+ * the addresses in it are labels inside f, and the patch carries the new
+ * f with a table of its own)? */
+static int private_to(const struct unit *u, size_t ds, const struct fn *f)
+{
+    int from_f = 0;
+    for (size_t s = 1; s < u->obj->nsecs; s++) {
+        const struct eo_sec *sec = &u->obj->secs[s];
+        if (!(sec->sh.sh_flags & SHF_ALLOC) || !strncmp(sec->name, ".eh_frame", 9) || s == ds)
+            continue;
+        for (size_t k = 0; k < sec->nrelas; k++)
+            if (u->obj->syms[sec->relas[k].sym].shndx == ds) {
+                if (s != f->sec)
+                    return 0;
+                from_f = 1;
+            }
+    }
+    return from_f;
+}
+
 /* Who refers to f: distinct functions (up to max) and, through *data, the
  * first data section that holds its address (NULL if none). */
 static size_t users_of(struct lpd *d, const struct fn *f, const struct fn **users, size_t max,
@@ -376,7 +396,8 @@ static size_t users_of(struct lpd *d, const struct fn *f, const struct fn **user
                 const struct fn *user = at != SIZE_MAX ? u->fn_of_sym[at] : NULL;
                 if (!user) {
                     if (!sec_is_text(sec) && strncmp(sec->name, ".init_array", 11) &&
-                        strncmp(sec->name, ".fini_array", 11) && !*data)
+                        strncmp(sec->name, ".fini_array", 11) && !*data &&
+                        !(u == f->u && private_to(u, s, f)))
                         *data = sec->name;
                     continue;
                 }

@@ -472,3 +472,15 @@ twin_tree() { # DIR VERSION KIND
     assert_output --regexp "-> module $([[ $mode == pie ]] && echo 'first::count' || echo 'count\.[0-9]+') $want "
   done
 }
+
+@test "a function's own switch table does not count as an unpatched caller of its new signature" {
+  for mode in pie shared; do
+    diff_case sigswitch $mode
+    assert_success
+    assert_equal "$(json '.changed | contains(["api","classify"])')" true
+    assert_equal "$(json .refused)" '[]'
+  done
+  # ...while a caller left unpatched still is one
+  diff_case signature pie
+  assert_failure 3
+}
