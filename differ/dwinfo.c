@@ -411,6 +411,33 @@ const char *dw_where(const struct dw_index *d, uint32_t i, char *buf, size_t len
     return buf;
 }
 
+/* The name a `typedef struct {...} NAME;` gives anonymous type t, or NULL:
+ * the typedef sits beside the type, in the same scope. */
+static const char *typedef_of(const struct dw_index *d, uint32_t t)
+{
+    uint32_t p = d->nodes.v[t].parent;
+    if (p == DW_NONE)
+        return NULL;
+    for (uint32_t c = d->nodes.v[p].child; c != DW_NONE; c = d->nodes.v[c].next)
+        if (d->nodes.v[c].tag == DW_TAG_typedef && d->nodes.v[c].type == t && *d->nodes.v[c].name)
+            return d->nodes.v[c].name;
+    return NULL;
+}
+
+/* "struct NAME", or "NAME (anonymous struct)" after its typedef. */
+static void tagged_name(const struct dw_index *d, uint32_t t, const char *kind, char *buf,
+                        size_t len)
+{
+    const struct dw_node *n = &d->nodes.v[t];
+    const char *td = *n->name ? NULL : typedef_of(d, t);
+    if (*n->name)
+        snprintf(buf, len, "%s %s", kind, n->name);
+    else if (td)
+        snprintf(buf, len, "%s (anonymous %s)", td, kind);
+    else
+        snprintf(buf, len, "%s <anonymous>", kind);
+}
+
 const char *dw_type_name(const struct dw_index *d, uint32_t t, char *buf, size_t len)
 {
     if (t == DW_NONE) {
@@ -421,13 +448,13 @@ const char *dw_type_name(const struct dw_index *d, uint32_t t, char *buf, size_t
     char inner[256];
     switch (n->tag) {
     case DW_TAG_structure_type:
-        snprintf(buf, len, "struct %s", *n->name ? n->name : "<anonymous>");
+        tagged_name(d, t, "struct", buf, len);
         break;
     case DW_TAG_union_type:
-        snprintf(buf, len, "union %s", *n->name ? n->name : "<anonymous>");
+        tagged_name(d, t, "union", buf, len);
         break;
     case DW_TAG_enumeration_type:
-        snprintf(buf, len, "enum %s", *n->name ? n->name : "<anonymous>");
+        tagged_name(d, t, "enum", buf, len);
         break;
     case DW_TAG_pointer_type:
         snprintf(buf, len, "%s *", dw_type_name(d, n->type, inner, sizeof(inner)));

@@ -83,6 +83,12 @@ load helpers
   [[ ! -e $T/p.lpatch ]]
 }
 
+@test "an anonymous struct is named by its typedef in the refusal" {
+  diff_case anonstruct pie
+  assert_failure 3
+  assert_output --partial "[LAYOUT_TYPE] type CONN (anonymous struct): member 'flags' added"
+}
+
 @test "a resized global is refused (GLOBAL_SIZE)" {
   diff_case resized pie
   assert_failure 3
