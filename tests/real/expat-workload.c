@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 /* Added by CVE-2024-50602's fix (expat 2.6.4); not in the OLD expat.h. */
@@ -309,23 +308,6 @@ static int probe(const char *name, FILE *out)
 
 /* ---- service ---- */
 
-/* lpatch puts patch code within 2 GiB of libexpat, in a free gap whose
- * lower neighbour is not [heap] (applier/proc.c gap_usable); in a small
- * fresh process the only such gaps are the alignment holes between the
- * libraries, and a second stacked patch finds none (bug reproduced in
- * tests/real/regress/lpatch-no-gap-above-heap/).  A long-running program
- * that has freed a large mapping has a hole below its libraries: make one,
- * 4 MiB, bounded below by a reservation that stays. */
-static void leave_hole_below_libraries(void)
-{
-    enum { MIB = 1 << 20 };
-    char *r = mmap(NULL, 8 * MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (r == MAP_FAILED || munmap(r + 4 * MIB, 4 * MIB) != 0) {
-        perror("mmap");
-        exit(1);
-    }
-}
-
 static void answer(const char *resp_path, const char *request)
 {
     FILE *out = fopen(resp_path, "w");
@@ -347,7 +329,6 @@ static int serve(const char *req_path, const char *resp_path)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    leave_hole_below_libraries();
     char line[256];
     size_t used = 0;
     batch();
