@@ -268,6 +268,9 @@ static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf,
     *addend = r->addend + (int64_t)y->value;
 }
 
+static int relocs_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
+                        size_t bsec, uint64_t boff, uint64_t size);
+
 /* Same bytes and same normalised relocations in [a_off, a_off+size)? */
 static int range_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
                        size_t bsec, uint64_t boff, uint64_t size)
@@ -285,6 +288,14 @@ static int range_equal(const struct unit *ua, size_t asec, uint64_t aoff, const 
             if (one->data[off + i])
                 return 0;
     }
+    return relocs_equal(ua, asec, aoff, ub, bsec, boff, size);
+}
+
+/* Same normalised relocations in [a_off, a_off+size)? */
+static int relocs_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
+                        size_t bsec, uint64_t boff, uint64_t size)
+{
+    const struct eo_sec *sa = &ua->obj->secs[asec], *sb = &ub->obj->secs[bsec];
     size_t na, nb;
     size_t ia = eo_relas_in(sa, aoff, aoff + size, &na);
     size_t ib = eo_relas_in(sb, boff, boff + size, &nb);
@@ -315,6 +326,54 @@ static uint64_t var_content_hash(const struct var *v)
 static int fn_code_equal(const struct fn *a, const struct fn *b)
 {
     return a->size == b->size && range_equal(a->u, a->sec, a->off, b->u, b->sec, b->off, a->size);
+}
+
+/* Does a call to an assertion-failure function have its relocation in
+ * (from, from + 40]: the mov of its line argument is part of its set-up. */
+static int assert_call_after(const struct unit *u, size_t sec, uint64_t from)
+{
+    const struct eo_sec *s = &u->obj->secs[sec];
+    size_t n, i = eo_relas_in(s, from, from + 41, &n);
+    for (size_t k = 0; k < n; k++) {
+        const struct eo_sym *y = &u->obj->syms[s->relas[i + k].sym];
+        uint64_t at = s->relas[i + k].off;
+        if (at > from && at >= 1 && s->data && s->data[at - 1] == 0xe8 &&
+            (!strcmp(y->name, "__assert_fail") || !strcmp(y->name, "__assert_perror_fail")))
+            return 1;
+    }
+    return 0;
+}
+
+/* Do a and b differ only in the line numbers their failing assert()s pass
+ * (`mov $LINE, %edx` a few bytes before `call __assert_fail`)?  Lines
+ * added above a function shift them; replacing the function would change
+ * nothing but what a failed assertion prints, at the cost of waiting for
+ * a possibly hot function to be left. */
+static int only_assert_lines_differ(const struct fn *a, const struct fn *b)
+{
+    const struct eo_sec *sa = &a->u->obj->secs[a->sec], *sb = &b->u->obj->secs[b->sec];
+    if (a->size != b->size || !sa->data || !sb->data || a->off + a->size > sa->size ||
+        b->off + b->size > sb->size)
+        return 0;
+    const uint8_t *x = sa->data + a->off, *y = sb->data + b->off;
+    int lines = 0;
+    for (uint64_t i = 0; i < a->size;) {
+        if (x[i] == y[i]) {
+            i++;
+            continue;
+        }
+        /* the differing bytes must sit in the imm32 of `ba imm32` */
+        uint64_t p = i;
+        while (p > 0 && i - p < 4 && x[p - 1] != 0xba)
+            p--;
+        if (p == 0 || i - p >= 4 || x[p - 1] != 0xba || y[p - 1] != 0xba || p + 4 > a->size ||
+            !assert_call_after(a->u, a->sec, a->off + p + 4) ||
+            !assert_call_after(b->u, b->sec, b->off + p + 4))
+            return 0;
+        lines++;
+        i = p + 4;
+    }
+    return lines > 0 && relocs_equal(a->u, a->sec, a->off, b->u, b->sec, b->off, a->size);
 }
 
 static int var_data_equal(const struct var *a, const struct var *b)
@@ -368,6 +427,13 @@ static void compare_functions(struct lpd *d, struct unit *nu)
             continue;
         }
         int code_changed = !fn_code_equal(f, o);
+        if (code_changed && !d->patch_line_changes && only_assert_lines_differ(f, o)) {
+            report_note(&d->rep,
+                        "function %s: only assert() line numbers changed: not patched "
+                        "(--patch-line-changes to include it)",
+                        f->name);
+            continue;
+        }
         /* A .cold part carries its parent's hash (one RTL function): the
          * parent's comparison decides for both. */
         if (f->meta && o->meta && !f->is_cold) {

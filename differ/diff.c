@@ -35,6 +35,9 @@ static const char usage[] =
     "  --accept-file FILE   CODE:NAME lines ('#' comments)\n"
     "  --allow-active FN    mark FN as allowed to be running while the patch is\n"
     "                       applied (a main loop): that activation ends in old code\n"
+    "  --patch-line-changes also patch functions whose only change is the line\n"
+    "                       numbers their assert()s report (skipped by default,\n"
+    "                       with a note: lines added above shift them)\n"
     "  -n, --dry-run        decide and report, write no patch\n"
     "  -v, --verbose        say why each function is considered changed\n"
     "  --dump PATCH         print a patch: functions, symbols, relocations\n"
@@ -69,6 +72,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
         O_ACCEPT_FILE,
         O_DUMP,
         O_ACTIVE,
+        O_LINES,
     };
     static const struct option opts[] = {
         {"old", required_argument, 0, O_OLD},
@@ -82,6 +86,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
         {"verbose", no_argument, 0, 'v'},
         {"dump", required_argument, 0, O_DUMP},
         {"allow-active", required_argument, 0, O_ACTIVE},
+        {"patch-line-changes", no_argument, 0, O_LINES},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -128,6 +133,9 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
             break;
         case O_ACTIVE:
             VEC_PUSH(d->allow_active, optarg);
+            break;
+        case O_LINES:
+            d->patch_line_changes = 1;
             break;
         case 'h':
             fputs(usage, stdout);

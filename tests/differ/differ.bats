@@ -490,3 +490,15 @@ twin_tree() { # DIR VERSION KIND
   diff_case signature pie
   assert_failure 3
 }
+
+@test "a function whose only change is its assert() line numbers is not patched, with a note" {
+  # lines added above hot() move its assert's __LINE__; fixed() really changes
+  diff_case assertline pie
+  assert_success
+  assert_equal "$(json '.changed | index("hot")')" null
+  assert_equal "$(json '.changed | index("fixed") != null')" true
+  assert_output --partial "function hot: only assert() line numbers changed: not patched"
+  diff_case assertline pie --patch-line-changes
+  assert_success
+  assert_equal "$(json '.changed | index("hot") != null')" true
+}
