@@ -69,6 +69,7 @@ livepatch_run = LP_MODULES=$(call livepatch_q,$(strip $(LIVEPATCH_MODULES))) \
     LP_PLUGIN=$(call livepatch_q,$(LIVEPATCH_PLUGIN)) \
     LP_FLAGS_TEMPLATE=$(call livepatch_q,$(call livepatch_flags,@DIR@)) \
     LP_LPDIFF=$(call livepatch_q,$(LPDIFF)) \
+    LP_LPDIFF_FLAGS=$(call livepatch_q,$(LIVEPATCH_LPDIFF_FLAGS)) \
     LP_VERBOSE=$(call livepatch_q,$(LIVEPATCH_VERBOSE)) \
     sh $(livepatch_mk_dir)/livepatch.sh
 

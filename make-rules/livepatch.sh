@@ -243,7 +243,14 @@ cmd_livepatch() {
         rm -f "$patch" "$report"
         say "diffing $m"
         rc=0
-        "$LP_LPDIFF" --old "$old_dir" --new "$new_dir" --module "$m" -o "$patch" --report "$report" || rc=$?
+        # LIVEPATCH_LPDIFF_FLAGS: the author's decisions (--accept CODE:NAME,
+        # --allow-active FN, --patch-line-changes), split on blanks, never
+        # globbed (--accept CODE:*)
+        set -f
+        # shellcheck disable=SC2086
+        "$LP_LPDIFF" ${LP_LPDIFF_FLAGS:-} --old "$old_dir" --new "$new_dir" --module "$m" \
+            -o "$patch" --report "$report" || rc=$?
+        set +f
         case $rc in
         0)
             [ -f "$patch" ] || die "lpdiff reported a patch for $m but wrote no $patch"

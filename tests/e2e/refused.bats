@@ -37,3 +37,15 @@ refused_case() {
     assert_line --partial "global-resized: refused"
     assert_line --partial "data-init: refused"
 }
+
+@test "the author accepts refusals through LIVEPATCH_LPDIFF_FLAGS; the report records them" {
+    # the struct-field case, accepted deliberately; a file named like the
+    # pattern shows it is not globbed
+    touch "$RF/LAYOUT_TYPE:x"
+    run make -s -C "$RF" livepatch OLD=struct-field/old NEW=struct-field/new \
+        LIVEPATCH_OUT=out/accepted LIVEPATCH_LPDIFF_FLAGS='--accept LAYOUT_TYPE:* --accept GLOBAL_SIZE:sessions'
+    assert_success
+    [ -s "$RF/out/accepted/prog.lpatch" ]
+    run jq -r '[.accepted[].code] | sort | join(" ")' "$RF/out/accepted/prog.json"
+    assert_output "GLOBAL_SIZE LAYOUT_TYPE"
+}
