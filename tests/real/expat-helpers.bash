@@ -9,6 +9,9 @@
 #   patches-A-B/                 make livepatch's output for OLD=tA NEW=tB
 # Per run: tests/out/real-expat/ (FIFO, logs, results).
 
+# shellcheck source=real-common.bash
+source "$LP_TOP/tests/real/real-common.bash"
+
 EXPAT_CACHE=$LP_TOP/tests/out/cache/expat
 EXPAT_RUN=$LP_TOP/tests/out/real-expat
 EXPAT_LIB=build/lib/.libs/libexpat.so.1.8.10
@@ -153,31 +156,15 @@ expat_ask() {
 # The workload is alive, has parsed more documents since the last check,
 # and none of them gave a wrong result.
 expat_assert_healthy() {
-  local answer word iter failures prev
+  local answer word iter failures
   answer=$(expat_ask status) || return 1
   read -r word iter failures <<<"$answer"
-  prev=$(cat "$EXPAT_RUN/iterations")
-  if [[ $word != status || $failures != 0 ]]; then
-    echo "workload unhealthy: $answer" >&2
-    return 1
-  fi
-  if ((iter <= prev)); then
-    echo "workload made no progress: $prev -> $iter documents" >&2
-    return 1
-  fi
-  echo "$iter" >"$EXPAT_RUN/iterations"
+  real_healthy "$EXPAT_RUN" "$([[ $word == status ]] && echo true)" "$failures" "$iter" \
+    documents "$answer"
 }
 
-# expat_lpatch ARGS...: run lpatch (2-minute limit); its exit code and wall
-# time go to $EXPAT_RUN/results.txt for the report.
-expat_lpatch() {
-  local t0 t1 rc=0
-  t0=$(date +%s%N)
-  timeout 120 "$LPATCH" "$@" || rc=$?
-  t1=$(date +%s%N)
-  echo "lpatch $*: exit $rc, wall $(((t1 - t0) / 1000)) us" >>"$EXPAT_RUN/results.txt"
-  return $rc
-}
+# expat_lpatch ARGS...: lpatch, timed into the report (real_lpatch).
+expat_lpatch() { real_lpatch "$EXPAT_RUN/results.txt" "$@"; }
 
 # Ids of the patches applied in the workload, oldest first, on one line.
 expat_applied_ids() {

@@ -7,6 +7,9 @@
 #   .livepatch/build/tN/         make livepatch's builds of them (with the plugin)
 # Per run: tests/out/real-lua/ (mailbox, logs, results).
 
+# shellcheck source=real-common.bash
+source "$LP_TOP/tests/real/real-common.bash"
+
 LUA_CACHE=$LP_TOP/tests/out/cache/lua
 LUA_RUN=$LP_TOP/tests/out/real-lua
 LUA_SCRIPTS=$LP_TOP/tests/real/lua
@@ -135,31 +138,14 @@ lua_ask() {
 # The workload is alive, has made progress since the last check, and has
 # seen no wrong result.
 lua_assert_healthy() {
-  local answer ok iter failures last prev
+  local answer ok iter failures last
   answer=$(lua_ask status.lua) || return 1
   IFS=$'\t' read -r ok iter failures last <<<"$answer"
-  prev=$(cat "$LUA_RUN/iterations")
-  if [[ $ok != true || $failures != 0 ]]; then
-    echo "workload unhealthy: $answer" >&2
-    return 1
-  fi
-  if ((iter <= prev)); then
-    echo "workload made no progress: $prev -> $iter iterations" >&2
-    return 1
-  fi
-  echo "$iter" >"$LUA_RUN/iterations"
+  real_healthy "$LUA_RUN" "$ok" "$failures" "$iter" iterations "$answer"
 }
 
-# lua_lpatch ARGS...: run lpatch (2-minute limit); exit code and wall time
-# go to $LUA_RUN/results.txt for the report.
-lua_lpatch() {
-  local t0 t1 rc=0
-  t0=$(date +%s%N)
-  timeout 120 "$LPATCH" "$@" || rc=$?
-  t1=$(date +%s%N)
-  echo "lpatch $*: exit $rc, wall $(((t1 - t0) / 1000)) us" >>"$LUA_RUN/results.txt"
-  return $rc
-}
+# lua_lpatch ARGS...: lpatch, timed into the report (real_lpatch).
+lua_lpatch() { real_lpatch "$LUA_RUN/results.txt" "$@"; }
 
 # lua_patch_id 3-4: the id of that patch file.
 lua_patch_id() {
