@@ -636,26 +636,25 @@ struct stepping {
     char why[512];
 };
 
-/* After one step of each of v[0..live): rip[k] its IP, ok[k] whether the
- * step was made.  Threads now out are checked again; those still to step
- * are kept, in order.  Returns how many remain; *rc 1 (why) if unsafe. */
-static size_t step_done(struct lpa_safety *s, struct stepping *v, size_t live, const uint64_t *rip,
-                        const int *ok, const struct lpa_range *r, size_t nr, int memfd, int *rc,
-                        char *why)
+/* After one step of each of v[0..live): regs[k] its registers, ok[k]
+ * whether the step was made.  Threads now out are checked again; those
+ * still to step are kept, in order.  Returns how many remain; *rc 1 (why)
+ * if unsafe. */
+static size_t step_done(struct lpa_safety *s, struct stepping *v, size_t live,
+                        struct user_regs_struct *regs, const int *ok, const struct lpa_range *r,
+                        size_t nr, int memfd, int *rc, char *why)
 {
     size_t keep = 0;
     for (size_t k = 0; k < live; k++) {
-        v[k].rip = rip[k];
+        v[k].rip = regs[k].rip;
         v[k].steps++;
         if (!ok[k]) { /* could not step it, or it did not stop again */
             *rc = 1;
             snprintf(why, 512, "%s", v[k].why);
             return 0;
         }
-        struct user_regs_struct x;
-        if (!v[k].ret && hit(r, nr, rip[k], 0) && ptrace(PTRACE_GETREGS, v[k].tid, 0, &x) == 0 &&
-            run_here(s, v[k].tid, &x, r, nr, memfd))
-            v[k].rip = x.rip;
+        if (!v[k].ret && hit(r, nr, v[k].rip, 0) && run_here(s, v[k].tid, &regs[k], r, nr, memfd))
+            v[k].rip = regs[k].rip;
         if (v[k].ret ? v[k].rip == v[k].ret : !hit(r, nr, v[k].rip, 0)) {
             memset(s->page_addr, 0, sizeof s->page_addr); /* it moved */
             int c = check_thread(s, v[k].tid, r, nr, memfd, v[k].why);
@@ -686,18 +685,18 @@ static int step_out(struct lpa_safety *s, struct lpa_world *w, struct stepping *
                     const struct lpa_range *r, size_t nr, int memfd, char *why)
 {
     pid_t *tids = malloc((live ? live : 1) * sizeof *tids);
-    uint64_t *rip = malloc((live ? live : 1) * sizeof *rip);
+    struct user_regs_struct *regs = malloc((live ? live : 1) * sizeof *regs);
     int *ok = malloc((live ? live : 1) * sizeof *ok), rc = 0;
     while (live && !rc) {
         for (size_t k = 0; k < live; k++) {
             tids[k] = v[k].tid;
-            rip[k] = v[k].rip;
+            regs[k].rip = v[k].rip;
         }
-        lpa_step_many(w, memfd, tids, live, rip, ok);
-        live = step_done(s, v, live, rip, ok, r, nr, memfd, &rc, why);
+        lpa_step_many(w, memfd, tids, live, regs, ok);
+        live = step_done(s, v, live, regs, ok, r, nr, memfd, &rc, why);
     }
     free(tids);
-    free(rip);
+    free(regs);
     free(ok);
     return rc;
 }
@@ -751,14 +750,14 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
      * their first step under way while the others are checked. */
     size_t nfirst = nstep;
     pid_t *ftid = malloc(m * sizeof *ftid);
-    uint64_t *frip = malloc(m * sizeof *frip);
+    struct user_regs_struct *fregs = malloc(m * sizeof *fregs);
     int *fok = malloc(m * sizeof *fok);
     for (size_t k = 0; k < nfirst; k++) {
         ftid[k] = v[k].tid;
-        frip[k] = v[k].rip;
+        fregs[k].rip = v[k].rip;
     }
     if (nfirst)
-        lpa_step_issue(w, memfd, ftid, nfirst, frip, fok);
+        lpa_step_issue(w, memfd, ftid, nfirst, fregs, fok);
     /* 2. The cheap proof for every ordinary stack, all read in one go. */
     if (nstack) {
         uint64_t *buf = total <= s->batch_size ? s->batch : (words = malloc(total));
@@ -788,9 +787,9 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
      * leaf it called, usually leave within a few instructions: step them
      * out, all at once, instead of releasing everyone and retrying. */
     if (nfirst) {
-        lpa_step_wait(w, ftid, nfirst, frip, fok); /* even if unsafe: stopped again */
+        lpa_step_wait(w, ftid, nfirst, fregs, fok); /* even if unsafe: stopped again */
         if (!rc) {
-            size_t kept = step_done(s, v, nfirst, frip, fok, r, nr, memfd, &rc, why);
+            size_t kept = step_done(s, v, nfirst, fregs, fok, r, nr, memfd, &rc, why);
             memmove(v + kept, v + nfirst, (nstep - nfirst) * sizeof *v);
             nstep = kept + (nstep - nfirst);
         }
@@ -798,7 +797,7 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
     if (!rc && nstep)
         rc = step_out(s, w, v, nstep, r, nr, memfd, why);
     free(ftid);
-    free(frip);
+    free(fregs);
     free(fok);
     free(tid);
     free(regs);

@@ -479,7 +479,7 @@ static int code_read2(struct code_cache *c, int memfd, uint64_t addr, uint8_t ou
 }
 
 void lpa_step_issue(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
-                    const uint64_t *rip, int *ok)
+                    const struct user_regs_struct *regs, int *ok)
 {
     (void)w;
     struct code_cache *cc = calloc(1, sizeof *cc);
@@ -488,7 +488,7 @@ void lpa_step_issue(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
         ok[k] = 0;
         /* Never step a syscall instruction: it may block, and a step we
          * must abandon would leave a SIGTRAP queued for the thread. */
-        if (!cc || code_read2(cc, memfd, rip[k], insn) != 0 ||
+        if (!cc || code_read2(cc, memfd, regs[k].rip, insn) != 0 ||
             (insn[0] == 0x0f && insn[1] == 0x05))
             continue;
         if (ptrace(PTRACE_SINGLESTEP, tids[k], 0, 0) != 0)
@@ -498,7 +498,8 @@ void lpa_step_issue(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
     free(cc);
 }
 
-void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, uint64_t *rip, int *ok)
+void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, struct user_regs_struct *regs,
+                   int *ok)
 {
     size_t pending = 0;
     for (size_t k = 0; k < n; k++)
@@ -554,22 +555,17 @@ void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, uint64_t *r
             }
             continue;
         }
-        struct user_regs_struct r;
         pending--;
-        ok[k] = 0;
-        if (ptrace(PTRACE_GETREGS, got, 0, &r) == 0) {
-            rip[k] = r.rip;
-            ok[k] = 1;
-        }
+        ok[k] = ptrace(PTRACE_GETREGS, got, 0, &regs[k]) == 0;
     }
     for (size_t k = 0; k < n; k++)
         if (ok[k] < 0)
             ok[k] = 0;
 }
 
-void lpa_step_many(struct lpa_world *w, int memfd, const pid_t *tids, size_t n, uint64_t *rip,
-                   int *ok)
+void lpa_step_many(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
+                   struct user_regs_struct *regs, int *ok)
 {
-    lpa_step_issue(w, memfd, tids, n, rip, ok);
-    lpa_step_wait(w, tids, n, rip, ok);
+    lpa_step_issue(w, memfd, tids, n, regs, ok);
+    lpa_step_wait(w, tids, n, regs, ok);
 }

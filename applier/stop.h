@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/user.h>
 
 /* Why a stop failed: map to lpatch's exit codes. */
 enum lpa_stop_err {
@@ -65,17 +66,18 @@ int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint6
 int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip);
 
 /* Single-step several held threads (by id) once each, all at the same
- * time; rip[k] holds thread k's IP before and its new IP after.  ok[k] is
- * 0 if it was not stepped (at a syscall instruction), its step did not
- * finish in time (lpa_release stops it before detaching) or it died.
- * memfd: the process's /proc/PID/mem. */
-void lpa_step_many(struct lpa_world *w, int memfd, const pid_t *tids, size_t n, uint64_t *rip,
-                   int *ok);
+ * time; regs[k].rip holds thread k's IP before, and regs[k] its registers
+ * after.  ok[k] is 0 if it was not stepped (at a syscall instruction), its
+ * step did not finish in time (lpa_release stops it before detaching) or
+ * it died.  memfd: the process's /proc/PID/mem. */
+void lpa_step_many(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
+                   struct user_regs_struct *regs, int *ok);
 /* lpa_step_many in two halves, so that other work can be done while the
  * steps run: issue (ok[k] -1: under way, 0: not stepped), then wait. */
 void lpa_step_issue(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
-                    const uint64_t *rip, int *ok);
-void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, uint64_t *rip, int *ok);
+                    const struct user_regs_struct *regs, int *ok);
+void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, struct user_regs_struct *regs,
+                   int *ok);
 
 /* Address of a `syscall` instruction the target can run (vDSO, else text). */
 int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err);
