@@ -458,11 +458,8 @@ static int words_clean(struct lpa_safety *s, const uint64_t *words, size_t n,
 {
     if (nr == 0)
         return 1;
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (size_t i = 0; i < nr; i++) {
-        lo = r[i].lo < lo ? r[i].lo : lo;
-        hi = r[i].hi > hi ? r[i].hi : hi;
-    }
+    index_ranges(s, r, nr); /* once per stop: its bounds of all ranges */
+    const uint64_t lo = s->idx_lo, hi = s->idx_hi;
     /* Most words point nowhere near: a branch-free pass over each block
      * (vectorised) finds the blocks worth a closer look. */
     const uint64_t span = hi - lo;
