@@ -4,7 +4,7 @@
  * target's own link map resolves.
  */
 #include "target.h"
-#include "lpmeta.h"
+#include "meta.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -50,6 +50,7 @@ void lpa_target_close(struct lpa_target *t)
     free(t->fp);
     free(t->resolved);
     free(t->is_resolved);
+    lpm_free(t->records);
     memset(t, 0, sizeof *t);
     t->memfd = -1;
 }
@@ -253,6 +254,8 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
     char hex[2 * LP_BUILD_ID_MAX + 1], idhex[33];
     free(t->resolved);
     free(t->is_resolved);
+    lpm_free(t->records); /* of the module bound before */
+    t->records = NULL;
     t->resolved = calloc(h->nsyms + 1u, sizeof *t->resolved);
     t->is_resolved = calloc(h->nsyms + 1u, 1);
     if (!t->resolved || !t->is_resolved)
@@ -423,64 +426,32 @@ static int resolve_by_link_map(struct lpa_target *t, const char *name, uint64_t 
 
 /* A function-scope static of the running module by the plugin's stable
  * name ("fn::var") in unit unit_id, from its .livepatch.static records
- * (gcc-plugin/lpmeta.h): a stacked patch was made against another build,
- * whose "var.N" numbering may differ.  0 found; -1 not (err says why). */
-static int find_static(const struct lpa_module *m, uint64_t unit_id, const char *stable,
-                       uint64_t *addr, char *err)
+ * (read once per bound module through differ/meta.h): a stacked patch was
+ * made against another build, whose "var.N" numbering may differ.
+ * 0 found; -1 not (err says why). */
+static int find_static(struct lpa_target *t, uint64_t unit_id, const char *stable, uint64_t *addr,
+                       char *err)
 {
-    int fd = open(m->open_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lpa_err(err, "%s: %s", m->path, strerror(errno));
-    elf_version(EV_CURRENT);
-    Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-    size_t shstr = 0;
-    int have = 0, found = 0;
-    Elf_Scn *scn = NULL;
-    if (e && elf_getshdrstrndx(e, &shstr) == 0)
-        while (!found && (scn = elf_nextscn(e, scn))) {
-            GElf_Shdr sh;
-            const char *nm;
-            if (!gelf_getshdr(scn, &sh) || !(nm = elf_strptr(e, shstr, sh.sh_name)) ||
-                strcmp(nm, LPMETA_SEC_STATIC) != 0)
-                continue;
-            have = 1;
-            Elf_Data *d = elf_getdata(scn, NULL);
-            const uint8_t *b = d ? d->d_buf : NULL;
-            size_t n = d && b ? d->d_size : 0, off = 0;
-            while (off + sizeof(struct lpmeta_hdr) <= n && !found) {
-                struct lpmeta_hdr h;
-                memcpy(&h, b + off, sizeof h);
-                if (h.size < sizeof h || h.size > n - off)
-                    break; /* corrupt: stop reading, "not found" below */
-                struct lpmeta_static r;
-                if (h.kind == LPMETA_STATIC && h.size > sizeof r) {
-                    memcpy(&r, b + off, sizeof r);
-                    /* strings: asm name, stable name; both NUL-terminated
-                     * inside the record */
-                    const char *asm_name = (const char *)b + off + sizeof r,
-                               *end = (const char *)b + off + h.size;
-                    const char *nul = memchr(asm_name, 0, (size_t)(end - asm_name));
-                    const char *st = nul ? nul + 1 : end;
-                    /* addr 0 or -1: the linker dropped the variable */
-                    if (st < end && memchr(st, 0, (size_t)(end - st)) && r.unit_id == unit_id &&
-                        r.addr + 1 > 1 && strcmp(st, stable) == 0) {
-                        *addr = r.addr + m->load_bias;
-                        found = 1;
-                    }
-                }
-                off += h.size;
-            }
+    const struct lpa_module *m = t->mod;
+    char e[LPM_ERR_MAX];
+    if (!t->records && lpm_read(m->open_path, &t->records, e) != 0)
+        return lpa_err(err, "%s", e);
+    const struct lpm_module *rec = t->records;
+    for (size_t i = 0; i < rec->nstatics; i++) {
+        const struct lpm_static *v = &rec->statics[i];
+        /* addr 0 or -1: the linker dropped the variable */
+        if (v->unit_id == unit_id && v->addr + 1 > 1 && strcmp(v->stable_name, stable) == 0) {
+            *addr = v->addr + m->load_bias;
+            return 0;
         }
-    if (e)
-        elf_end(e);
-    close(fd);
-    if (found)
-        return 0;
+    }
     return lpa_err(err,
-                   have ? "%s: stacked patch refers to the function-scope static %s, which the "
-                          "running build does not have (an earlier patch may have added it)"
-                        : "%s: stacked patch refers to the function-scope static %s, and the "
-                          "running build has no livepatch records to find it by that name",
+                   rec->nfuncs ? "%s: stacked patch refers to the function-scope static %s, which "
+                                 "the running build does not have (an earlier patch may have "
+                                 "added it)"
+                               : "%s: stacked patch refers to the function-scope static %s, and "
+                                 "the running build has no livepatch records to find it by that "
+                                 "name",
                    m->path, stable);
 }
 
@@ -536,7 +507,7 @@ static int resolve_sym(struct lpa_target *t, const struct lp_patch *p, const str
             return 0;
         }
         if (strstr(name, "::")) /* lpdiff's stable name for a function-scope static */
-            return find_static(t->mod, s->unit_id, name, addr, err) == 0 ? 0 : -1;
+            return find_static(t, s->unit_id, name, addr, err) == 0 ? 0 : -1;
         struct found_sym fs;
         elf_find_sym(t->mod->open_path, name, 0, &fs);
         if (fs.count == 1 && fs.type == STT_OBJECT && gcc_numbered_name(name)) {

@@ -23,6 +23,8 @@ struct lpa_fplace {
     int allow_active;
 };
 
+struct lpm_module;
+
 struct lpa_target {
     pid_t pid;
     int memfd;
@@ -39,6 +41,7 @@ struct lpa_target {
      * files and the target, so a second relocation reuses it. */
     uint64_t *resolved;
     uint8_t *is_resolved;
+    struct lpm_module *records; /* the bound module's plugin records, read when needed */
 };
 
 /* Open the process and read its modules and patch state (exit codes: 0 ok,
