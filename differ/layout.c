@@ -380,6 +380,7 @@ static size_t users_of(struct lpd *d, const struct fn *f, const struct fn **user
                 !strncmp(sec->name, ".gcc_except_table", 17) ||
                 !strncmp(sec->name, ".livepatch", 10))
                 continue;
+            int priv = -1; /* private_to(u, s, f), once it is needed */
             for (size_t k = 0; k < sec->nrelas; k++) {
                 const struct eo_rela *r = &sec->relas[k];
                 const struct eo_sym *y = &u->obj->syms[r->sym];
@@ -396,9 +397,12 @@ static size_t users_of(struct lpd *d, const struct fn *f, const struct fn **user
                 const struct fn *user = at != SIZE_MAX ? u->fn_of_sym[at] : NULL;
                 if (!user) {
                     if (!sec_is_text(sec) && strncmp(sec->name, ".init_array", 11) &&
-                        strncmp(sec->name, ".fini_array", 11) && !*data &&
-                        !(u == f->u && private_to(u, s, f)))
-                        *data = sec->name;
+                        strncmp(sec->name, ".fini_array", 11) && !*data) {
+                        if (priv < 0) /* a table of k entries: one look, not k */
+                            priv = u == f->u && private_to(u, s, f);
+                        if (!priv)
+                            *data = sec->name;
+                    }
                     continue;
                 }
                 size_t j = 0;
