@@ -268,29 +268,6 @@ static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf,
     *addend = r->addend + (int64_t)y->value;
 }
 
-static int relocs_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
-                        size_t bsec, uint64_t boff, uint64_t size);
-
-/* Same bytes and same normalised relocations in [a_off, a_off+size)? */
-static int range_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
-                       size_t bsec, uint64_t boff, uint64_t size)
-{
-    const struct eo_sec *sa = &ua->obj->secs[asec], *sb = &ub->obj->secs[bsec];
-    if (aoff + size > sa->size || boff + size > sb->size)
-        return 0;
-    if (sa->data && sb->data) {
-        if (memcmp(sa->data + aoff, sb->data + boff, size))
-            return 0;
-    } else {
-        const struct eo_sec *one = sa->data ? sa : sb->data ? sb : NULL;
-        uint64_t off = sa->data ? aoff : boff;
-        for (uint64_t i = 0; one && i < size; i++)
-            if (one->data[off + i])
-                return 0;
-    }
-    return relocs_equal(ua, asec, aoff, ub, bsec, boff, size);
-}
-
 /* Same normalised relocations in [a_off, a_off+size)? */
 static int relocs_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
                         size_t bsec, uint64_t boff, uint64_t size)
@@ -313,6 +290,26 @@ static int relocs_equal(const struct unit *ua, size_t asec, uint64_t aoff, const
             return 0;
     }
     return 1;
+}
+
+/* Same bytes and same normalised relocations in [a_off, a_off+size)? */
+static int range_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
+                       size_t bsec, uint64_t boff, uint64_t size)
+{
+    const struct eo_sec *sa = &ua->obj->secs[asec], *sb = &ub->obj->secs[bsec];
+    if (aoff + size > sa->size || boff + size > sb->size)
+        return 0;
+    if (sa->data && sb->data) {
+        if (memcmp(sa->data + aoff, sb->data + boff, size))
+            return 0;
+    } else {
+        const struct eo_sec *one = sa->data ? sa : sb->data ? sb : NULL;
+        uint64_t off = sa->data ? aoff : boff;
+        for (uint64_t i = 0; one && i < size; i++)
+            if (one->data[off + i])
+                return 0;
+    }
+    return relocs_equal(ua, asec, aoff, ub, bsec, boff, size);
 }
 
 static uint64_t var_content_hash(const struct var *v)
