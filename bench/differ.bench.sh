@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 top=$PWD
 plugin=${LP_PLUGIN:-$top/build/livepatch.so}
 lpdiff=$top/build/bin/lpdiff
-cache=$top/tests/out/cache/plugin # Debian sources, shared with plugin.bench.sh
-debsrc=${DEBSRC:-/work/shared/tools/debsrc}
+cache=${LP_CACHE:-$top/.cache}/plugin # Debian sources, shared with plugin.bench.sh
+debsrc=$top/tests/real/debsrc
 rounds=${ROUNDS:-3}
 work=$top/bench/out/differ
 mkdir -p "$work" "$cache"
@@ -20,8 +20,11 @@ mkdir -p "$work" "$cache"
 [[ -f $plugin && -x $lpdiff ]] || { echo "differ.bench: build the plugin and lpdiff first" >&2; exit 1; }
 stamp=$(sha1sum "$plugin" | cut -c1-16)
 
+# fetch PKG=VERSION: an exact Debian source into $cache/PKG (tests/real/debsrc).
 fetch() {
-  [[ -d $cache/$1/src ]] || "$debsrc" "$1" "$cache/$1" >&2
+  local pkg=${1%%=*}
+  [[ -d $cache/$pkg/src && $(cat "$cache/$pkg/version" 2>/dev/null) == "$1" ]] ||
+    "$debsrc" "$1" "$cache/$pkg" >&2
 }
 
 # fresh DIR: true when DIR holds a build by this plugin.
@@ -54,7 +57,7 @@ measure() {
 # --- 1. sqlite3 amalgamation --------------------------------------------
 amalg=$cache/sqlite3/amalg
 if [[ ! -f $amalg/sqlite3.c || ! -f $amalg/shell.c ]]; then
-  fetch sqlite3
+  fetch sqlite3=3.40.1-2+deb12u2
   mkdir -p "$amalg"
   (cd "$amalg" && ../src/configure --disable-tcl && make sqlite3.c shell.c) >"$work/sqlite-amalg.log" 2>&1
 fi
@@ -89,7 +92,7 @@ printf '| lpdiff: sqlite3 amalgamation + shell (%s functions, %s changed), exit 
 printf '| lpdiff: sqlite3 peak memory (max RSS) | %s MB | report |\n' "$rss_mb"
 
 # --- 2. Lua 5.4: a whole program -----------------------------------------
-fetch lua5.4
+fetch lua5.4=5.4.4-3+deb12u1
 build_lua() { # DIR
   local dir=$1
   fresh "$dir" && return 0

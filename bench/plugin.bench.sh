@@ -9,16 +9,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 plugin=${LP_PLUGIN:-$top/build/livepatch.so}
-cache=$top/tests/out/cache/plugin
-debsrc=${DEBSRC:-/work/shared/tools/debsrc}
+cache=${LP_CACHE:-$top/.cache}/plugin
+debsrc=$top/tests/real/debsrc
 rounds=${ROUNDS:-3}
 work=$top/bench/out/plugin
 mkdir -p "$work" "$cache"
 
 [[ -f $plugin ]] || { echo "plugin.bench: $plugin not built" >&2; exit 1; }
 
+# fetch PKG=VERSION: an exact Debian source into $cache/PKG (tests/real/debsrc).
 fetch() {
-  [[ -d $cache/$1/src ]] || "$debsrc" "$1" "$cache/$1" >&2
+  local pkg=${1%%=*}
+  [[ -d $cache/$pkg/src && $(cat "$cache/$pkg/version" 2>/dev/null) == "$1" ]] ||
+    "$debsrc" "$1" "$cache/$pkg" >&2
 }
 
 # cpu CMD...: prints user+sys CPU seconds of CMD (children included).
@@ -39,7 +42,7 @@ ratio_row() { # name base with target
 # --- 1. compile time: sqlite3.c -----------------------------------------
 amalg=$cache/sqlite3/amalg
 if [[ ! -f $amalg/sqlite3.c ]]; then
-  fetch sqlite3
+  fetch sqlite3=3.40.1-2+deb12u2
   mkdir -p "$amalg"
   (cd "$amalg" && ../src/configure --disable-tcl && make sqlite3.c) >"$work/sqlite-amalg.log" 2>&1
 fi
@@ -53,7 +56,7 @@ ratio_row "plugin: compile sqlite3.c -O2 ($nfuncs functions), with vs without" \
   "$(min "${base[@]}")" "$(min "${with[@]}")" "at most +5%"
 
 # --- 2. run time: Lua, recursive benchmark ------------------------------
-fetch lua5.4
+fetch lua5.4=5.4.4-3+deb12u1
 build_lua() { # DIR EXTRA-CFLAGS
   [[ -x $1/src/lua && -f $1/.bench-stamp && $(<"$1/.bench-stamp") == "$2 $(sha1sum "$plugin" | cut -c1-16)" ]] && return 0
   rm -rf "$1"

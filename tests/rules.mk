@@ -14,4 +14,4 @@ SAN_TARGETS += $(UNIT_BINS)
 
 .PHONY: test-run
 test-run:
-	@bash tests/run.sh $(TESTS)
+	@bash tests/run.sh $(TEST_FLAGS) $(TESTS)

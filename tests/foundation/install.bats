@@ -16,21 +16,40 @@ setup_file() {
   assert [ -x "$DEST/usr/local/bin/lpatch" ]
 }
 
+# has_records OBJ: the plugin ran on OBJ (it wrote its .livepatch.* records).
+has_records() {
+  readelf -SW "$1" | grep -q '\.livepatch\.'
+}
+
 @test "-fplugin=livepatch finds the plugin in GCC's plugin directory" {
   plugdir=$(gcc -print-file-name=plugin)
   assert [ -f "$DEST$plugdir/livepatch.so" ]
   echo 'int f(void) { return 1; }' >"$BATS_TEST_TMPDIR/a.c"
   run gcc -iplugindir="$DEST$plugdir" -fplugin=livepatch -c "$BATS_TEST_TMPDIR/a.c" -o "$BATS_TEST_TMPDIR/a.o"
   assert_success
+  has_records "$BATS_TEST_TMPDIR/a.o"
+  # the same spelling with a plugin directory that lacks it fails
+  mkdir -p "$BATS_TEST_TMPDIR/empty"
+  run gcc -iplugindir="$BATS_TEST_TMPDIR/empty" -fplugin=livepatch -c "$BATS_TEST_TMPDIR/a.c" -o "$BATS_TEST_TMPDIR/b.o"
+  assert_failure
 }
 
 @test "-fplugin=livepatch.so finds the plugin in the multiarch libdir" {
   libdir=/usr/lib/$(gcc -print-multiarch)
   assert [ -f "$DEST$libdir/livepatch.so" ]
   echo 'int f(void) { return 1; }' >"$BATS_TEST_TMPDIR/a.c"
-  LD_LIBRARY_PATH="$DEST$libdir" run gcc -fplugin=livepatch.so -c "$BATS_TEST_TMPDIR/a.c" -o "$BATS_TEST_TMPDIR/a.o"
+  # GCC hands a name with a dot to dlopen, which searches the library path:
+  # the plugin that loads is the one installed under DEST's libdir.
+  LD_DEBUG=files LD_LIBRARY_PATH="$DEST$libdir" run gcc -fplugin=livepatch.so \
+    -c "$BATS_TEST_TMPDIR/a.c" -o "$BATS_TEST_TMPDIR/a.o"
   assert_success
-  # and without the plugin installed there, the same spelling fails
-  run env -u LD_LIBRARY_PATH gcc -fplugin=./nonexistent-livepatch.so -c "$BATS_TEST_TMPDIR/a.c" -o "$BATS_TEST_TMPDIR/b.o"
-  assert_failure
+  assert_output --partial "calling init: $DEST$libdir/livepatch.so"
+  has_records "$BATS_TEST_TMPDIR/a.o"
+  # the same spelling, with nothing on the library path, fails (unless the
+  # machine itself has the plugin installed in its libdir)
+  if [[ ! -e $libdir/livepatch.so ]]; then
+    run env -u LD_LIBRARY_PATH gcc -fplugin=livepatch.so -c "$BATS_TEST_TMPDIR/a.c" -o "$BATS_TEST_TMPDIR/b.o"
+    assert_failure
+    assert_output --partial "livepatch.so"
+  fi
 }

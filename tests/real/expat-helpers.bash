@@ -1,7 +1,7 @@
 # Helpers for tests/real/expat.bats: Debian 12's expat source, its builds
 # through `make livepatch`, and a running XML service to ask questions of.
 #
-# Cache (kept between runs, git-ignored): tests/out/cache/expat/
+# Cache (kept between runs and by make clean, git-ignored): $LP_CACHE/expat/
 #   dl/ src/ patches/ series     debsrc's download and unpacked upstream source
 #   tN/                          sources at Debian patch level N
 #   t7-without-6/                level 5 + patch 7 (CVE-2024-50602), no patch 6
@@ -12,7 +12,7 @@
 # shellcheck source=real-common.bash
 source "$LP_TOP/tests/real/real-common.bash"
 
-EXPAT_CACHE=$LP_TOP/tests/out/cache/expat
+EXPAT_CACHE=$LP_CACHE/expat
 EXPAT_RUN=$LP_TOP/tests/out/real-expat
 EXPAT_LIB=build/lib/.libs/libexpat.so.1.8.10
 EXPAT_PATCH_NAME=build_lib_.libs_libexpat.so.1.8.10.lpatch
@@ -20,10 +20,10 @@ EXPAT_PATCH_NAME=build_lib_.libs_libexpat.so.1.8.10.lpatch
 # uploads' .dsc are not on it).
 EXPAT_VERSION=2.5.0-1+deb12u2
 EXPAT_LEVELS="2 3 4 5 6 7 8"
-DEBSRC=$LP_TOP/../shared/tools/debsrc
 
 expat_prepare_sources() {
-  if [[ ! -f $EXPAT_CACHE/series || ! -d $EXPAT_CACHE/src ]]; then
+  if [[ $(cat "$EXPAT_CACHE/version" 2>/dev/null) != "expat=$EXPAT_VERSION" ]]; then
+    rm -f "$EXPAT_CACHE"/t*.prepared
     "$DEBSRC" "expat=$EXPAT_VERSION" "$EXPAT_CACHE" >&2 || return 1
   fi
   local n

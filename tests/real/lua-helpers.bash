@@ -1,7 +1,7 @@
 # Helpers for tests/real/lua.bats: Debian's lua5.4 source, its builds through
 # `make livepatch`, and a running Lua service to ask questions of.
 #
-# Cache (kept between runs, git-ignored): tests/out/cache/lua/
+# Cache (kept between runs and by make clean, git-ignored): $LP_CACHE/lua/
 #   dl/ src/ patches/ series     debsrc's download and unpacked upstream source
 #   t3/ t4/ t5/                  sources at Debian patch levels 3, 4, 5
 #   .livepatch/build/tN/         make livepatch's builds of them (with the plugin)
@@ -10,19 +10,21 @@
 # shellcheck source=real-common.bash
 source "$LP_TOP/tests/real/real-common.bash"
 
-LUA_CACHE=$LP_TOP/tests/out/cache/lua
+LUA_CACHE=$LP_CACHE/lua
 LUA_RUN=$LP_TOP/tests/out/real-lua
 LUA_SCRIPTS=$LP_TOP/tests/real/lua
 LUA_EXE=src/lua5.4
 LUA_LIB=src/.libs/liblua5.4.so.0.0.0
-DEBSRC=$LP_TOP/../shared/tools/debsrc
+# The exact source this suite was written against (see docs/real-world.md).
+LUA_VERSION=5.4.4-3+deb12u1
 
 # debsrc once, then one source tree per patch level.  Each tree gets Debian's
 # debian/ directory (the build reads debian/configure.ac and the version
 # script).
 lua_prepare_sources() {
-  if [[ ! -f $LUA_CACHE/series || ! -d $LUA_CACHE/src ]]; then
-    "$DEBSRC" lua5.4 "$LUA_CACHE" >&2 || return 1
+  if [[ $(cat "$LUA_CACHE/version" 2>/dev/null) != "lua5.4=$LUA_VERSION" ]]; then
+    rm -f "$LUA_CACHE"/t*.prepared
+    "$DEBSRC" "lua5.4=$LUA_VERSION" "$LUA_CACHE" >&2 || return 1
   fi
   local n
   for n in 3 4 5; do

@@ -1,20 +1,23 @@
 #!/usr/bin/env bats
 # Real code: zlib and Lua 5.4 from Debian's sources build with the plugin,
 # work, and give the same hash lists when built in two directories.
-# Sources and builds are cached in tests/out/cache/plugin/ and rebuilt only
-# when the plugin changes; a clean clone fetches them with debsrc (root+apt).
+# Sources and builds are cached in $LP_CACHE/plugin/ and rebuilt only when
+# the plugin changes; a clean clone fetches the pinned versions below with
+# tests/real/debsrc (root, apt).
 load ../lib/common
-load helpers
+load ../plugin/helpers
 
-CACHE="$LP_TOP/tests/out/cache/plugin"
-DEBSRC=${DEBSRC:-/work/shared/tools/debsrc}
+CACHE=$LP_CACHE/plugin
+# Exact versions: the mirror moves on, and these hashes and tests were
+# written against these sources.
+declare -A VERSION=([zlib]=1:1.2.13.dfsg-1 [lua5.4]=5.4.4-3+deb12u1)
 
 # fetch PKG: Debian source of PKG into $CACHE/PKG/src (upstream, unpatched).
 fetch() {
-  [[ -d $CACHE/$1/src ]] && return 0
-  [[ -x $DEBSRC ]] || { echo "debsrc not found at $DEBSRC" >&2; return 1; }
+  local want="$1=${VERSION[$1]}"
+  [[ -d $CACHE/$1/src && $(cat "$CACHE/$1/version" 2>/dev/null) == "$want" ]] && return 0
   mkdir -p "$CACHE"
-  "$DEBSRC" "$1" "$CACHE/$1" >"$CACHE/$1.fetch.log" 2>&1 ||
+  "$DEBSRC" "$want" "$CACHE/$1" >"$CACHE/$1.fetch.log" 2>&1 ||
     { tail -5 "$CACHE/$1.fetch.log" >&2; return 1; }
 }
 
