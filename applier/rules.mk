@@ -1,16 +1,17 @@
 # applier/: lpatch, the ptrace-based command.
 APPLIER_SRCS := $(filter-out applier/main.c,$(wildcard applier/*.c))
-# differ/meta.h's reader of the plugin's records (stacked patches name
-# function-scope statics by their stable names)
-APPLIER_USES := differ/meta.c
+# The plugin's record reader (liblpmeta): stacked patches name
+# function-scope statics by their stable names.
+PUBLIC_applier :=
+USES_applier := runtime gcc-plugin
 LPATCH     := $(BUILD)/bin/lpatch
 LPATCH_SAN := $(BUILD)/san/bin/lpatch
 
-$(LPATCH): $(call objs,applier/main.c $(APPLIER_SRCS) $(APPLIER_USES)) $(LIBLP_A)
+$(LPATCH): $(call objs,applier/main.c $(APPLIER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
 
-$(LPATCH_SAN): $(call sanobjs,applier/main.c $(APPLIER_SRCS) $(APPLIER_USES)) $(LIBLP_SAN)
+$(LPATCH_SAN): $(call sanobjs,applier/main.c $(APPLIER_SRCS)) $(LIBLPMETA_SAN) $(LIBLP_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
 

@@ -4,7 +4,7 @@
  * target's own link map resolves.
  */
 #include "target.h"
-#include "meta.h"
+#include "lpmeta_read.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -426,7 +426,7 @@ static int resolve_by_link_map(struct lpa_target *t, const char *name, uint64_t 
 
 /* A function-scope static of the running module by the plugin's stable
  * name ("fn::var") in unit unit_id, from its .livepatch.static records
- * (read once per bound module through differ/meta.h): a stacked patch was
+ * (read once per bound module through lpmeta_read.h): a stacked patch was
  * made against another build, whose "var.N" numbering may differ.
  * 0 found; -1 not (err says why). */
 static int find_static(struct lpa_target *t, uint64_t unit_id, const char *stable, uint64_t *addr,

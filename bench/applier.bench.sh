@@ -16,7 +16,7 @@ PLUGIN=$top/build/livepatch.so
 RUNS=${RUNS:-7}
 lib=$top/build/lib/liblivepatch.a
 
-gcc -D_GNU_SOURCE -I"$top/runtime" -std=gnu11 -O2 -o "$out/mkpatch" \
+gcc -D_GNU_SOURCE -I"$top/build/include/runtime" -std=gnu11 -O2 -o "$out/mkpatch" \
   "$top/tests/applier/mkpatch.c" "$lib" -lelf -lxxhash
 
 # Target with NF patchable functions f0..f(NF-1), f_i(x) = x + 1, called

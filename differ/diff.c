@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
+#include "lpdiff.h"
 #include "differ.h"
 #include "dwinfo.h"
 #include "liblivepatch.h"

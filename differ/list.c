@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meta.h"
+#include "lpdiff.h"
+#include "lpmeta_read.h"
 
 enum list_what { LIST_FUNCS, LIST_UNITS, LIST_LINKS, LIST_STATICS };
 

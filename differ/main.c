@@ -6,8 +6,7 @@
  */
 #include <string.h>
 
-#include "diff.h"
-#include "meta.h"
+#include "lpdiff.h"
 
 int main(int argc, char **argv)
 {

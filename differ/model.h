@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "elfobj.h"
-#include "meta.h"
+#include "lpmeta_read.h"
 #include "util.h"
 
 struct unit;

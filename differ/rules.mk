@@ -1,14 +1,16 @@
 # differ/: lpdiff.  main.c holds only the command line; the rest is a
 # library the C unit tests link too.
 DIFFER_SRCS := $(filter-out differ/main.c,$(wildcard differ/*.c))
+PUBLIC_differ :=
+USES_differ := runtime gcc-plugin
 LPDIFF     := $(BUILD)/bin/lpdiff
 LPDIFF_SAN := $(BUILD)/san/bin/lpdiff
 
-$(LPDIFF): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLP_A)
+$(LPDIFF): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBS_ELF)
 
-$(LPDIFF_SAN): $(call sanobjs,differ/main.c $(DIFFER_SRCS)) $(LIBLP_SAN)
+$(LPDIFF_SAN): $(call sanobjs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_SAN) $(LIBLP_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF)
 

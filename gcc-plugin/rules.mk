@@ -4,6 +4,22 @@ PLUGIN_SRCS := $(wildcard gcc-plugin/*.cc)
 PLUGIN_CXXFLAGS := -std=gnu++17 -fPIC -fno-rtti -fno-exceptions -O2 -g -Wall -Wextra -Werror \
                    -Wno-unused-parameter -I$(GCC_PLUGIN_DIR)/include -Igcc-plugin
 PLUGIN := $(BUILD)/livepatch.so
+PUBLIC_gcc-plugin := gcc-plugin/lpmeta.h gcc-plugin/lpmeta_read.h
+USES_gcc-plugin :=
+
+# liblpmeta: the C reader of the records (lpmeta_read.h), beside the contract
+# it reads; lpdiff and lpatch link it.
+LPMETA_SRCS := gcc-plugin/lpmeta_read.c
+LIBLPMETA_A   := $(BUILD)/lib/liblpmeta.a
+LIBLPMETA_SAN := $(BUILD)/san/lib/liblpmeta.a
+$(LIBLPMETA_A): $(call objs,$(LPMETA_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@; $(AR) rcs $@ $^
+$(LIBLPMETA_SAN): $(call sanobjs,$(LPMETA_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@; $(AR) rcs $@ $^
+ALL_TARGETS += $(LIBLPMETA_A)
+SAN_TARGETS += $(LIBLPMETA_SAN)
 
 $(BUILD)/obj/gcc-plugin/%.o: gcc-plugin/%.cc gcc-plugin/lpmeta.h
 	@mkdir -p $(@D)

@@ -1,6 +1,8 @@
 # runtime/: liblivepatch (static, shared, and a sanitizer build for tests).
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 CFLAGS_runtime := -fPIC
+PUBLIC_runtime := runtime/liblivepatch.h runtime/lpatch_format.h runtime/lpstate.h
+USES_runtime :=
 LIBLP_A   := $(BUILD)/lib/liblivepatch.a
 LIBLP_SO  := $(BUILD)/lib/liblivepatch.so
 LIBLP_SAN := $(BUILD)/san/lib/liblivepatch.a

@@ -54,12 +54,11 @@ fi
 passed=0 failed=0 skipped=0
 failed_suites=() summary=()
 
-# tally NAME LOG RC: print LOG's TAP, count its results, and add a failure
-# when the process behind it did not finish what it planned.
+# tally NAME LOG RC: count the results in LOG's TAP, and add a failure when
+# the process behind it did not finish what it planned.
 tally() {
   local name=$1 log=$2 rc=$3 line plan=-1 ran=0 p=0 f=0 s=0
   while IFS= read -r line; do
-    printf '%s\n' "$line"
     case $line in
       "not ok "*) f=$((f + 1)) ran=$((ran + 1)) ;;
       "ok "*"# skip"* | "ok "*"# SKIP"*) s=$((s + 1)) ran=$((ran + 1)) ;;
@@ -85,13 +84,14 @@ tally() {
   suite_failed=$f
 }
 
-# run_suite NAME CMD...: run CMD with its TAP into a log, under the timeout.
+# run_suite NAME CMD...: run CMD under the timeout, its TAP shown as it
+# comes and kept in a log, then tallied.
 run_suite() {
   local name=$1 rc
   shift
-  timeout --kill-after=10 "$suite_timeout" "$@" >"$scratch/suite.log" 2>&1
-  rc=$?
-  ((rc == 124 || rc == 137)) && echo "# $name: stopped after ${suite_timeout}s" >>"$scratch/suite.log"
+  timeout --kill-after=10 "$suite_timeout" "$@" 2>&1 | tee "$scratch/suite.log"
+  rc=${PIPESTATUS[0]}
+  ((rc == 124 || rc == 137)) && echo "# $name: stopped after ${suite_timeout}s"
   tally "$name" "$scratch/suite.log" "$rc"
 }
 
@@ -102,7 +102,8 @@ for s in "${suites[@]}"; do
     echo "# suite: unit"
     bins=(build/san/tests/test_*)
     if [[ ! -x ${bins[0]} ]]; then
-      printf '1..1\nnot ok 1 - no unit test binaries in build/san/tests (make san)\n' >"$scratch/suite.log"
+      printf '1..1\nnot ok 1 - no unit test binaries in build/san/tests (make san)\n' |
+        tee "$scratch/suite.log"
       tally unit "$scratch/suite.log" 1
       sf=$suite_failed
     fi

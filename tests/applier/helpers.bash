@@ -14,7 +14,7 @@ OTHER_107='8d 47 6b c3'               # lea 107(%rdi),%eax; ret
 build_mkpatch() {
   local lib=$LP_TOP/build/lib/liblivepatch.a
   [[ -f $lib ]] || lib=$LP_TOP/build/san/lib/liblivepatch.a
-  gcc -D_GNU_SOURCE -I"$LP_TOP/runtime" -std=gnu11 -O1 -fsanitize=address,undefined \
+  gcc -D_GNU_SOURCE -I"$LP_TOP/build/include/runtime" -std=gnu11 -O1 -fsanitize=address,undefined \
     -o "$BATS_FILE_TMPDIR/mkpatch" "$APPLIER_SRC/mkpatch.c" "$lib" -lelf -lxxhash
 }
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "meta.h"
+#include "lpmeta_read.h"
 #include "tap.h"
 
 /* Section names, in the order of the section header table (index 1..). */

@@ -1,6 +1,6 @@
 /*
- * meta.c - read the plugin's records (gcc-plugin/lpmeta.h) out of an ELF
- * object file, executable or shared library.
+ * lpmeta_read.c - read the plugin's records (lpmeta.h) out of an ELF object
+ * file, executable or shared library (liblpmeta.a; lpmeta_read.h).
  *
  * Records live in sections named .livepatch.func (or .livepatch.func.<fn>),
  * .livepatch.unit, .livepatch.link and .livepatch.static.  In an object file
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "meta.h"
+#include "lpmeta_read.h"
 
 /* Copies of section data the returned strings point into. */
 struct reader_store {

@@ -1,10 +1,12 @@
 /*
- * meta.h - reading the plugin's records (gcc-plugin/lpmeta.h) back out of an
- * object file, executable or shared library.  Used by `lpdiff --list/--units`
- * and by the differ itself.
+ * lpmeta_read.h - reading the plugin's records (lpmeta.h, the contract beside
+ * it) back out of an object file, executable or shared library.  The reader
+ * is a small library (liblpmeta.a) that lpdiff links for `--list`, `--units`
+ * and every diff, and lpatch links to name a stacked patch's function-scope
+ * statics in the running module.  It validates every record it returns.
  */
-#ifndef DIFFER_META_H
-#define DIFFER_META_H
+#ifndef LPMETA_READ_H
+#define LPMETA_READ_H
 
 #include <stdint.h>
 #include <libelf.h>
@@ -63,7 +65,4 @@ int lpm_read(const char *path, struct lpm_module **out, char *err);
 int lpm_read_elf(Elf *elf, const char *path, struct lpm_module **out, char *err);
 void lpm_free(struct lpm_module *m);
 
-/* `lpdiff --list FILE...` and `lpdiff --units FILE...` (argv[0] is the option). */
-int lpdiff_list_main(int argc, char **argv);
-
-#endif /* DIFFER_META_H */
+#endif /* LPMETA_READ_H */
