@@ -34,7 +34,7 @@ fresh() {
 
 # measure NAME ARGS...: run lpdiff ROUNDS times; sets wall, cpu, rss_mb, rc.
 measure() {
-  local name=$1 best_wall= best_cpu= rss=0
+  local name=$1 best_wall='' best_cpu='' rss=0
   shift
   for ((i = 0; i < rounds; i++)); do
     rc=0

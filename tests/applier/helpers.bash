@@ -5,10 +5,13 @@ load ../lib/common
 APPLIER_SRC=$LP_TOP/tests/applier
 
 # Patch bodies (x86-64 machine code) used across the suites.
+# shellcheck disable=SC2034 # used by the suites that load this file
+{
 COMPUTE_1001='8d 87 e9 03 00 00 c3'   # lea 1001(%rdi),%eax; ret
 COMPUTE_2001='8d 87 d1 07 00 00 c3'   # lea 2001(%rdi),%eax; ret
 COMPUTE_3001='8d 87 b9 0b 00 00 c3'   # lea 3001(%rdi),%eax; ret
 OTHER_107='8d 47 6b c3'               # lea 107(%rdi),%eax; ret
+}
 
 # mkpatch, built once per file against the runtime library.
 build_mkpatch() {

@@ -30,7 +30,7 @@ teardown() { stop_all; }
   kill -9 "$TPID"
   local i
   for ((i = 0; i < 500; i++)); do kill -0 "$lp" 2>/dev/null || break; sleep 0.02; done
-  ! kill -0 "$lp" 2>/dev/null
+  if kill -0 "$lp" 2>/dev/null; then echo "lpatch still runs" >&2; return 1; fi
   run wait "$lp"
   ((status == 1 || status == 2))
   grep -qE "exited|no such process|not safe" "$BATS_TEST_TMPDIR/out"

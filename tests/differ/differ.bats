@@ -367,7 +367,6 @@ twin_tree() { # DIR VERSION KIND
 
 @test "a function made local by a version script is found in the OLD module" {
   T=$BATS_TEST_TMPDIR/script
-  MODULE=prog
   twin_tree "$T/old" 1 script && twin_tree "$T/new" 2 script
   run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" --report "$T/r.json"
   assert_success

@@ -14,6 +14,7 @@ build_tree() {
   local src=$1 out=$2 mode=${3:-pie}
   local -a cflags=(-g -O2) ldflags=(-pie) plugin=(-fplugin="$LP_PLUGIN")
   local module=prog
+  # shellcheck disable=SC2054 # commas belong to GCC and linker options
   case $mode in
     pie) cflags+=(-fPIE) ;;
     O1) cflags=(-g -O1 -fPIE) ;;

@@ -11,7 +11,7 @@ bats_load_library bats-assert
 # Downloaded sources and their builds: kept by `make clean` (not under build/).
 : "${LP_CACHE:=$LP_TOP/.cache}"
 # The project's own fetcher of pinned Debian source packages.
-DEBSRC=$LP_TOP/tests/real/debsrc
+export DEBSRC=$LP_TOP/tests/real/debsrc
 export LP_TOP LPDIFF LPATCH LP_PLUGIN LP_CACHE
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 

@@ -12,8 +12,8 @@ setup() {
 # bytes FILE ADDR LEN: LEN bytes at link-time address ADDR, as hex, read
 # from the file through its PT_LOAD program headers.
 bytes() {
-  local type off vaddr paddr filesz rest
-  while read -r type off vaddr paddr filesz rest; do
+  local type off vaddr filesz rest
+  while read -r type off vaddr _ filesz rest; do
     [[ $type == LOAD ]] || continue
     if (($2 >= vaddr && $2 < vaddr + filesz)); then
       od -An -tx1 -v -j $(($2 - vaddr + off)) -N "$3" "$1" | tr -d ' \n'
@@ -28,8 +28,8 @@ bytes() {
 # symbol on a 16-byte boundary.
 check_layout() {
   local file=$1 cf=$2 aligned=$3 n=0
-  local name hash flags addr prepad entry_off origin
-  while IFS=$'\t' read -r name hash flags addr prepad entry_off origin; do
+  local name flags addr prepad entry_off
+  while IFS=$'\t' read -r name _ flags addr prepad entry_off _; do
     [[ $flags == *patchable* ]] || continue
     n=$((n + 1))
     [[ $prepad == 16 ]] || { echo "$file: $name: prepad $prepad" >&2; return 1; }

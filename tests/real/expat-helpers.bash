@@ -182,8 +182,9 @@ expat_real_changes() {
   local old new
   old=$(expat_build_dir "$1")/$EXPAT_LIB
   new=$(expat_build_dir "$2")/$EXPAT_LIB
-  bash "$LP_TOP/tests/real/expat-line-shift.sh" "$old" "$new" \
-    $(jq -r '.patches[0].functions[]' "$EXPAT_CACHE/patches-$1-$2/manifest.json") |
+  local fns
+  mapfile -t fns < <(jq -r '.patches[0].functions[]' "$EXPAT_CACHE/patches-$1-$2/manifest.json")
+  bash "$LP_TOP/tests/real/expat-line-shift.sh" "$old" "$new" "${fns[@]}" |
     awk '$2 != "code" && $2 !~ /^lines\+/ { print "unexpected: " $0; next }
          $2 == "code" { print $1 }' | sort | tr '\n' ' ' | sed 's/ $//'
 }

@@ -14,6 +14,7 @@ LUA_CACHE=$LP_CACHE/lua
 LUA_RUN=$LP_TOP/tests/out/real-lua
 LUA_SCRIPTS=$LP_TOP/tests/real/lua
 LUA_EXE=src/lua5.4
+# shellcheck disable=SC2034 # used by lua.bats
 LUA_LIB=src/.libs/liblua5.4.so.0.0.0
 # The exact source this suite was written against (see docs/real-world.md).
 LUA_VERSION=5.4.4-3+deb12u1
@@ -140,9 +141,9 @@ lua_ask() {
 # The workload is alive, has made progress since the last check, and has
 # seen no wrong result.
 lua_assert_healthy() {
-  local answer ok iter failures last
+  local answer ok iter failures
   answer=$(lua_ask status.lua) || return 1
-  IFS=$'\t' read -r ok iter failures last <<<"$answer"
+  IFS=$'\t' read -r ok iter failures _ <<<"$answer"
   real_healthy "$LUA_RUN" "$ok" "$failures" "$iter" iterations "$answer"
 }
 

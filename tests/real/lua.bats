@@ -211,7 +211,8 @@ teardown_file() {
   lua_stop
   # Like any Debian package that links liblua5.4-0: Debian's lua.o (level 3)
   # linked against the level-3 shared library instead of the static archive.
-  local src=$(lua_build_dir 3)/src
+  local src
+  src=$(lua_build_dir 3)/src
   gcc -o "$LUA_RUN/lua5.4-embedded" "$src/lua.o" -L"$src/.libs" -llua5.4 -lreadline -lm -ldl \
     -Wl,-rpath,"$src/.libs"
   run ldd "$LUA_RUN/lua5.4-embedded"

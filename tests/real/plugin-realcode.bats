@@ -69,6 +69,7 @@ setup() {
   assert_line --regexp '^deflate	[0-9a-f]{32}	patchable$'
   refute_line --regexp '	excluded'
   # an ar archive lists the records of its members
+  # shellcheck disable=SC2046 # one argument per archive member
   run diff <("$LPDIFF" --list "$CACHE/zlib-a/zlib/libz.a") \
     <(cd "$CACHE/zlib-a/zlib" && "$LPDIFF" --list $(ar t libz.a))
   assert_success

@@ -14,7 +14,7 @@ for v in 1 2; do
   printf 'int f(void) { return %d; }\nint main(void) { return f(); }\n' $v >"$work/v$v/prog.c"
   printf 'prog: prog.c\n\t$(CC) -O2 -o prog prog.c\n' >"$work/v$v/Makefile"
 done
-cd "$work"
+cd "$work" || exit 2
 git -C v1 ls-files -co --exclude-standard | wc -l | sed 's/^/files git lists in v1: /'
 if make -s -f "$top/make-rules/livepatch.mk" livepatch-build REV=v1 LIVEPATCH_MODULES=prog 2>err.txt; then
   echo "not reproduced: v1 built"; exit 1
