@@ -44,8 +44,8 @@ int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa
  * batched read of all ordinary stacks for the cheap proof, unwinding only
  * where it fails, threads caught inside a replaced function stepped out
  * together.  Same verdicts as lpa_safety_check. */
-int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r,
-                   size_t nr, int memfd, char *why);
+int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r, size_t nr,
+                   int memfd, char *why);
 
 /* Mappings read before the pause: lets the check prove a thread safe by
  * scanning its live stack words, without unwinding. */
