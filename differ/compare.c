@@ -87,7 +87,7 @@ void lpd_match(struct lpd *d)
     for (size_t i = 0; i < d->old.units.n; i++) {
         struct unit *u = d->old.units.v[i];
         if (strmap_count(&old_units, u->key))
-            report_refuse(&d->rep, "AMBIGUOUS", u->file, "",
+            report_refuse(&d->rep, REFUSE_AMBIGUOUS, u->file, "",
                           "unit %s: linked from two object files (%s)", u->file, u->obj_path);
         strmap_put(&old_units, u->key, u);
     }
@@ -157,7 +157,7 @@ static void unit_compiler(struct side *s, struct unit *u, struct sbuf *ver, stru
 void lpd_check_builds(struct lpd *d)
 {
     if (d->old.has_plugin != d->new.has_plugin)
-        report_refuse(&d->rep, "OPTIONS_MISMATCH", d->module, "",
+        report_refuse(&d->rep, REFUSE_OPTIONS_MISMATCH, d->module, "",
                       "module %s: only the %s build was compiled with the livepatch plugin",
                       d->module, d->old.has_plugin ? "OLD" : "NEW");
     for (size_t i = 0; i < d->new.units.n; i++) {
@@ -168,11 +168,11 @@ void lpd_check_builds(struct lpd *d)
         unit_compiler(&d->old, ou, &ov, &oo);
         unit_compiler(&d->new, nu, &nv, &no);
         if (strcmp(sb_str(&ov), sb_str(&nv)))
-            report_refuse(&d->rep, "COMPILER_MISMATCH", nu->file, "",
+            report_refuse(&d->rep, REFUSE_COMPILER_MISMATCH, nu->file, "",
                           "unit %s: built by '%s' then by '%s'", nu->file, sb_str(&ov),
                           sb_str(&nv));
         else if (strcmp(sb_str(&oo), sb_str(&no)))
-            report_refuse(&d->rep, "OPTIONS_MISMATCH", nu->file, "",
+            report_refuse(&d->rep, REFUSE_OPTIONS_MISMATCH, nu->file, "",
                           "unit %s: codegen options differ: '%s' vs '%s'", nu->file, sb_str(&oo),
                           sb_str(&no));
         sb_free(&ov);
@@ -437,7 +437,7 @@ static void compare_functions(struct lpd *d, struct unit *nu)
             int hash_changed = memcmp(f->meta->hash, o->meta->hash, 16) != 0;
             if (hash_changed != code_changed) {
                 char w[256];
-                report_refuse(&d->rep, "HASH_MISMATCH", f->name,
+                report_refuse(&d->rep, REFUSE_HASH_MISMATCH, f->name,
                               lpd_where(&d->new, nu, f->name, 0, w, sizeof(w)),
                               "function %s: plugin hash says %s but the object code is %s", f->name,
                               hash_changed ? "changed" : "unchanged",
@@ -451,7 +451,7 @@ static void compare_functions(struct lpd *d, struct unit *nu)
     }
 }
 
-static void refuse_var(struct lpd *d, struct side *s, const struct var *v, const char *code,
+static void refuse_var(struct lpd *d, struct side *s, const struct var *v, enum refusal_code code,
                        const char *fmt_what, const char *detail)
 {
     char w[256];
@@ -484,14 +484,14 @@ static void compare_variables(struct lpd *d, struct unit *nu)
         if (!o) {
             v->added = 1;
             if (v->tls)
-                refuse_var(d, &d->new, v, "TLS_LAYOUT", kind,
+                refuse_var(d, &d->new, v, REFUSE_TLS_LAYOUT, kind,
                            "new thread-local storage cannot be added to running threads");
             else if (v->writable)
                 VEC_PUSH(d->rep.new_vars, xasprintf("%s (%s)", v->key, nu->file));
             continue;
         }
         if (v->tls != o->tls || v->writable != o->writable) {
-            refuse_var(d, &d->new, v, "GLOBAL_TYPE", kind,
+            refuse_var(d, &d->new, v, REFUSE_GLOBAL_TYPE, kind,
                        "changed between thread-local, read-only and writable storage");
             continue;
         }
@@ -503,11 +503,11 @@ static void compare_variables(struct lpd *d, struct unit *nu)
         if (v->size != o->size) {
             char det[128];
             snprintf(det, sizeof(det), "size %" PRIu64 " -> %" PRIu64 " bytes", o->size, v->size);
-            refuse_var(d, &d->new, v, "GLOBAL_SIZE", kind, det);
+            refuse_var(d, &d->new, v, REFUSE_GLOBAL_SIZE, kind, det);
             continue;
         }
         if (!var_data_equal(v, o))
-            refuse_var(d, &d->new, v, "DATA_INIT", kind,
+            refuse_var(d, &d->new, v, REFUSE_DATA_INIT, kind,
                        "initial value changed; the running process keeps its current value");
         if (v->tls) {
             const struct eo_sym *os = module_sym_of_var(d, &d->old, o);
@@ -516,7 +516,7 @@ static void compare_variables(struct lpd *d, struct unit *nu)
                 char det[160];
                 snprintf(det, sizeof(det), "offset in the TLS block moves %" PRIu64 " -> %" PRIu64,
                          os->value, ns->value);
-                refuse_var(d, &d->new, v, "TLS_LAYOUT", kind, det);
+                refuse_var(d, &d->new, v, REFUSE_TLS_LAYOUT, kind, det);
             }
         }
     }
@@ -530,7 +530,8 @@ static void removed_in(struct lpd *d, struct unit *ou)
     for (size_t i = 0; i < ou->vars.n; i++) {
         struct var *v = &ou->vars.v[i];
         if (!v->peer && (v->writable || v->tls))
-            refuse_var(d, &d->old, v, "DATA_REMOVED", v->tls ? "thread-local variable" : "variable",
+            refuse_var(d, &d->old, v, REFUSE_DATA_REMOVED,
+                       v->tls ? "thread-local variable" : "variable",
                        "removed, but the running process still holds and may use it");
     }
 }
@@ -632,7 +633,7 @@ const struct eo_sym *lpd_old_symbol(struct lpd *d, const struct unit *ou, const 
     if (ambiguous)
         *ambiguous = amb;
     if (amb)
-        report_refuse(&d->rep, "AMBIGUOUS", name, "",
+        report_refuse(&d->rep, REFUSE_AMBIGUOUS, name, "",
                       "symbol %s: several local symbols of that name in %s of the OLD module", name,
                       ou->file);
     return y;
@@ -705,13 +706,13 @@ void lpd_check_entries(struct lpd *d)
         }
         const char *why;
         if (old_entry(d, f, y, &why)) {
-            report_refuse(&d->rep, "NO_ENTRY", f->name, w, "function %s: changed, but %s", f->name,
-                          why);
-            if (report_accepted(&d->rep, "NO_ENTRY", f->name))
+            report_refuse(&d->rep, REFUSE_NO_ENTRY, f->name, w, "function %s: changed, but %s",
+                          f->name, why);
+            if (report_accepted(&d->rep, REFUSE_NO_ENTRY, f->name))
                 f->dropped = 1; /* accepted: the old code stays */
         }
         if (f->is_ctor)
-            report_refuse(&d->rep, "CTOR_CHANGED", f->name, w,
+            report_refuse(&d->rep, REFUSE_CTOR_CHANGED, f->name, w,
                           "function %s: constructor/destructor changed; it already ran and "
                           "its new effect would be lost",
                           f->name);

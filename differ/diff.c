@@ -112,9 +112,11 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
             a->report = optarg;
             break;
         case O_ACCEPT:
-            if (!strchr(optarg, ':') || optarg[0] == ':')
-                return usage_error("--accept wants CODE:NAME");
-            VEC_PUSH(d->rep.accept, xstrdup(optarg));
+            if (report_add_accept(&d->rep, optarg, err, sizeof(err))) {
+                char msg[sizeof err + 16];
+                snprintf(msg, sizeof msg, "--accept: %s", err);
+                return usage_error(msg);
+            }
             break;
         case O_ACCEPT_FILE:
             if (report_read_accept_file(&d->rep, optarg, err, sizeof(err))) {
@@ -175,8 +177,8 @@ static void load_dwarf(struct lpd *d, struct side *s)
     s->dw = dw_load(s->mod->fd, s->module_path, err, sizeof(err));
     if (s->dw)
         return;
-    report_refuse(&d->rep, "NO_DEBUGINFO", d->module, "", "module %s; layout checks impossible",
-                  err);
+    report_refuse(&d->rep, REFUSE_NO_DEBUGINFO, d->module, "",
+                  "module %s; layout checks impossible", err);
 }
 
 static int run(struct lpd *d, const struct args *a)

@@ -90,7 +90,7 @@ static void patch_sym(struct lp_sym *s, const struct copy *c, uint64_t off, uint
 
 static void unresolved(struct emitter *e, const struct unit *u, const char *name, const char *what)
 {
-    report_refuse(&e->d->rep, "UNRESOLVED", name, "", "symbol %s (referenced from %s): %s", name,
+    report_refuse(&e->d->rep, REFUSE_UNRESOLVED, name, "", "symbol %s (referenced from %s): %s", name,
                   u->file, what);
     e->failed = 1;
 }
@@ -196,7 +196,7 @@ static int sym_for_undef(struct emitter *e, struct unit *u, const char *name, st
         s->kind = LP_SYM_DYNAMIC;
         return 0;
     }
-    if (report_accepted(&e->d->rep, "UNRESOLVED", name)) {
+    if (report_accepted(&e->d->rep, REFUSE_UNRESOLVED, name)) {
         unresolved(e, u, name, "defined in neither build's module nor imported; resolved by name");
         e->failed = 0;
         s->kind = LP_SYM_DYNAMIC;

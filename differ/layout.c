@@ -295,7 +295,7 @@ static int check_entity(struct cmp *c, uint32_t ot, uint32_t nt, char *msg, size
     dw_where(r.where_old ? c->o : c->n, r.where, w, sizeof(w));
     if (!*w)
         dw_where(c->n, r.owner, w, sizeof(w));
-    report_refuse(&c->d->rep, r.kind == DIFF_ENUM ? "ENUM_VALUE" : "LAYOUT_TYPE", name, w,
+    report_refuse(&c->d->rep, r.kind == DIFF_ENUM ? REFUSE_ENUM_VALUE : REFUSE_LAYOUT_TYPE, name, w,
                   "type %s", r.msg);
     return 0;
 }
@@ -338,7 +338,7 @@ static void check_variables(struct cmp *c, struct unit *nu)
         char msg[512], w[256];
         if (check_entity(c, N(c->o, on)->type, N(c->n, nn)->type, msg, sizeof(msg)) &&
             (v->writable || v->tls) && v->size == v->peer->size)
-            report_refuse(&c->d->rep, "GLOBAL_TYPE", v->key, dw_where(c->n, nn, w, sizeof(w)),
+            report_refuse(&c->d->rep, REFUSE_GLOBAL_TYPE, v->key, dw_where(c->n, nn, w, sizeof(w)),
                           "variable %s: %s", v->key, msg);
     }
 }
@@ -443,7 +443,7 @@ static void check_init_only(struct lpd *d, const struct fn *f)
         if (!users[i]->is_ctor && users[i] != f)
             return;
     char w[256];
-    report_refuse(&d->rep, "CTOR_CHANGED", f->name,
+    report_refuse(&d->rep, REFUSE_CTOR_CHANGED, f->name,
                   lpd_where(&d->new, f->u, f->name, 0, w, sizeof(w)),
                   "function %s: changed, but only constructor %s calls it: it ran at start-up "
                   "and its new effect would be lost",
@@ -480,7 +480,7 @@ static void check_function(struct cmp *c, struct fn *f)
         return;
     const char *user = unpatched_user(c->d, f);
     if (user)
-        report_refuse(&c->d->rep, "SIGNATURE", f->name, dw_where(c->n, nn, w, sizeof(w)),
+        report_refuse(&c->d->rep, REFUSE_SIGNATURE, f->name, dw_where(c->n, nn, w, sizeof(w)),
                       "function %s: signature changes (%s) but %s, which is not patched, still "
                       "calls it or takes its address",
                       f->name, sig, user);

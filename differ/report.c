@@ -1,7 +1,8 @@
-/* report.c - see report.h.  JSON is produced by a small emitter that escapes
- * every string (control characters, quotes, backslashes, invalid UTF-8 is
- * passed through byte-wise as \u00XX). */
+/* report.c - see report.h.  The JSON report is written with jansson; the
+ * refusal codes' names are defined here, once. */
+#include <assert.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +10,63 @@
 
 #include "report.h"
 
-static int pattern_matches(const char *pat, const char *code, const char *name)
+static const char *const code_names[REFUSE_NCODES] = {
+    [REFUSE_AMBIGUOUS] = "AMBIGUOUS",     [REFUSE_COMPILER_MISMATCH] = "COMPILER_MISMATCH",
+    [REFUSE_CSWTCH] = "CSWTCH",           [REFUSE_CTOR_CHANGED] = "CTOR_CHANGED",
+    [REFUSE_DATA_INIT] = "DATA_INIT",     [REFUSE_DATA_REMOVED] = "DATA_REMOVED",
+    [REFUSE_ENUM_VALUE] = "ENUM_VALUE",   [REFUSE_GLOBAL_SIZE] = "GLOBAL_SIZE",
+    [REFUSE_GLOBAL_TYPE] = "GLOBAL_TYPE", [REFUSE_HASH_MISMATCH] = "HASH_MISMATCH",
+    [REFUSE_LAYOUT_TYPE] = "LAYOUT_TYPE", [REFUSE_NO_DEBUGINFO] = "NO_DEBUGINFO",
+    [REFUSE_NO_ENTRY] = "NO_ENTRY",       [REFUSE_OPTIONS_MISMATCH] = "OPTIONS_MISMATCH",
+    [REFUSE_SIGNATURE] = "SIGNATURE",     [REFUSE_TLS_LAYOUT] = "TLS_LAYOUT",
+    [REFUSE_UNRESOLVED] = "UNRESOLVED",
+};
+
+const char *refusal_code_name(enum refusal_code code)
 {
-    size_t cl = strlen(code);
-    if (strncmp(pat, code, cl) || pat[cl] != ':')
+    assert(code >= 0 && code < REFUSE_NCODES && code_names[code]);
+    return code_names[code];
+}
+
+int refusal_code_parse(const char *name, size_t len)
+{
+    for (int c = 0; c < REFUSE_NCODES; c++)
+        if (strlen(code_names[c]) == len && !memcmp(code_names[c], name, len))
+            return c;
+    return -1;
+}
+
+/* An accept pattern "CODE:NAME" (NAME may be "*"), checked when it was added. */
+static int pattern_matches(const char *pat, enum refusal_code code, const char *name)
+{
+    const char *cn = refusal_code_name(code);
+    size_t cl = strlen(cn);
+    if (strncmp(pat, cn, cl) || pat[cl] != ':')
         return 0;
     return !strcmp(pat + cl + 1, "*") || !strcmp(pat + cl + 1, name);
 }
 
-void report_refuse(struct report *r, const char *code, const char *name, const char *where,
+int report_add_accept(struct report *r, const char *pattern, char *err, size_t errlen)
+{
+    const char *colon = strchr(pattern, ':');
+    if (!colon || colon == pattern || !colon[1]) {
+        snprintf(err, errlen, "expected CODE:NAME, got '%s'", pattern);
+        return -1;
+    }
+    if (refusal_code_parse(pattern, (size_t)(colon - pattern)) < 0) {
+        struct sbuf codes = {0};
+        for (int c = 0; c < REFUSE_NCODES; c++)
+            sb_addf(&codes, "%s%s", c ? " " : "", code_names[c]);
+        snprintf(err, errlen, "unknown refusal code '%.*s' in '%s' (codes: %s)",
+                 (int)(colon - pattern), pattern, pattern, codes.s);
+        sb_free(&codes);
+        return -1;
+    }
+    VEC_PUSH(r->accept, xstrdup(pattern));
+    return 0;
+}
+
+void report_refuse(struct report *r, enum refusal_code code, const char *name, const char *where,
                    const char *fmt, ...)
 {
     struct refusal f = {.code = code, .name = xstrdup(name), .where = xstrdup(where)};
@@ -27,7 +76,7 @@ void report_refuse(struct report *r, const char *code, const char *name, const c
         f.message = xstrdup(fmt);
     va_end(ap);
     /* An ambiguous symbol has no right answer to accept. */
-    for (size_t i = 0; i < r->accept.n && strcmp(code, "AMBIGUOUS"); i++)
+    for (size_t i = 0; i < r->accept.n && code != REFUSE_AMBIGUOUS; i++)
         if (pattern_matches(r->accept.v[i], code, name))
             f.accepted = 1;
     /* The same finding reached twice (e.g. a type used by two globals) is one refusal. */
@@ -65,7 +114,7 @@ size_t report_blocking(const struct report *r)
     return n;
 }
 
-int report_accepted(const struct report *r, const char *code, const char *name)
+int report_accepted(const struct report *r, enum refusal_code code, const char *name)
 {
     for (size_t i = 0; i < r->accept.n; i++)
         if (pattern_matches(r->accept.v[i], code, name))
@@ -94,12 +143,12 @@ int report_read_accept_file(struct report *r, const char *path, char *err, size_
             s[--n] = 0;
         if (!n)
             continue;
-        if (!strchr(s, ':') || s[0] == ':') {
-            snprintf(err, errlen, "%s:%d: expected CODE:NAME, got '%s'", path, lineno, s);
+        char why[512];
+        if (report_add_accept(r, s, why, sizeof why)) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
             fclose(f);
             return -1;
         }
-        VEC_PUSH(r->accept, xstrdup(s));
     }
     fclose(f);
     return 0;
@@ -109,8 +158,9 @@ void report_print_refusals(const struct report *r)
 {
     for (size_t i = 0; i < r->refused.n; i++) {
         const struct refusal *f = &r->refused.v[i];
-        fprintf(stderr, "lpdiff: %s [%s] %s%s%s%s\n", f->accepted ? "accepted" : "refused", f->code,
-                f->message, *f->where ? " (" : "", f->where, *f->where ? ")" : "");
+        fprintf(stderr, "lpdiff: %s [%s] %s%s%s%s\n", f->accepted ? "accepted" : "refused",
+                refusal_code_name(f->code), f->message, *f->where ? " (" : "", f->where,
+                *f->where ? ")" : "");
     }
 }
 
@@ -143,103 +193,81 @@ void report_print_text(const struct report *r)
         printf("patch: none\n");
 }
 
-void json_str(struct sbuf *b, const char *s)
+/* A JSON string for bytes that may not be UTF-8 (a path, a symbol): invalid
+ * sequences become U+FFFD, so the report is always valid JSON. */
+static json_t *json_bytes(const char *s)
 {
-    sb_add(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            sb_add(b, "\\\"");
-            break;
-        case '\\':
-            sb_add(b, "\\\\");
-            break;
-        case '\n':
-            sb_add(b, "\\n");
-            break;
-        case '\t':
-            sb_add(b, "\\t");
-            break;
-        default:
-            if (*p < 0x20 || *p >= 0x7f)
-                sb_addf(b, "\\u%04x", *p);
-            else
-                sb_addn(b, (const char *)p, 1);
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    struct sbuf b = {0};
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = *p < 0x80         ? 1
+                   : (*p >> 5) == 6  ? 2
+                   : (*p >> 4) == 14 ? 3
+                   : (*p >> 3) == 30 ? 4
+                                     : 0;
+        json_t *seq =
+            n && strnlen((const char *)p, n) == n ? json_stringn((const char *)p, n) : NULL;
+        if (seq) { /* jansson validates the sequence */
+            sb_addn(&b, (const char *)p, n);
+            json_decref(seq);
+        } else {
+            sb_add(&b, "\xef\xbf\xbd");
+            n = 1;
         }
+        p += n;
     }
-    sb_add(b, "\"");
+    j = json_string(b.s ? b.s : "");
+    sb_free(&b);
+    return j;
 }
 
-static void json_list(struct sbuf *b, const char *key, char *const *v, size_t n)
+static json_t *json_list(char *const *v, size_t n)
 {
-    sb_addf(b, ",\n  \"%s\": [", key);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sb_add(b, ", ");
-        json_str(b, v[i]);
-    }
-    sb_add(b, "]");
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_bytes(v[i]));
+    return a;
 }
 
-static void json_refusals(struct sbuf *b, const char *key, const struct report *r, int accepted)
+static json_t *json_refusals(const struct report *r, int accepted)
 {
-    sb_addf(b, ",\n  \"%s\": [", key);
-    int first = 1;
-    for (size_t i = 0; i < r->refused.n; i++) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < r->refused.n; i++) {
         const struct refusal *f = &r->refused.v[i];
         if (f->accepted != accepted)
             continue;
-        sb_add(b, first ? "\n    {\"code\": " : ",\n    {\"code\": ");
-        first = 0;
-        json_str(b, f->code);
-        sb_add(b, ", \"name\": ");
-        json_str(b, f->name);
-        sb_add(b, ", \"message\": ");
-        json_str(b, f->message);
-        sb_add(b, ", \"where\": ");
-        json_str(b, f->where);
-        sb_add(b, "}");
+        json_array_append_new(a,
+                              json_pack("{s:s, s:o, s:o, s:o}", "code", refusal_code_name(f->code),
+                                        "name", json_bytes(f->name), "message",
+                                        json_bytes(f->message), "where", json_bytes(f->where)));
     }
-    sb_add(b, first ? "]" : "\n  ]");
+    return a;
 }
 
 int report_write_json(const struct report *r, const char *path, char *err, size_t errlen)
 {
-    struct sbuf b = {0};
-    sb_add(&b, "{\n  \"format\": 1,\n  \"module\": ");
-    json_str(&b, r->module ? r->module : "");
-    sb_add(&b, ",\n  \"old_build_id\": ");
-    json_str(&b, r->old_build_id);
-    sb_add(&b, ",\n  \"new_build_id\": ");
-    json_str(&b, r->new_build_id);
-    json_list(&b, "changed", r->changed.v, r->changed.n);
-    json_list(&b, "added", r->added.v, r->added.n);
-    json_list(&b, "removed", r->removed.v, r->removed.n);
-    json_list(&b, "new_variables", r->new_vars.v, r->new_vars.n);
-    json_refusals(&b, "refused", r, 0);
-    json_refusals(&b, "accepted", r, 1);
-    json_list(&b, "notes", r->notes.v, r->notes.n);
-    sb_add(&b, ",\n  \"patch\": ");
-    if (r->patch_path)
-        json_str(&b, r->patch_path);
-    else
-        sb_add(&b, "null");
-    sb_add(&b, ",\n  \"patch_id\": ");
-    if (r->patch_path)
-        json_str(&b, r->patch_id);
-    else
-        sb_add(&b, "null");
-    sb_add(&b, "\n}\n");
-    FILE *f = fopen(path, "w");
-    int rc = 0;
-    if (!f || fwrite(b.s, 1, b.len, f) != b.len)
-        rc = -1;
-    if (f && fclose(f))
-        rc = -1;
-    if (rc)
+    json_t *o = json_pack(
+        "{s:i, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "format", 1, "module",
+        json_bytes(r->module ? r->module : ""), "old_build_id", r->old_build_id, "new_build_id",
+        r->new_build_id, "changed", json_list(r->changed.v, r->changed.n), "added",
+        json_list(r->added.v, r->added.n), "removed", json_list(r->removed.v, r->removed.n),
+        "new_variables", json_list(r->new_vars.v, r->new_vars.n), "refused", json_refusals(r, 0),
+        "accepted", json_refusals(r, 1), "notes", json_list(r->notes.v, r->notes.n), "patch",
+        r->patch_path ? json_bytes(r->patch_path) : json_null(), "patch_id",
+        r->patch_path ? json_string(r->patch_id) : json_null());
+    if (!o) {
+        snprintf(err, errlen, "%s: cannot build the report (out of memory)", path);
+        return -1;
+    }
+    int rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (rc) {
         snprintf(err, errlen, "%s: cannot write report: %s", path, strerror(errno));
-    sb_free(&b);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 static void free_list(char **v, size_t n)

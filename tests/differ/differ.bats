@@ -115,6 +115,17 @@ load helpers
   assert_equal "$(json .refused)" '[]'
 }
 
+@test "a misspelt --accept code is a usage error naming the code, not a pattern that never matches" {
+  diff_case init pie
+  assert_failure 3
+  run "$LPDIFF" --old "$T/old" --new "$T/new" --module prog -o "$T/p.lpatch" \
+    --report "$T/r.json" --accept DATA_INT:limit
+  assert_failure 2
+  assert_line --index 0 --partial "lpdiff: --accept: unknown refusal code 'DATA_INT' in 'DATA_INT:limit' (codes: AMBIGUOUS"
+  assert_output --partial "DATA_INIT"
+  [[ ! -e $T/p.lpatch ]]
+}
+
 @test "a TLS variable added before another is refused (TLS_LAYOUT)" {
   diff_case tls pie
   assert_failure 3
