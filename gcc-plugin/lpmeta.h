@@ -1,8 +1,9 @@
 /*
  * lpmeta.h - what the livepatch GCC plugin records in every object file.
  *
- * This is the contract between gcc-plugin/ (writer) and differ/ (reader).
- * Everything here is plain C so both the C++ plugin and the C differ include it.
+ * This is the contract between the plugin (writer, records.cc) and its
+ * reader, liblpmeta (lpmeta_read.h), which lpdiff and lpatch use.  Everything
+ * here is plain C so both the C++ plugin and the C reader include it.
  *
  * The plugin emits non-allocated ELF sections (no runtime cost, never loaded)
  * holding a stream of records.  Every record starts with struct lpmeta_hdr and
@@ -12,13 +13,16 @@
  * little-endian (x86-64 only).
  *
  * Sections:
- *   .livepatch.func.<fn>  one LPMETA_FUNC record, SHF_LINK_ORDER to the
- *                         function's own text section, so --gc-sections keeps
- *                         or drops it with the function.  In a linked module
- *                         the linker merges them into ".livepatch.func".
- *   .livepatch.unit       one LPMETA_UNIT record per compilation unit.
- *   .livepatch.link       LPMETA_LINK records: inlining and clone edges.
- *   .livepatch.static     LPMETA_STATIC records: function-scope statics.
+ *   .livepatch.func    one section per function, each holding one
+ *                      LPMETA_FUNC record, SHF_LINK_ORDER to the function's
+ *                      own text section, so --gc-sections keeps or drops it
+ *                      with the function.  An object has many sections of
+ *                      this name; the linker merges them into one.
+ *   .livepatch.unit    one LPMETA_UNIT record per compilation unit.
+ *   .livepatch.link    LPMETA_LINK records: inlining and clone edges.
+ *   .livepatch.static  one section per function-scope static, holding one
+ *                      LPMETA_STATIC record, SHF_LINK_ORDER to the variable's
+ *                      section (dropped with it).
  *
  * A unit is identified by unit_id: XXH3-64 of the unit's source path as
  * written after -ffile-prefix-map / -fdebug-prefix-map remapping, so it is

@@ -2,8 +2,9 @@
  * lpmeta_read.c - read the plugin's records (lpmeta.h) out of an ELF object
  * file, executable or shared library (liblpmeta.a; lpmeta_read.h).
  *
- * Records live in sections named .livepatch.func (or .livepatch.func.<fn>),
- * .livepatch.unit, .livepatch.link and .livepatch.static.  In an object file
+ * Records live in sections named .livepatch.func, .livepatch.unit,
+ * .livepatch.link and .livepatch.static (an object has one .func section per
+ * function and one .static section per static; see lpmeta.h).  In an object file
  * the `addr` fields are zero in the section data and filled by RELA
  * relocations; we resolve them to the target symbol's st_value + addend.  In
  * a linked module the linker already wrote the link-time address.
