@@ -190,18 +190,9 @@ int lpa_elf_identify(const char *path, struct lpa_module *mod, uint64_t *first_l
             mod->tls_align = ph.p_align ? ph.p_align : 1;
             mod->tls_vaddr = ph.p_vaddr;
         } else if (ph.p_type == PT_NOTE && !mod->build_id_len) {
-            Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
-            size_t off = 0, noff, doff;
-            GElf_Nhdr nh;
-            while (d && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
-                if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-                    memcmp((char *)d->d_buf + noff, "GNU", 4) == 0 && nh.n_descsz > 0 &&
-                    nh.n_descsz <= LPA_BUILD_ID_MAX) {
-                    memcpy(mod->build_id, (char *)d->d_buf + doff, nh.n_descsz);
-                    mod->build_id_len = nh.n_descsz;
-                    break;
-                }
-            }
+            Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_BYTE);
+            if (d && d->d_buf)
+                mod->build_id_len = (uint32_t)lp_notes_build_id(d->d_buf, d->d_size, mod->build_id);
         }
     }
     if (!have_load) {

@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define LPA_BUILD_ID_MAX 32
+#include "liblivepatch.h"
+
+#define LPA_BUILD_ID_MAX LP_BUILD_ID_MAX /* one definition: lpatch_format.h */
 
 struct lpa_map {
     uint64_t start, end, offset;

@@ -9,6 +9,7 @@
 #include <elf.h>
 
 #include "elfobj.h"
+#include "liblivepatch.h"
 
 static struct eo_file *fail(struct eo_file *f, char *err, size_t errlen, const char *what)
 {
@@ -82,18 +83,12 @@ static int read_symtab(struct eo_file *f, Elf_Scn *scn, const GElf_Shdr *sh, str
     return 0;
 }
 
+/* The first GNU build-id note of the file, through liblivepatch's reader. */
 static void read_build_id(struct eo_file *f, Elf_Scn *scn)
 {
-    Elf_Data *d = elf_getdata(scn, NULL);
-    size_t off = 0, name_off, desc_off;
-    GElf_Nhdr nh;
-    while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-            !memcmp((char *)d->d_buf + name_off, "GNU", 4) && nh.n_descsz <= 32) {
-            memcpy(f->build_id, (char *)d->d_buf + desc_off, nh.n_descsz);
-            f->build_id_len = nh.n_descsz;
-        }
-    }
+    Elf_Data *d = elf_rawdata(scn, NULL);
+    if (!f->build_id_len && d && d->d_buf)
+        f->build_id_len = lp_notes_build_id(d->d_buf, d->d_size, f->build_id);
 }
 
 static void read_pie(struct eo_file *f)

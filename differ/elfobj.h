@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <stdint.h>
 
+#include "liblivepatch.h" /* LP_BUILD_ID_MAX */
 #include "util.h"
 
 struct eo_rela {
@@ -46,7 +47,7 @@ struct eo_file {
     size_t nsyms;
     struct eo_sym *dsyms; /* .dynsym (linked modules) */
     size_t ndsyms;
-    uint8_t build_id[32];
+    uint8_t build_id[LP_BUILD_ID_MAX];
     size_t build_id_len;
     int is_pie; /* ET_DYN with DF_1_PIE or PT_INTERP */
 };

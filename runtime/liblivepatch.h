@@ -60,6 +60,13 @@ const char *lp_sym_kind_name(uint32_t kind);
 /* Hex of an id or build-id into buf (2*len+1 bytes). */
 char *lp_hex(const uint8_t *bytes, size_t len, char *buf);
 
+/* The GNU build-id in a block of ELF notes (the bytes of an SHT_NOTE section
+ * or a PT_NOTE segment): copied to out (LP_BUILD_ID_MAX bytes), its length
+ * returned; 0 when there is none, or it is empty or longer than
+ * LP_BUILD_ID_MAX.  Every note is bounds-checked.  The one reader of
+ * build-ids: lpdiff and lpatch both use it. */
+size_t lp_notes_build_id(const void *notes, size_t len, uint8_t out[LP_BUILD_ID_MAX]);
+
 /* ---- Layout and relocation -------------------------------------------- */
 
 /* Where each part goes inside the one contiguous image the applier maps.

@@ -1,6 +1,7 @@
 /*
  * util.c - small helpers shared by the runtime modules: error lines, hex,
- * relocation type facts, and the hashes that seal a patch file.
+ * build-ids out of ELF notes, relocation type facts, and the hashes that
+ * seal a patch file.
  */
 #include <elf.h>
 #include <stdarg.h>
@@ -31,6 +32,29 @@ char *lp_hex(const uint8_t *bytes, size_t len, char *buf)
     }
     buf[2 * len] = 0;
     return buf;
+}
+
+size_t lp_notes_build_id(const void *notes, size_t len, uint8_t out[LP_BUILD_ID_MAX])
+{
+    const uint8_t *p = notes;
+    size_t off = 0;
+    while (len - off >= sizeof(Elf64_Nhdr)) {
+        Elf64_Nhdr nh;
+        memcpy(&nh, p + off, sizeof nh);
+        off += sizeof nh;
+        size_t name = ((size_t)nh.n_namesz + 3) & ~(size_t)3;
+        size_t desc = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
+        if (name > len - off || desc > len - off - name)
+            return 0; /* truncated or corrupt: no trustworthy build-id */
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && !memcmp(p + off, "GNU", 4)) {
+            if (nh.n_descsz == 0 || nh.n_descsz > LP_BUILD_ID_MAX)
+                return 0;
+            memcpy(out, p + off + name, nh.n_descsz);
+            return nh.n_descsz;
+        }
+        off += name + desc;
+    }
+    return 0;
 }
 
 static const struct {

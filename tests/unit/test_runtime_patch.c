@@ -504,9 +504,53 @@ TEST(describe_prints_summary)
     free(buf);
 }
 
+/* note NAME TYPE DESC: one ELF note appended to buf at *len, padded. */
+static void note(uint8_t *buf, size_t *len, const char *name, uint32_t type, const uint8_t *desc,
+                 uint32_t dlen)
+{
+    Elf64_Nhdr nh = {.n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = dlen, .n_type = type};
+    memcpy(buf + *len, &nh, sizeof nh);
+    *len += sizeof nh;
+    memset(buf + *len, 0, 64);
+    memcpy(buf + *len, name, nh.n_namesz);
+    *len += (nh.n_namesz + 3u) & ~3u;
+    memcpy(buf + *len, desc, dlen);
+    *len += (dlen + 3u) & ~3u;
+}
+
+TEST(build_id_from_notes)
+{
+    uint8_t buf[512], id[LP_BUILD_ID_MAX], want[20];
+    for (int i = 0; i < 20; i++)
+        want[i] = (uint8_t)(0xa0 + i);
+    size_t len = 0;
+    note(buf, &len, "GNU", NT_GNU_ABI_TAG, (const uint8_t *)"\0\0\0\0\3\0\0\0\2\0\0\0\0\0\0\0", 16);
+    note(buf, &len, "Go", NT_GNU_BUILD_ID, want, 8); /* another vendor's type 3 */
+    note(buf, &len, "GNU", NT_GNU_BUILD_ID, want, 20);
+    CHECK_EQ_INT(lp_notes_build_id(buf, len, id), 20);
+    CHECK(!memcmp(id, want, 20));
+    /* the id note ends the block: every truncation of it finds nothing */
+    for (size_t cut = 0; cut < len; cut++)
+        CHECK_EQ_INT(lp_notes_build_id(buf, cut, id), 0);
+    /* an empty or over-long build-id is no build-id */
+    len = 0;
+    note(buf, &len, "GNU", NT_GNU_BUILD_ID, want, 0);
+    CHECK_EQ_INT(lp_notes_build_id(buf, len, id), 0);
+    uint8_t big[40] = {0};
+    len = 0;
+    note(buf, &len, "GNU", NT_GNU_BUILD_ID, big, 40);
+    CHECK_EQ_INT(lp_notes_build_id(buf, len, id), 0);
+    /* a descsz that points past the block is rejected, not read */
+    len = 0;
+    note(buf, &len, "GNU", NT_GNU_BUILD_ID, want, 20);
+    ((Elf64_Nhdr *)buf)->n_descsz = 0xfffffff0u;
+    CHECK_EQ_INT(lp_notes_build_id(buf, len, id), 0);
+}
+
 int main(void)
 {
     RUN(round_trip_through_file);
+    RUN(build_id_from_notes);
     RUN(output_is_deterministic_and_strings_interned);
     RUN(elf_container_is_readable);
     RUN(every_validation_class_is_rejected_with_place);
