@@ -1,16 +1,19 @@
 # applier/: lpatch, the ptrace-based command.
-APPLIER_SRCS := $(filter-out applier/main.c,$(wildcard applier/*.c))
+# The command line (main.c: the command table; cmd_*.c: the commands) is
+# lpatch's own; the rest is also linked into the unit tests.
+LPATCH_CLI_SRCS := applier/main.c $(wildcard applier/cmd_*.c)
+APPLIER_SRCS := $(filter-out $(LPATCH_CLI_SRCS),$(wildcard applier/*.c))
 # differ/meta.h's reader of the plugin's records (stacked patches name
 # function-scope statics by their stable names)
 APPLIER_USES := differ/meta.c
 LPATCH     := $(BUILD)/bin/lpatch
 LPATCH_SAN := $(BUILD)/san/bin/lpatch
 
-$(LPATCH): $(call objs,applier/main.c $(APPLIER_SRCS) $(APPLIER_USES)) $(LIBLP_A)
+$(LPATCH): $(call objs,$(LPATCH_CLI_SRCS) $(APPLIER_SRCS) $(APPLIER_USES)) $(LIBLP_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
 
-$(LPATCH_SAN): $(call sanobjs,applier/main.c $(APPLIER_SRCS) $(APPLIER_USES)) $(LIBLP_SAN)
+$(LPATCH_SAN): $(call sanobjs,$(LPATCH_CLI_SRCS) $(APPLIER_SRCS) $(APPLIER_USES)) $(LIBLP_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
 
