@@ -44,6 +44,8 @@ enum cli_opt {
     OPT__COUNT,
 };
 
+_Static_assert(OPT__COUNT <= 32, "parse_options keeps a 32-bit mask of them");
+
 /* getopt_long's value for an option: above every short option's. */
 #define OPT_VAL(id) (256 + (int)(id))
 
@@ -458,8 +460,8 @@ static int parse_options(const struct lpa_cmd *cmd, int argc, char **argv, struc
         assert(!(seen & (1u << id)) && "an option listed twice");
         seen |= 1u << id;
         const struct cli_option *o = &options[id];
-        lo[n++] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-                                  o->short_name ? o->short_name : OPT_VAL(id)};
+        lo[n++] =
+            (struct option){o->name, o->arg ? required_argument : no_argument, NULL, OPT_VAL(id)};
         if (o->short_name) {
             size_t k = strlen(shorts);
             assert(k + 2 < sizeof shorts);
@@ -477,7 +479,6 @@ static int parse_options(const struct lpa_cmd *cmd, int argc, char **argv, struc
     int ch;
     char buf[128];
     while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
-        int rc = 0;
         if (ch == '?') {
             const char *opt = bad_option(argv, optopt, buf, sizeof buf);
             if (optopt >= OPT_VAL(0)) /* a flag given "=value" */
@@ -489,12 +490,14 @@ static int parse_options(const struct lpa_cmd *cmd, int argc, char **argv, struc
         if (ch == ':')
             return usage_error(cmd, "option '%s' needs an argument",
                                bad_option(argv, optopt, buf, sizeof buf));
-        if (ch == 'h')
-            rc = set_option(c, OPT_HELP, NULL);
-        else if (ch >= OPT_VAL(OPT_NONE + 1) && ch < OPT_VAL(OPT__COUNT))
-            rc = set_option(c, (enum cli_opt)(ch - OPT_VAL(0)), optarg);
-        else
-            assert(!"getopt_long returned a value not in the table");
+        enum cli_opt id = OPT_NONE;
+        if (ch >= OPT_VAL(OPT_NONE + 1) && ch < OPT_VAL(OPT__COUNT))
+            id = (enum cli_opt)(ch - OPT_VAL(0));
+        for (int i = OPT_NONE + 1; i < OPT__COUNT && id == OPT_NONE; i++)
+            if (options[i].short_name == ch)
+                id = (enum cli_opt)i;
+        assert(id != OPT_NONE && (seen & (1u << id)) && "getopt_long returned an option not given");
+        int rc = set_option(c, id, optarg);
         if (rc)
             return rc;
     }
