@@ -1,66 +1,36 @@
 /*
  * lpatch - apply, revert and inspect live patches in running processes.
  *
- *   lpatch apply [OPTIONS] PID PATCH...         lpatch revert PID [PATCH-ID]
- *   lpatch apply [OPTIONS] --all PATCH...       lpatch list PID | --all
+ *   lpatch apply [OPTIONS] PID PATCH...         lpatch revert [OPTIONS] PID [PATCH-ID]
+ *   lpatch apply [OPTIONS] --all PATCH...       lpatch list [OPTIONS] PID | --all
  *   lpatch apply [OPTIONS] --module PATH PATCH...
- *   lpatch check PID PATCH                      lpatch info PATCH
+ *   lpatch check [OPTIONS] PID PATCH            lpatch info [OPTIONS] PATCH
+ *   lpatch help [COMMAND]
+ *
+ * This file is the command table, in the style of git's builtins: each
+ * command names its handler (cmd_apply.c, cmd_inspect.c), the options it
+ * takes, a one-line summary for `lpatch --help` and its own usage text for
+ * `lpatch CMD --help`.  Every option is described once (options[]) and
+ * listed by the commands that take it; the parser hands getopt_long only
+ * those, so an option a command does not take is a usage error (exit 2)
+ * naming the option and the command.
  */
-#include <dirent.h>
-#include <errno.h>
+#include <assert.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "apply.h"
+#include "cli.h"
 #include "liblivepatch.h"
-#include "proc.h"
-#include "state.h"
-#include "stop.h"
-#include "target.h"
 
-static const char usage[] =
-    "usage: lpatch COMMAND [OPTIONS] ARGS\n"
-    "\n"
-    "Live-patch running processes built with the livepatch GCC plugin.\n"
-    "\n"
-    "commands:\n"
-    "  apply PID PATCH...           apply patches to one process\n"
-    "  apply --all PATCH...         ... to every process mapping the patch's module\n"
-    "  apply --module PATH PATCH... ... to every process mapping the module at PATH\n"
-    "                               (matched by GNU build-id, not by path)\n"
-    "  revert PID [PATCH-ID]        revert the newest patch, or the one given (an id\n"
-    "                               prefix); out of order only if no later patch\n"
-    "                               depends on it\n"
-    "  list PID | --all             applied patches of a process (or of every process)\n"
-    "  check PID PATCH              is PATCH applied, applicable, and if not, why\n"
-    "  info PATCH                   describe a patch file\n"
-    "\n"
-    "options:\n"
-    "  --json                  machine-readable output (one JSON object per line)\n"
-    "  --stats                 print the pause and its parts (stop, check, write, resume)\n"
-    "  --allow-active FUNC     FUNC may be running while patched (repeatable): the\n"
-    "                          running activation finishes on old code\n"
-    "  --retries N             safety-check attempts before giving up (default 20)\n"
-    "  --backoff MS            first wait between attempts, doubled each time (default 1)\n"
-    "  --backoff-max MS        longest wait between attempts (default 100)\n"
-    "  --timeout MS            bound on each wait for the target's threads (default 5000)\n"
-    "  --no-fifo               don't raise lpatch to SCHED_FIFO during the pause\n"
-    "  -h, --help              this help\n"
-    "\n"
-    "exit status:\n"
-    "  0  done (check: applied or applicable)\n"
-    "  1  refused: not applicable (build-id, code differs, already applied), not safe\n"
-    "     after the retries, or another patch depends on it\n"
-    "  2  usage or input error: bad arguments, bad patch file, no such process\n"
-    "  3  ptrace or /proc access refused\n";
+/* ---- options: each described once ------------------------------------- */
 
-enum {
-    OPT_JSON = 256,
+enum cli_opt {
+    OPT_NONE, /* ends a command's option list */
+    OPT_JSON,
     OPT_STATS,
     OPT_ALLOW,
     OPT_RETRIES,
@@ -70,19 +40,269 @@ enum {
     OPT_NOFIFO,
     OPT_ALL,
     OPT_MODULE,
+    OPT_HELP, /* every command takes it */
+    OPT__COUNT,
 };
 
-struct cli {
-    const char *cmd;
-    int json, stats, all;
-    const char *module;
-    struct lpa_opts o;
-    char **args;
-    int nargs;
+_Static_assert(OPT__COUNT <= 32, "parse_options keeps a 32-bit mask of them");
+
+/* getopt_long's value for an option: above every short option's. */
+#define OPT_VAL(id) (256 + (int)(id))
+
+struct cli_option {
+    const char *name; /* --NAME */
+    char short_name;  /* -C as well, or 0 */
+    const char *arg;  /* placeholder of its argument; NULL: a flag */
+    const char *help; /* '\n' continues in the help column */
 };
 
-static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(int code, const char *fmt, ...)
+static const struct cli_option options[OPT__COUNT] = {
+    [OPT_JSON] = {"json", 0, NULL, "machine-readable output (one JSON object per line)"},
+    [OPT_STATS] = {"stats", 0, NULL, "print the pause and its parts (stop, check, write, resume)"},
+    [OPT_ALLOW] = {"allow-active", 0, "FUNC",
+                   "FUNC may be running while patched (repeatable): the\n"
+                   "running activation finishes on old code"},
+    [OPT_RETRIES] = {"retries", 0, "N", "safety-check attempts before giving up (default 20)"},
+    [OPT_BACKOFF] = {"backoff", 0, "MS",
+                     "first wait between attempts, doubled each time (default 1)"},
+    [OPT_BACKOFF_MAX] = {"backoff-max", 0, "MS", "longest wait between attempts (default 100)"},
+    [OPT_TIMEOUT] = {"timeout", 0, "MS",
+                     "bound on each wait for the target's threads (default 5000)"},
+    [OPT_NOFIFO] = {"no-fifo", 0, NULL, "don't raise lpatch to SCHED_FIFO during the pause"},
+    [OPT_ALL] = {"all", 0, NULL, "every process"},
+    [OPT_MODULE] = {"module", 0, "PATH",
+                    "every process mapping the module at PATH (matched by\n"
+                    "GNU build-id, not by path)"},
+    [OPT_HELP] = {"help", 'h', NULL, "this help"},
+};
+
+/* ---- commands --------------------------------------------------------- */
+
+/* One entry of a command's option list; help overrides the option's own. */
+struct cmd_option {
+    enum cli_opt id;
+    const char *help;
+};
+
+enum {
+    CMD_REALTIME = 1, /* SCHED_FIFO for the whole command (unless --no-fifo) */
+};
+
+struct lpa_cmd {
+    const char *name;
+    int (*run)(struct cli *c);
+    const struct cmd_option *opts; /* ends with OPT_NONE; --help is implied */
+    unsigned flags;                /* CMD_* */
+    const char *args;              /* its operands, for the overview */
+    const char *summary;           /* one line, for the overview */
+    const char *usage;             /* usage lines and description, before the options */
+};
+
+static const struct cmd_option apply_opts[] = {
+    {.id = OPT_JSON},
+    {.id = OPT_STATS},
+    {.id = OPT_ALLOW},
+    {.id = OPT_RETRIES},
+    {.id = OPT_BACKOFF},
+    {.id = OPT_BACKOFF_MAX},
+    {.id = OPT_TIMEOUT},
+    {.id = OPT_NOFIFO},
+    {.id = OPT_ALL, .help = "every process mapping the patch's module"},
+    {.id = OPT_MODULE},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option revert_opts[] = {
+    {.id = OPT_JSON},        {.id = OPT_STATS},   {.id = OPT_RETRIES}, {.id = OPT_BACKOFF},
+    {.id = OPT_BACKOFF_MAX}, {.id = OPT_TIMEOUT}, {.id = OPT_NOFIFO},  {.id = OPT_NONE},
+};
+static const struct cmd_option list_opts[] = {
+    {.id = OPT_JSON},
+    {.id = OPT_ALL, .help = "every process that has a patch applied"},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option check_opts[] = {
+    {.id = OPT_JSON},
+    {.id = OPT_ALLOW, .help = "as for apply: FUNC may be running (repeatable)"},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option info_opts[] = {
+    {.id = OPT_JSON},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option help_opts[] = {
+    {.id = OPT_NONE},
+};
+
+static int cmd_help(struct cli *c);
+
+static const struct lpa_cmd commands[] = {
+    {.name = "apply",
+     .run = cmd_apply,
+     .opts = apply_opts,
+     .flags = CMD_REALTIME,
+     .args = "PID PATCH...",
+     .summary = "apply patches, in order, to processes",
+     .usage = "usage: lpatch apply [OPTIONS] PID PATCH...\n"
+              "   or: lpatch apply [OPTIONS] --all PATCH...\n"
+              "   or: lpatch apply [OPTIONS] --module PATH PATCH...\n"
+              "\n"
+              "Apply the patches, in order, to process PID; with --all to every process\n"
+              "mapping the first patch's module (or, for a stacked patch, whose patches\n"
+              "reached its old build), with --module to every process mapping the module\n"
+              "at PATH.  Modules are matched by GNU build-id, not by path.  A patch that\n"
+              "fails stops the ones after it.\n"},
+    {.name = "revert",
+     .run = cmd_revert,
+     .opts = revert_opts,
+     .flags = CMD_REALTIME,
+     .args = "PID [PATCH-ID]",
+     .summary = "revert the newest patch, or the one given",
+     .usage = "usage: lpatch revert [OPTIONS] PID [PATCH-ID]\n"
+              "\n"
+              "Revert the newest patch applied to process PID, or the one PATCH-ID names\n"
+              "(its hex id, or a unique prefix of at least 4 digits); out of order only if\n"
+              "no later patch depends on it.\n"},
+    {.name = "list",
+     .run = cmd_list,
+     .opts = list_opts,
+     .flags = 0,
+     .args = "PID | --all",
+     .summary = "applied patches of a process (or of every process)",
+     .usage = "usage: lpatch list [OPTIONS] PID\n"
+              "   or: lpatch list [OPTIONS] --all\n"
+              "\n"
+              "List the patches applied to process PID (or to every process), with their\n"
+              "status and redirected functions.\n"},
+    {.name = "check",
+     .run = cmd_check,
+     .opts = check_opts,
+     .flags = 0,
+     .args = "PID PATCH",
+     .summary = "is PATCH applied, applicable, and if not, why",
+     .usage = "usage: lpatch check [OPTIONS] PID PATCH\n"
+              "\n"
+              "Say whether PATCH is applied to process PID, could be applied, or why not.\n"
+              "Exit status 0: applied or applicable, 1: not applicable.\n"},
+    {.name = "info",
+     .run = cmd_info,
+     .opts = info_opts,
+     .flags = 0,
+     .args = "PATCH",
+     .summary = "describe a patch file",
+     .usage = "usage: lpatch info [OPTIONS] PATCH\n"
+              "\n"
+              "Describe a patch file: its id, module, build-ids and functions.\n"},
+    {.name = "help",
+     .run = cmd_help,
+     .opts = help_opts,
+     .flags = 0,
+     .args = "[COMMAND]",
+     .summary = "this overview, or COMMAND's usage and options",
+     .usage = "usage: lpatch help [COMMAND]\n"
+              "\n"
+              "Print the overview of the commands, or COMMAND's usage and options (as\n"
+              "'lpatch COMMAND --help' does).\n"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const char exit_status[] =
+    "exit status:\n"
+    "  0  done (check: applied or applicable)\n"
+    "  1  refused: not applicable (build-id, code differs, already applied), not safe\n"
+    "     after the retries, or another patch depends on it\n"
+    "  2  usage or input error: bad arguments, bad patch file, no such process\n"
+    "  3  ptrace or /proc access refused\n";
+
+static const struct lpa_cmd *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+/* ---- help ------------------------------------------------------------- */
+
+#define HELP_COL 26 /* where option and command descriptions start */
+
+/* text at HELP_COL, its '\n'-separated lines after the first indented so. */
+static void print_column(FILE *f, int used, const char *text)
+{
+    if (used >= HELP_COL) {
+        fputc('\n', f);
+        used = 0;
+    }
+    for (;;) {
+        const char *nl = strchr(text, '\n');
+        int len = nl ? (int)(nl - text) : (int)strlen(text);
+        fprintf(f, "%*s%.*s\n", HELP_COL - used, "", len, text);
+        if (!nl)
+            break;
+        text = nl + 1;
+        used = 0;
+    }
+}
+
+static void print_option(FILE *f, enum cli_opt id, const char *help)
+{
+    assert(id > OPT_NONE && id < OPT__COUNT);
+    const struct cli_option *o = &options[id];
+    int n = fprintf(f, "  ");
+    if (o->short_name)
+        n += fprintf(f, "-%c, ", o->short_name);
+    n += fprintf(f, "--%s", o->name);
+    if (o->arg)
+        n += fprintf(f, " %s", o->arg);
+    print_column(f, n, help ? help : o->help);
+}
+
+static void print_usage(FILE *f, const struct lpa_cmd *cmd)
+{
+    fputs(cmd->usage, f);
+    fputs("\noptions:\n", f);
+    for (const struct cmd_option *co = cmd->opts; co->id != OPT_NONE; co++)
+        print_option(f, co->id, co->help);
+    print_option(f, OPT_HELP, NULL);
+}
+
+static void print_overview(FILE *f)
+{
+    fputs("usage: lpatch COMMAND [OPTIONS] ARGS\n"
+          "\n"
+          "Live-patch running processes built with the livepatch GCC plugin.\n"
+          "\n"
+          "commands:\n",
+          f);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        int n = fprintf(f, "  %s %s", commands[i].name, commands[i].args);
+        print_column(f, n, commands[i].summary);
+    }
+    fputs("\n"
+          "Each command takes only its own options; 'lpatch COMMAND --help' (or\n"
+          "'lpatch help COMMAND') prints its usage and options.\n"
+          "\n",
+          f);
+    fputs(exit_status, f);
+}
+
+static int cmd_help(struct cli *c)
+{
+    if (c->nargs > 1)
+        return fail(LPA_USAGE, "help: expected at most one COMMAND");
+    if (!c->nargs) {
+        print_overview(stdout);
+        return 0;
+    }
+    const struct lpa_cmd *cmd = find_command(c->args[0]);
+    if (!cmd)
+        return fail(LPA_USAGE, "unknown command '%s'; try 'lpatch --help'", c->args[0]);
+    print_usage(stdout, cmd);
+    return 0;
+}
+
+/* ---- shared helpers (cli.h) ------------------------------------------- */
+
+int fail(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -93,7 +313,7 @@ static int fail(int code, const char *fmt, ...)
     return code;
 }
 
-static void json_str(FILE *f, const char *s)
+void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -108,13 +328,21 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static int parse_pid(const char *s, pid_t *pid)
+int parse_pid(const char *s, pid_t *pid)
 {
     char *end;
     long v = strtol(s, &end, 10);
     if (!*s || *end || v <= 0 || v > 0x3fffffff)
         return -1;
     *pid = (pid_t)v;
+    return 0;
+}
+
+int load_patch(const char *path, struct lp_patch **p)
+{
+    char err[LP_ERR_MAX];
+    if (lp_patch_load(path, p, err) != 0)
+        return fail(LPA_USAGE, "%s", err);
     return 0;
 }
 
@@ -128,512 +356,153 @@ static int parse_num(const char *opt, const char *s, long max, long *out)
     return 0;
 }
 
-static int parse_cli(int argc, char **argv, struct cli *c)
+/* ---- the parser ------------------------------------------------------- */
+
+enum { PARSE_HELP = -1 }; /* --help: print the command's usage */
+
+/* Store one option a command accepted. */
+static int set_option(struct cli *c, enum cli_opt id, char *arg)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, 0, OPT_JSON},
-        {"stats", no_argument, 0, OPT_STATS},
-        {"allow-active", required_argument, 0, OPT_ALLOW},
-        {"retries", required_argument, 0, OPT_RETRIES},
-        {"backoff", required_argument, 0, OPT_BACKOFF},
-        {"backoff-max", required_argument, 0, OPT_BACKOFF_MAX},
-        {"timeout", required_argument, 0, OPT_TIMEOUT},
-        {"no-fifo", no_argument, 0, OPT_NOFIFO},
-        {"all", no_argument, 0, OPT_ALL},
-        {"module", required_argument, 0, OPT_MODULE},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    lpa_opts_default(&c->o);
-    int ch;
     long v;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (ch) {
-        case OPT_JSON:
-            c->json = 1;
-            break;
-        case OPT_STATS:
-            c->stats = 1;
-            break;
-        case OPT_ALLOW:
-            c->o.allow_active = realloc(c->o.allow_active, (c->o.nallow + 1) * sizeof(char *));
-            c->o.allow_active[c->o.nallow++] = optarg;
-            break;
-        case OPT_RETRIES:
-            if (parse_num("--retries", optarg, 10000, &v))
-                return LPA_USAGE;
-            c->o.retries = (int)(v ? v : 1);
-            break;
-        case OPT_BACKOFF:
-            if (parse_num("--backoff", optarg, 60000, &v))
-                return LPA_USAGE;
-            c->o.backoff_us = (unsigned)v * 1000;
-            break;
-        case OPT_BACKOFF_MAX:
-            if (parse_num("--backoff-max", optarg, 600000, &v))
-                return LPA_USAGE;
-            c->o.backoff_max_us = (unsigned)v * 1000;
-            break;
-        case OPT_TIMEOUT:
-            if (parse_num("--timeout", optarg, 600000, &v))
-                return LPA_USAGE;
-            c->o.timeout_ms = (int)(v ? v : 1);
-            break;
-        case OPT_NOFIFO:
-            c->o.no_fifo = 1;
-            break;
-        case OPT_ALL:
-            c->all = 1;
-            break;
-        case OPT_MODULE:
-            c->module = optarg;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(0);
-        default:
-            fputs("Try 'lpatch --help'.\n", stderr);
+    switch (id) {
+    case OPT_JSON:
+        c->json = 1;
+        break;
+    case OPT_STATS:
+        c->stats = 1;
+        break;
+    case OPT_ALLOW:
+        c->o.allow_active = realloc(c->o.allow_active, (c->o.nallow + 1) * sizeof(char *));
+        c->o.allow_active[c->o.nallow++] = arg;
+        break;
+    case OPT_RETRIES:
+        if (parse_num("--retries", arg, 10000, &v))
             return LPA_USAGE;
+        c->o.retries = (int)(v ? v : 1);
+        break;
+    case OPT_BACKOFF:
+        if (parse_num("--backoff", arg, 60000, &v))
+            return LPA_USAGE;
+        c->o.backoff_us = (unsigned)v * 1000;
+        break;
+    case OPT_BACKOFF_MAX:
+        if (parse_num("--backoff-max", arg, 600000, &v))
+            return LPA_USAGE;
+        c->o.backoff_max_us = (unsigned)v * 1000;
+        break;
+    case OPT_TIMEOUT:
+        if (parse_num("--timeout", arg, 600000, &v))
+            return LPA_USAGE;
+        c->o.timeout_ms = (int)(v ? v : 1);
+        break;
+    case OPT_NOFIFO:
+        c->o.no_fifo = 1;
+        break;
+    case OPT_ALL:
+        c->all = 1;
+        break;
+    case OPT_MODULE:
+        c->module = arg;
+        break;
+    case OPT_HELP:
+        return PARSE_HELP;
+    case OPT_NONE:
+    case OPT__COUNT:
+        assert(!"not an option");
+        return LPA_USAGE;
+    }
+    return 0;
+}
+
+/* The option getopt_long stopped at, as the user wrote it ("--name" without
+ * "=value", or "-c"), into buf. */
+static const char *bad_option(char **argv, int val, char *buf, size_t len)
+{
+    if (val >= OPT_VAL(OPT_NONE + 1) && val < OPT_VAL(OPT__COUNT))
+        snprintf(buf, len, "--%s", options[val - OPT_VAL(0)].name);
+    else if (val > 0 && val < 256)
+        snprintf(buf, len, "-%c", val);
+    else
+        snprintf(buf, len, "%.*s", (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+    return buf;
+}
+
+/* How many of the long options start with the NAME of "--NAME". */
+static int prefix_matches(const struct option *lo, const char *opt)
+{
+    int n = 0;
+    if (strncmp(opt, "--", 2) != 0)
+        return 0;
+    for (; lo->name; lo++)
+        n += strncmp(lo->name, opt + 2, strlen(opt + 2)) == 0;
+    return n;
+}
+
+static int usage_error(const struct lpa_cmd *cmd, const char *fmt, const char *opt)
+{
+    fprintf(stderr, "lpatch %s: ", cmd->name);
+    fprintf(stderr, fmt, opt);
+    fprintf(stderr, "\nTry 'lpatch %s --help'.\n", cmd->name);
+    return LPA_USAGE;
+}
+
+/* Parse argv (argv[0] is the command's name) with the command's options
+ * only; the operands go to c->args.  0, PARSE_HELP or LPA_USAGE. */
+static int parse_options(const struct lpa_cmd *cmd, int argc, char **argv, struct cli *c)
+{
+    struct option lo[OPT__COUNT + 1];
+    char shorts[2 * OPT__COUNT + 2] = ":"; /* ':': a missing argument is reported as such */
+    unsigned seen = 0;
+    size_t n = 0;
+    for (const struct cmd_option *co = cmd->opts;; co++) {
+        enum cli_opt id = co->id != OPT_NONE ? co->id : OPT_HELP;
+        assert(id > OPT_NONE && id < OPT__COUNT);
+        assert(!(seen & (1u << id)) && "an option listed twice");
+        seen |= 1u << id;
+        const struct cli_option *o = &options[id];
+        lo[n++] =
+            (struct option){o->name, o->arg ? required_argument : no_argument, NULL, OPT_VAL(id)};
+        if (o->short_name) {
+            size_t k = strlen(shorts);
+            assert(k + 2 < sizeof shorts);
+            shorts[k] = o->short_name;
+            shorts[k + 1] = o->arg ? ':' : '\0';
         }
+        if (co->id == OPT_NONE)
+            break;
+    }
+    assert(n <= OPT__COUNT);
+    lo[n] = (struct option){0};
+
+    opterr = 0; /* the messages below name the command */
+    optind = 1;
+    int ch;
+    char buf[128];
+    while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+        if (ch == '?') {
+            const char *opt = bad_option(argv, optopt, buf, sizeof buf);
+            if (optopt >= OPT_VAL(0)) /* a flag given "=value" */
+                return usage_error(cmd, "option '%s' takes no argument", opt);
+            return usage_error(
+                cmd, prefix_matches(lo, opt) > 1 ? "ambiguous option '%s'" : "unknown option '%s'",
+                opt);
+        }
+        if (ch == ':')
+            return usage_error(cmd, "option '%s' needs an argument",
+                               bad_option(argv, optopt, buf, sizeof buf));
+        enum cli_opt id = OPT_NONE;
+        if (ch >= OPT_VAL(OPT_NONE + 1) && ch < OPT_VAL(OPT__COUNT))
+            id = (enum cli_opt)(ch - OPT_VAL(0));
+        for (int i = OPT_NONE + 1; i < OPT__COUNT && id == OPT_NONE; i++)
+            if (options[i].short_name == ch)
+                id = (enum cli_opt)i;
+        assert(id != OPT_NONE && (seen & (1u << id)) && "getopt_long returned an option not given");
+        int rc = set_option(c, id, optarg);
+        if (rc)
+            return rc;
     }
     c->args = argv + optind;
     c->nargs = argc - optind;
-    return 0;
-}
-
-static int load_patch(const char *path, struct lp_patch **p)
-{
-    char err[LP_ERR_MAX];
-    if (lp_patch_load(path, p, err) != 0)
-        return fail(LPA_USAGE, "%s", err);
-    return 0;
-}
-
-/* ---- apply ------------------------------------------------------------ */
-
-static void print_stats(const struct cli *c, const struct lpa_stats *s)
-{
-    if (c->json) {
-        printf(",\"stats\":{\"pause_us\":%.1f,\"stop_us\":%.1f,\"check_us\":%.1f,"
-               "\"write_us\":%.1f,\"resume_us\":%.1f,\"prep_us\":%.1f,\"threads\":%zu,"
-               "\"tries\":%d,\"stepped\":%u,\"emulated\":%u,\"emulated_insns\":%u}",
-               s->pause_ns / 1e3, s->stop_ns / 1e3, s->check_ns / 1e3, s->write_ns / 1e3,
-               s->resume_ns / 1e3, s->prep_ns / 1e3, s->threads, s->tries, s->stepped, s->emulated,
-               s->emulated_insns);
-    } else {
-        printf("  pause %.1f us (stop %.1f incl. check %.1f, write %.1f, resume %.1f); "
-               "%zu thread(s), %d tr%s; prepare %.1f us\n",
-               s->pause_ns / 1e3, s->stop_ns / 1e3, s->check_ns / 1e3, s->write_ns / 1e3,
-               s->resume_ns / 1e3, s->threads, s->tries, s->tries == 1 ? "y" : "ies",
-               s->prep_ns / 1e3);
-        if (s->stepped || s->emulated)
-            printf("  threads in replaced code: %u single-stepped, %u run out by lpatch (%u "
-                   "instructions)\n",
-                   s->stepped, s->emulated, s->emulated_insns);
-    }
-}
-
-static int apply_to(const struct cli *c, pid_t pid, struct lp_patch **ps, char **paths, int n)
-{
-    int worst = 0;
-    for (int i = 0; i < n; i++) {
-        char err[LP_ERR_MAX] = "", id[33], comm[32];
-        struct lpa_stats st;
-        uint64_t t0 = lpa_now_ns();
-        int rc = lpa_apply(pid, ps[i], paths[i], &c->o, &st, err);
-        double total_us = (lpa_now_ns() - t0) / 1e3;
-        lp_hex(lp_patch_header(ps[i])->patch_id, 16, id);
-        lpa_comm(pid, comm, sizeof comm);
-        uint32_t nf;
-        lp_patch_funcs(ps[i], &nf);
-        if (c->json) {
-            printf("{\"pid\":%d,\"patch\":\"%s\",\"file\":", (int)pid, id);
-            json_str(stdout, paths[i]);
-            printf(",\"status\":\"%s\"", rc ? "failed" : "applied");
-            if (rc) {
-                printf(",\"exit\":%d,\"error\":", rc);
-                json_str(stdout, err);
-            }
-            printf(",\"total_us\":%.1f", total_us);
-            if (!rc)
-                print_stats(c, &st);
-            printf("}\n");
-        } else if (!rc) {
-            printf("applied %.12s (%s, %u function%s) to process %d (%s)\n", id, paths[i], nf,
-                   nf == 1 ? "" : "s", (int)pid, comm);
-            if (c->stats) {
-                print_stats(c, &st);
-                printf("  whole command %.1f us\n", total_us);
-            }
-        }
-        if (rc && !c->json)
-            fail(rc, "apply %s to process %d: %s", paths[i], (int)pid, err);
-        if (rc > worst)
-            worst = rc;
-        if (rc)
-            break; /* later patches may build on this one */
-    }
-    return worst;
-}
-
-/* Processes mapping a module with one of the build-ids; all when ids empty. */
-static pid_t *processes_with(const uint8_t (*ids)[LPA_BUILD_ID_MAX], const uint32_t *lens,
-                             size_t nids, size_t *n)
-{
-    pid_t *out = NULL;
-    *n = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    pid_t self = getpid();
-    while (d && (de = readdir(d))) {
-        pid_t pid;
-        if (parse_pid(de->d_name, &pid) || pid == self)
-            continue;
-        struct lpa_maps m;
-        struct lpa_module *mods;
-        size_t nm;
-        char err[512];
-        if (lpa_maps_read(pid, &m, err) != 0)
-            continue;
-        int match = 0;
-        if (lpa_modules(pid, &m, &mods, &nm, err) == 0) {
-            for (size_t i = 0; i < nm && !match; i++)
-                for (size_t j = 0; j < nids && !match; j++)
-                    match = mods[i].build_id_len == lens[j] &&
-                            memcmp(mods[i].build_id, ids[j], lens[j]) == 0;
-            free(mods);
-        }
-        lpa_maps_free(&m);
-        if (match) {
-            out = realloc(out, (*n + 1) * sizeof *out);
-            out[(*n)++] = pid;
-        }
-    }
-    if (d)
-        closedir(d);
-    return out;
-}
-
-static int cmd_apply(struct cli *c)
-{
-    int first_patch = (c->all || c->module) ? 0 : 1;
-    if (c->nargs < first_patch + 1)
-        return fail(LPA_USAGE, "apply: expected %s PATCH...",
-                    first_patch ? "PID" : "--all or --module PATH, then");
-    pid_t pid = 0;
-    if (first_patch && parse_pid(c->args[0], &pid))
-        return fail(LPA_USAGE, "apply: not a process id: '%s'", c->args[0]);
-    int np = c->nargs - first_patch;
-    struct lp_patch **ps = calloc((size_t)np, sizeof *ps);
-    int rc = 0;
-    for (int i = 0; i < np && !rc; i++)
-        rc = load_patch(c->args[first_patch + i], &ps[i]);
-    for (size_t a = 0; a < c->o.nallow && !rc; a++) {
-        int found = 0;
-        for (int i = 0; i < np && !found; i++) {
-            uint32_t nf;
-            const struct lp_func *f = lp_patch_funcs(ps[i], &nf);
-            for (uint32_t k = 0; k < nf && !found; k++)
-                found = strcmp(lp_patch_str(ps[i], f[k].name), c->o.allow_active[a]) == 0;
-        }
-        if (!found)
-            rc = fail(LPA_USAGE, "--allow-active %s: no such function in the patch",
-                      c->o.allow_active[a]);
-    }
-    if (!rc && first_patch) {
-        rc = apply_to(c, pid, ps, c->args + 1, np);
-    } else if (!rc) {
-        /* Every process mapping the module: by the build-id of --module PATH,
-         * or of the first patch (its old build, or new build when stacked). */
-        uint8_t ids[2][LPA_BUILD_ID_MAX];
-        uint32_t lens[2];
-        size_t nids = 0;
-        if (c->module) {
-            struct lpa_module m = {0};
-            uint64_t v, o;
-            char err[512];
-            if (lpa_elf_identify(c->module, &m, &v, &o, err) != 0 || !m.build_id_len) {
-                rc = fail(LPA_USAGE, "--module %s: %s", c->module,
-                          m.build_id_len || err[0] ? err : "no GNU build-id");
-                goto out;
-            }
-            memcpy(ids[0], m.build_id, m.build_id_len);
-            lens[nids++] = m.build_id_len;
-        } else {
-            const struct lp_header *h = lp_patch_header(ps[0]);
-            memcpy(ids[nids], h->old_build_id, LPA_BUILD_ID_MAX);
-            lens[nids++] = h->old_build_id_len;
-        }
-        size_t n;
-        pid_t *pids = processes_with(ids, lens, nids, &n);
-        if (!n && !c->module) { /* stacked: processes whose patches reached that build */
-            free(pids);
-            pids = NULL;
-            DIR *d = opendir("/proc");
-            struct dirent *de;
-            while (d && (de = readdir(d))) {
-                pid_t p;
-                if (parse_pid(de->d_name, &p) || p == getpid())
-                    continue;
-                struct lpa_target t;
-                char err[LP_ERR_MAX];
-                if (lpa_target_open(&t, p, err) == 0 &&
-                    lpa_target_bind(&t, ps[0], NULL, 0, err) == 0 && t.stacked) {
-                    pids = realloc(pids, (n + 1) * sizeof *pids);
-                    pids[n++] = p;
-                }
-                lpa_target_close(&t);
-            }
-            if (d)
-                closedir(d);
-        }
-        if (!n)
-            rc = fail(LPA_REFUSED, "apply: no process maps the %s",
-                      c->module ? c->module : "patch's module");
-        for (size_t i = 0; i < n; i++) {
-            int r = apply_to(c, pids[i], ps, c->args, np);
-            if (r > rc)
-                rc = r;
-        }
-        free(pids);
-    }
-out:
-    for (int i = 0; i < np; i++)
-        lp_patch_free(ps[i]);
-    free(ps);
-    return rc;
-}
-
-/* ---- revert ----------------------------------------------------------- */
-
-static int cmd_revert(struct cli *c)
-{
-    pid_t pid;
-    if (c->nargs < 1 || c->nargs > 2)
-        return fail(LPA_USAGE, "revert: expected PID [PATCH-ID]");
-    if (parse_pid(c->args[0], &pid))
-        return fail(LPA_USAGE, "revert: not a process id: '%s'", c->args[0]);
-    const char *id = c->nargs > 1 ? c->args[1] : NULL;
-    if (id && (strlen(id) < 4 || strspn(id, "0123456789abcdef") != strlen(id)))
-        return fail(LPA_USAGE, "revert: not a patch id (4 to 32 hex digits): '%s'", id);
-    char err[LP_ERR_MAX] = "", out[33] = "";
-    struct lpa_stats st;
-    uint64_t t0 = lpa_now_ns();
-    int rc = lpa_revert(pid, id, &c->o, &st, out, err);
-    double total_us = (lpa_now_ns() - t0) / 1e3;
-    if (c->json) {
-        printf("{\"pid\":%d,\"patch\":\"%s\",\"status\":\"%s\"", (int)pid, out,
-               rc ? "failed" : "reverted");
-        if (rc) {
-            printf(",\"exit\":%d,\"error\":", rc);
-            json_str(stdout, err);
-        } else {
-            printf(",\"image_kept\":%s", st.image_kept ? "true" : "false");
-            print_stats(c, &st);
-        }
-        printf(",\"total_us\":%.1f}\n", total_us);
-    } else if (!rc) {
-        printf("reverted %.12s in process %d%s\n", out, (int)pid,
-               st.image_kept ? " (its code stays mapped: a thread is still running it)" : "");
-        if (c->stats) {
-            print_stats(c, &st);
-            printf("  whole command %.1f us\n", total_us);
-        }
-    }
-    if (rc && !c->json)
-        fail(rc, "revert in process %d: %s", (int)pid, err);
-    return rc;
-}
-
-/* ---- list ------------------------------------------------------------- */
-
-static const char *status_name(uint32_t s)
-{
-    return s == LPS_APPLIED     ? "applied"
-           : s == LPS_APPLYING  ? "applying (interrupted)"
-           : s == LPS_REVERTING ? "reverting (interrupted)"
-                                : "unknown";
-}
-
-static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
-{
-    char comm[32];
-    lpa_comm(pid, comm, sizeof comm);
-    if (c->json) {
-        printf("{\"pid\":%d,\"comm\":", (int)pid);
-        json_str(stdout, comm);
-        printf(",\"patches\":[");
-    } else {
-        printf("process %d (%s): %u patch%s\n", (int)pid, comm, lps_hdr(s)->npatches,
-               lps_hdr(s)->npatches == 1 ? "" : "es");
-    }
-    int first = 1;
-    for (struct lps_patch *p = lps_next(s, NULL); p; p = lps_next(s, p)) {
-        char id[33], ob[65], nb[65], when[32];
-        lp_hex(p->patch_id, 16, id);
-        lp_hex(p->old_build_id, p->old_build_id_len, ob);
-        lp_hex(p->new_build_id, p->new_build_id_len, nb);
-        time_t at = (time_t)p->applied_at;
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&at));
-        struct lps_func *f = lps_funcs(p);
-        if (c->json) {
-            printf("%s{\"id\":\"%s\",\"seq\":%llu,\"status\":\"%s\",\"module\":", first ? "" : ",",
-                   id, (unsigned long long)p->seq,
-                   p->status == LPS_APPLIED    ? "applied"
-                   : p->status == LPS_APPLYING ? "applying"
-                                               : "reverting");
-            json_str(stdout, p->module);
-            printf(",\"source\":");
-            json_str(stdout, p->source);
-            printf(",\"old_build_id\":\"%s\",\"new_build_id\":\"%s\",\"applied_at\":\"%s\","
-                   "\"image\":\"%#llx\",\"image_size\":%llu,\"new_functions\":%u,\"functions\":[",
-                   ob, nb, when, (unsigned long long)p->image_addr,
-                   (unsigned long long)p->image_size, p->nnew);
-            for (uint32_t i = 0; i < p->nfuncs; i++) {
-                printf("%s{\"name\":", i ? "," : "");
-                json_str(stdout, f[i].name);
-                printf(",\"addr\":\"%#llx\",\"new_addr\":\"%#llx\"}",
-                       (unsigned long long)f[i].sym_addr, (unsigned long long)f[i].new_addr);
-            }
-            printf("]}");
-        } else {
-            printf("  %-12.12s  %s  %s  %s  (%s)\n", id, status_name(p->status), p->module,
-                   p->source, when);
-            for (uint32_t i = 0; i < p->nfuncs; i++)
-                printf("      %s %#llx -> %#llx\n", f[i].name, (unsigned long long)f[i].sym_addr,
-                       (unsigned long long)f[i].new_addr);
-            if (p->nnew)
-                printf("      + %u new function%s\n", p->nnew, p->nnew == 1 ? "" : "s");
-        }
-        first = 0;
-    }
-    if (c->json)
-        printf("]}\n");
-}
-
-static int cmd_list(struct cli *c)
-{
-    char err[LP_ERR_MAX];
-    if (c->all) {
-        if (c->nargs)
-            return fail(LPA_USAGE, "list: --all takes no PID");
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            pid_t pid;
-            if (parse_pid(de->d_name, &pid))
-                continue;
-            int fd = lpa_mem_open(pid, err);
-            if (fd < 0)
-                continue;
-            struct lps_state s;
-            if (lps_load(pid, fd, &s, err) == 0 && lps_hdr(&s)->npatches)
-                list_one(c, pid, &s);
-            lps_free(&s);
-            close(fd);
-        }
-        if (d)
-            closedir(d);
-        return 0;
-    }
-    pid_t pid;
-    if (c->nargs != 1)
-        return fail(LPA_USAGE, "list: expected PID or --all");
-    if (parse_pid(c->args[0], &pid))
-        return fail(LPA_USAGE, "list: not a process id: '%s'", c->args[0]);
-    struct lpa_target t;
-    int rc = lpa_target_open(&t, pid, err);
-    if (rc == 0)
-        list_one(c, pid, &t.state);
-    else
-        fail(rc, "list: %s", err);
-    lpa_target_close(&t);
-    return rc;
-}
-
-/* ---- check ------------------------------------------------------------ */
-
-static int cmd_check(struct cli *c)
-{
-    pid_t pid;
-    if (c->nargs != 2)
-        return fail(LPA_USAGE, "check: expected PID PATCH");
-    if (parse_pid(c->args[0], &pid))
-        return fail(LPA_USAGE, "check: not a process id: '%s'", c->args[0]);
-    struct lp_patch *p;
-    int rc = load_patch(c->args[1], &p);
-    if (rc)
-        return rc;
-    char err[LP_ERR_MAX] = "", id[33];
-    lp_hex(lp_patch_header(p)->patch_id, 16, id);
-    struct lpa_target t;
-    const char *status;
-    rc = lpa_target_open(&t, pid, err);
-    if (rc == 0) {
-        struct lps_patch *r = lps_find_id(&t.state, id);
-        if (r) {
-            status = r->status == LPS_APPLIED ? "applied" : status_name(r->status);
-        } else if (lpa_target_bind(&t, p, c->o.allow_active, c->o.nallow, err) == 0) {
-            status = "applicable";
-            lpa_err(err, "module %s%s", t.mod->path,
-                    t.stacked ? " (on top of an applied patch)" : "");
-        } else {
-            status = "not applicable";
-            rc = LPA_REFUSED;
-        }
-    } else {
-        status = "error";
-    }
-    if (c->json) {
-        printf("{\"pid\":%d,\"patch\":\"%s\",\"status\":\"%s\",\"detail\":", (int)pid, id, status);
-        json_str(stdout, err);
-        printf("}\n");
-    } else if (rc == 0 || rc == LPA_REFUSED) {
-        printf("%.12s: %s%s%s\n", id, status, err[0] ? ": " : "", err);
-    } else {
-        fail(rc, "check: %s", err);
-    }
-    lpa_target_close(&t);
-    lp_patch_free(p);
-    return rc;
-}
-
-/* ---- info ------------------------------------------------------------- */
-
-static int cmd_info(struct cli *c)
-{
-    if (c->nargs != 1)
-        return fail(LPA_USAGE, "info: expected PATCH");
-    struct lp_patch *p;
-    int rc = load_patch(c->args[0], &p);
-    if (rc)
-        return rc;
-    if (!c->json) {
-        lp_patch_describe(p, stdout);
-    } else {
-        const struct lp_header *h = lp_patch_header(p);
-        char id[33], ob[65], nb[65];
-        printf("{\"file\":");
-        json_str(stdout, c->args[0]);
-        printf(",\"id\":\"%s\",\"module\":", lp_hex(h->patch_id, 16, id));
-        json_str(stdout, lp_patch_str(p, h->module_name));
-        printf(",\"old_build_id\":\"%s\",\"new_build_id\":\"%s\",\"relocations\":%u,"
-               "\"symbols\":%u,\"functions\":[",
-               lp_hex(h->old_build_id, h->old_build_id_len, ob),
-               lp_hex(h->new_build_id, h->new_build_id_len, nb), h->nrelocs, h->nsyms);
-        uint32_t n;
-        const struct lp_func *f = lp_patch_funcs(p, &n);
-        for (uint32_t i = 0; i < n; i++) {
-            printf("%s{\"name\":", i ? "," : "");
-            json_str(stdout, lp_patch_str(p, f[i].name));
-            printf(",\"kind\":\"%s\",\"allow_active\":%s,\"old_size\":%u,\"new_size\":%u}",
-                   f[i].flags & LP_FUNC_NEW ? "new" : "replace",
-                   f[i].flags & LP_FUNC_ALLOW_ACTIVE ? "true" : "false", f[i].old_size,
-                   f[i].new_size);
-        }
-        printf("]}\n");
-    }
-    lp_patch_free(p);
     return 0;
 }
 
@@ -641,32 +510,27 @@ int main(int argc, char **argv)
 {
     if (argc < 2)
         return fail(LPA_USAGE, "missing command; try 'lpatch --help'");
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-        fputs(usage, stdout);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        print_overview(stdout);
         return 0;
     }
-    struct cli c = {.cmd = argv[1]};
-    int rc = parse_cli(argc - 1, argv + 1, &c);
-    if (rc)
-        return rc;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    int rt = !strcmp(c.cmd, "apply") || !strcmp(c.cmd, "revert");
-    if (rt)
-        lpa_realtime(&c.o, 1);
-    if (!strcmp(c.cmd, "apply"))
-        rc = cmd_apply(&c);
-    else if (!strcmp(c.cmd, "revert"))
-        rc = cmd_revert(&c);
-    else if (!strcmp(c.cmd, "list"))
-        rc = cmd_list(&c);
-    else if (!strcmp(c.cmd, "check"))
-        rc = cmd_check(&c);
-    else if (!strcmp(c.cmd, "info"))
-        rc = cmd_info(&c);
-    else
-        rc = fail(LPA_USAGE, "unknown command '%s'; try 'lpatch --help'", c.cmd);
-    if (rt)
-        lpa_realtime(&c.o, 0);
+    const struct lpa_cmd *cmd = find_command(argv[1]);
+    if (!cmd)
+        return fail(LPA_USAGE, "unknown command '%s'; try 'lpatch --help'", argv[1]);
+    struct cli c = {0};
+    lpa_opts_default(&c.o);
+    int rc = parse_options(cmd, argc - 1, argv + 1, &c);
+    if (rc == PARSE_HELP) {
+        print_usage(stdout, cmd);
+        rc = 0;
+    } else if (rc == 0) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (cmd->flags & CMD_REALTIME)
+            lpa_realtime(&c.o, 1);
+        rc = cmd->run(&c);
+        if (cmd->flags & CMD_REALTIME)
+            lpa_realtime(&c.o, 0);
+    }
     free(c.o.allow_active);
     return rc;
 }

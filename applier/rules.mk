@@ -1,5 +1,8 @@
 # applier/: lpatch, the ptrace-based command.
-APPLIER_SRCS := $(filter-out applier/main.c,$(wildcard applier/*.c))
+# The command line (main.c: the command table; cmd_*.c: the commands) is
+# lpatch's own; the rest is also linked into the unit tests.
+LPATCH_CLI_SRCS := applier/main.c $(wildcard applier/cmd_*.c)
+APPLIER_SRCS := $(filter-out $(LPATCH_CLI_SRCS),$(wildcard applier/*.c))
 # The plugin's record reader (liblpmeta): stacked patches name
 # function-scope statics by their stable names.
 PUBLIC_applier :=
@@ -7,11 +10,11 @@ USES_applier := runtime gcc-plugin
 LPATCH     := $(BUILD)/bin/lpatch
 LPATCH_SAN := $(BUILD)/san/bin/lpatch
 
-$(LPATCH): $(call objs,applier/main.c $(APPLIER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
+$(LPATCH): $(call objs,$(LPATCH_CLI_SRCS) $(APPLIER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
 
-$(LPATCH_SAN): $(call sanobjs,applier/main.c $(APPLIER_SRCS)) $(LIBLPMETA_SAN) $(LIBLP_SAN)
+$(LPATCH_SAN): $(call sanobjs,$(LPATCH_CLI_SRCS) $(APPLIER_SRCS)) $(LIBLPMETA_SAN) $(LIBLP_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
 

@@ -187,12 +187,7 @@ static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
                     (int)w->pid, pending, w->timeout_ms, (int)late, thread_state(w->pid, late));
             return LPA_STOP_TIMEOUT;
         }
-        if (note_status(w, got, st) && w->on_stop && !w->verdict)
-            for (size_t i = 0; i < w->n; i++)
-                if (w->t[i].tid == got) {
-                    w->verdict = w->on_stop(w->on_stop_ctx, w, i);
-                    break;
-                }
+        note_status(w, got, st);
     }
     if (w->n == 0) {
         lpa_err(err, "process %d exited", (int)w->pid);
@@ -225,15 +220,7 @@ static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, int int
 enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
                            char *err)
 {
-    return lpa_stop_check(w, pid, one_thread, timeout_ms, NULL, NULL, err);
-}
-
-enum lpa_stop_err lpa_stop_check(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
-                                 int (*on_stop)(void *, struct lpa_world *, size_t), void *ctx,
-                                 char *err)
-{
-    *w = (struct lpa_world){
-        .pid = pid, .timeout_ms = timeout_ms, .memfd = -1, .on_stop = on_stop, .on_stop_ctx = ctx};
+    *w = (struct lpa_world){.pid = pid, .timeout_ms = timeout_ms, .memfd = -1};
     if (kill(pid, 0) != 0 && errno == ESRCH) {
         lpa_err(err, "no such process: %d", (int)pid);
         return LPA_STOP_GONE;

@@ -37,11 +37,6 @@ struct lpa_world {
     uint64_t t_first;    /* ns: first thread asked to stop */
     uint64_t t_stopped;  /* ns: last thread stopped */
     uint64_t t_released; /* ns: last thread released */
-    /* Called for each thread as it reaches its stop (the others may still
-     * be running); its first nonzero result is kept in verdict. */
-    int (*on_stop)(void *ctx, struct lpa_world *w, size_t ti);
-    void *on_stop_ctx;
-    int verdict;
 };
 
 uint64_t lpa_now_ns(void);
@@ -50,10 +45,6 @@ uint64_t lpa_now_ns(void);
  * one_thread, only one thread (the leader if it lives). */
 enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
                            char *err);
-/* lpa_stop (all threads) calling on_stop for each as it stops. */
-enum lpa_stop_err lpa_stop_check(struct lpa_world *w, pid_t pid, int one_thread, int timeout_ms,
-                                 int (*on_stop)(void *, struct lpa_world *, size_t), void *ctx,
-                                 char *err);
 /* Detach every held thread, handing back pending signals. */
 void lpa_release(struct lpa_world *w);
 /* Run syscall `nr` in held thread index `ti`, using the `syscall`

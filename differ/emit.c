@@ -90,8 +90,8 @@ static void patch_sym(struct lp_sym *s, const struct copy *c, uint64_t off, uint
 
 static void unresolved(struct emitter *e, const struct unit *u, const char *name, const char *what)
 {
-    report_refuse(&e->d->rep, REFUSE_UNRESOLVED, name, "", "symbol %s (referenced from %s): %s", name,
-                  u->file, what);
+    report_refuse(&e->d->rep, REFUSE_UNRESOLVED, name, "", "symbol %s (referenced from %s): %s",
+                  name, u->file, what);
     e->failed = 1;
 }
 

@@ -172,21 +172,3 @@ void lps_area_remove(void *area, struct lps_patch *p)
     h->used -= size;
     h->npatches--;
 }
-
-int lps_area_revert_check(void *area, const struct lps_patch *p, char *err)
-{
-    const struct lps_func *mine = (const struct lps_func *)(p + 1);
-    for (struct lps_patch *q = lps_area_next(area, p); q; q = lps_area_next(area, q)) {
-        const struct lps_func *theirs = lps_patch_funcs(q);
-        for (uint32_t i = 0; i < p->nfuncs; i++)
-            for (uint32_t j = 0; j < q->nfuncs; j++)
-                if (mine[i].entry_addr == theirs[j].entry_addr) {
-                    char id[33];
-                    return lp_fail(err,
-                                   "patch %s (applied later) also redirects '%s': revert it "
-                                   "first",
-                                   lp_hex(q->patch_id, 16, id), mine[i].name);
-                }
-    }
-    return 0;
-}

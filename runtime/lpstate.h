@@ -27,8 +27,8 @@
  * What revert needs is here: per redirected function, the pad and entry
  * bytes as they were BEFORE this patch (prev_pad/prev_entry), which for a
  * stacked patch are the previous patch's redirect, so revert restores
- * exactly.  Only the most recent patch redirecting an entry may be
- * reverted (lps_area_revert_check).
+ * exactly.  Which patch may be reverted is the applier's rule
+ * (applier/apply.c: none applied later may depend on it).
  */
 #ifndef LPSTATE_H
 #define LPSTATE_H
@@ -115,8 +115,6 @@ struct lps_patch *lps_area_find(void *area, const uint8_t id[16]);
 struct lps_patch *lps_area_append(void *area, uint64_t cap, const struct lps_patch *p,
                                   const struct lps_func *funcs, char *err);
 void lps_area_remove(void *area, struct lps_patch *p);
-/* May `p` be reverted now?  Not if a later record redirects one of its entries. */
-int lps_area_revert_check(void *area, const struct lps_patch *p, char *err);
 /* Recompute the checksum; returns the bytes to write back (header + used). */
 uint64_t lps_area_seal(void *area);
 

@@ -1,0 +1,42 @@
+/*
+ * cli.h - what lpatch's command handlers share: the parsed command line
+ * (struct cli) and the helpers for errors, JSON strings, process ids and
+ * patch files.  main.c owns the command table and the option parser and
+ * fills struct cli; the handlers in cmd_*.c only read it.  A handler sees
+ * just the options its command accepts; the rest keep their defaults.
+ */
+#ifndef LPATCH_CLI_H
+#define LPATCH_CLI_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "apply.h"
+#include "liblivepatch.h"
+
+struct cli {
+    int json, stats, all;
+    const char *module;
+    struct lpa_opts o;
+    char **args; /* the operands, after the options */
+    int nargs;
+};
+
+/* "lpatch: MESSAGE" on stderr; returns code. */
+int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as a JSON string, quotes included. */
+void json_str(FILE *f, const char *s);
+/* A process id in 1..0x3fffffff; -1 if s is not one. */
+int parse_pid(const char *s, pid_t *pid);
+/* lp_patch_load, failing with LPA_USAGE and the loader's message. */
+int load_patch(const char *path, struct lp_patch **p);
+
+/* The commands (cmd_apply.c: apply, revert; cmd_inspect.c: list, check,
+ * info).  Each returns lpatch's exit status (LPA_*). */
+int cmd_apply(struct cli *c);
+int cmd_revert(struct cli *c);
+int cmd_list(struct cli *c);
+int cmd_check(struct cli *c);
+int cmd_info(struct cli *c);
+
+#endif
