@@ -2,7 +2,7 @@
 GCC_PLUGIN_DIR := $(shell $(CC) -print-file-name=plugin)
 PLUGIN_SRCS := $(wildcard gcc-plugin/*.cc)
 PLUGIN_CXXFLAGS := -std=gnu++17 -fPIC -fno-rtti -fno-exceptions -O2 -g -Wall -Wextra -Werror \
-                   -Wno-unused-parameter -I$(GCC_PLUGIN_DIR)/include -Igcc-plugin
+                   -Wno-unused-parameter -I$(GCC_PLUGIN_DIR)/include -Igcc-plugin -Iruntime
 PLUGIN := $(BUILD)/livepatch.so
 
 $(BUILD)/obj/gcc-plugin/%.o: gcc-plugin/%.cc gcc-plugin/lpmeta.h

@@ -26,6 +26,7 @@ define INSTALL_RUNTIME
 	install -D -m 0644 runtime/liblivepatch.h $(DESTDIR)$(PREFIX)/include/livepatch/liblivepatch.h
 	install -D -m 0644 runtime/lpatch_format.h $(DESTDIR)$(PREFIX)/include/livepatch/lpatch_format.h
 	install -D -m 0644 runtime/lpstate.h $(DESTDIR)$(PREFIX)/include/livepatch/lpstate.h
+	install -D -m 0644 runtime/lp_entry.h $(DESTDIR)$(PREFIX)/include/livepatch/lp_entry.h
 
 endef
 INSTALL_STEPS += $(INSTALL_RUNTIME)
