@@ -1,10 +1,10 @@
 # differ/: lpdiff.  main.c holds only the command line; the rest is a
 # library the C unit tests link too.
 DIFFER_SRCS := $(filter-out differ/main.c,$(wildcard differ/*.c))
-LPDIFF     := $(BUILD)/bin/lpdiff
+LPDIFF_BIN := $(BUILD)/bin/lpdiff
 LPDIFF_SAN := $(BUILD)/san/bin/lpdiff
 
-$(LPDIFF): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLP_A)
+$(LPDIFF_BIN): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLP_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBS_ELF)
 
@@ -12,11 +12,11 @@ $(LPDIFF_SAN): $(call sanobjs,differ/main.c $(DIFFER_SRCS)) $(LIBLP_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF)
 
-ALL_TARGETS += $(LPDIFF)
+ALL_TARGETS += $(LPDIFF_BIN)
 SAN_TARGETS += $(LPDIFF_SAN)
 
 define INSTALL_DIFFER
-	install -D -m 0755 $(LPDIFF) $(DESTDIR)$(PREFIX)/bin/lpdiff
+	install -D -m 0755 $(LPDIFF_BIN) $(DESTDIR)$(PREFIX)/bin/lpdiff
 
 endef
 INSTALL_STEPS += $(INSTALL_DIFFER)
