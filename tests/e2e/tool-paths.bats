@@ -72,19 +72,22 @@ assert_patched() {
 }
 
 @test "the top-level make passes LPDIFF, LPATCH and the plugin through to make demo untouched" {
+    # a rule printing what its recipe's environment holds ($$: make's, not ours)
+    # shellcheck disable=SC2016
+    show='lp-show-tools: ; @echo "$$LPDIFF $$LPATCH $$LP_PLUGIN"'
     for how in env cmdline; do
         if [[ $how == env ]]; then
             run env LPDIFF=/opt/x/lpdiff LPATCH=/opt/x/lpatch LP_PLUGIN=/opt/x/lp.so \
-                make -s -C "$LP_TOP" --eval 'lp-show-tools: ; @echo "$$LPDIFF $$LPATCH $$LP_PLUGIN"' \
-                lp-show-tools
+                make -s -C "$LP_TOP" --eval "$show" lp-show-tools
         else
             run make -s -C "$LP_TOP" LPDIFF=/opt/x/lpdiff LPATCH=/opt/x/lpatch LP_PLUGIN=/opt/x/lp.so \
-                --eval 'lp-show-tools: ; @echo "$$LPDIFF $$LPATCH $$LP_PLUGIN"' lp-show-tools
+                --eval "$show" lp-show-tools
         fi
         assert_success
         assert_output "/opt/x/lpdiff /opt/x/lpatch /opt/x/lp.so"
     done
     # and the tools it builds stay its own
+    # shellcheck disable=SC2016
     run make -s -C "$LP_TOP" LPDIFF=/opt/x/lpdiff LPATCH=/opt/x/lpatch \
         --eval 'lp-show-tools: ; @echo $(ALL_TARGETS)' lp-show-tools
     assert_success
