@@ -22,14 +22,11 @@ livepatch_mk_dir := $(patsubst %/,%,$(dir $(LIVEPATCH_MK)))
 # Including us must not change the project's default goal.
 livepatch_saved_goal := $(.DEFAULT_GOAL)
 
-# Tools: LPDIFF, LPATCH and LIVEPATCH_PLUGIN (LP_PLUGIN is taken too) as the
-# user gives them, in the environment or on the command line; else the source
-# tree's build/ when this file sits in a livepatch checkout, else the
-# installed ones (-fplugin=livepatch is GCC's plugin directory).
+# Tools: LPDIFF, LPATCH and LIVEPATCH_PLUGIN as the user gives them, in the
+# environment or on the command line; else the source tree's build/ when this
+# file sits in a livepatch checkout, else the installed ones
+# (-fplugin=livepatch is GCC's plugin directory).
 livepatch_top := $(patsubst %/,%,$(dir $(livepatch_mk_dir)))
-ifneq ($(LP_PLUGIN),)
-LIVEPATCH_PLUGIN ?= $(LP_PLUGIN)
-endif
 ifneq ($(wildcard $(livepatch_top)/gcc-plugin/lpmeta.h),)
 LIVEPATCH_PLUGIN ?= $(livepatch_top)/build/livepatch.so
 LPDIFF ?= $(livepatch_top)/build/bin/lpdiff

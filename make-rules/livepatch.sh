@@ -101,7 +101,18 @@ make_override() {
     printf '%s=%s' "$1" "$2" | sed 's/ /\\ /g'
 }
 
+# A tool as given: a name stays a name (PATH; GCC's plugin directory), a
+# relative path becomes absolute here, since the builds run elsewhere.
+tool_path() {
+    case $1 in
+    /*) printf '%s' "$1" ;;
+    */*) abs_path "$1" ;;
+    *) printf '%s' "$1" ;;
+    esac
+}
+
 check_plugin() {
+    LP_PLUGIN=$(tool_path "$LP_PLUGIN")
     case $LP_PLUGIN in
     */*) [ -f "$LP_PLUGIN" ] || die "plugin $LP_PLUGIN not found (build it: make all, or set LIVEPATCH_PLUGIN)" ;;
     esac
@@ -205,8 +216,9 @@ cmd_livepatch() {
     [ -n "${LP_MODULES:-}" ] || die "LIVEPATCH_MODULES is empty: name the executables and shared libraries to patch"
     [ -n "${LP_NEW:-}" ] || die "NEW is not set: make livepatch OLD=REV|DIR NEW=REV|DIR"
     [ -n "${LP_OLD:-}${LP_OLD_BUILD:-}" ] || die "OLD is not set: make livepatch OLD=REV|DIR NEW=REV|DIR (or OLD_BUILD=DIR)"
+    LP_LPDIFF=$(tool_path "$LP_LPDIFF")
+    LP_LPATCH=$(tool_path "${LP_LPATCH:-lpatch}")
     command -v "$LP_LPDIFF" >/dev/null 2>&1 || die "lpdiff not found: $LP_LPDIFF (build it: make all, or set LPDIFF)"
-    : "${LP_LPATCH:=lpatch}"
     command -v "$LP_LPATCH" >/dev/null 2>&1 || die "lpatch not found: $LP_LPATCH (build it: make all, or set LPATCH)"
     check_plugin
     if [ -z "${LP_OLD_BUILD:-}" ] && [ "$(rev_name "$LP_OLD")" = "$(rev_name "$LP_NEW")" ]; then

@@ -23,9 +23,9 @@ tool() {
 LPATCH=$(tool "${LPATCH:-$top/build/bin/lpatch}")
 LPDIFF=$(tool "${LPDIFF:-$top/build/bin/lpdiff}")
 tools=(LPATCH="$LPATCH" LPDIFF="$LPDIFF")
-for v in LIVEPATCH_PLUGIN LP_PLUGIN; do
-    if [[ -n ${!v:-} ]]; then tools+=("$v=$(tool "${!v}")"); fi
-done
+# the plugin: LIVEPATCH_PLUGIN, or the test suites' LP_PLUGIN; else livepatch.mk's default
+plugin=${LIVEPATCH_PLUGIN:-${LP_PLUGIN:-}}
+if [[ -n $plugin ]]; then tools+=("LIVEPATCH_PLUGIN=$(tool "$plugin")"); fi
 export LPATCH LPDIFF
 work=$(mktemp -d)
 server_pid='' loop_pid=''

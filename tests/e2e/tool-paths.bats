@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# The tools as the user names them: LPDIFF, LPATCH and LIVEPATCH_PLUGIN (or
-# LP_PLUGIN) given as absolute paths, paths relative to where make runs (with
+# The tools as the user names them: LPDIFF, LPATCH and LIVEPATCH_PLUGIN given
+# as absolute paths, paths relative to where make runs (with
 # and without -C), or names on PATH, in the environment or on make's command
 # line.  make livepatch must work with each, and the top-level make must pass
 # them through untouched (it once exported its own relative build/bin/lpdiff).
@@ -50,16 +50,18 @@ assert_patched() {
     assert_patched
 }
 
-@test "make livepatch: tools as names on PATH, the plugin as a relative path (LIVEPATCH_PLUGIN or LP_PLUGIN)" {
+@test "make livepatch: tools as names on PATH, the plugin as a relative path" {
     cd "$BATS_TEST_TMPDIR"
     PATH=$tools:$PATH LPDIFF=lpdiff LPATCH=lpatch LIVEPATCH_PLUGIN=tools/livepatch.so \
         run make -s -C kv livepatch OLD=v1 NEW=v2
     assert_success
     assert_patched
-    unset LIVEPATCH_PLUGIN
-    LP_PLUGIN=tools/livepatch.so run make -s -C kv livepatch OLD=v1 NEW=v2
+    cd "$KV"
+    run make -s livepatch OLD=v1 NEW=v2 LIVEPATCH_PLUGIN=../tools/livepatch.so
     assert_success
     assert_patched
+    run make -s livepatch-cc LIVEPATCH_PLUGIN=../tools/livepatch.so
+    assert_output --partial "-fplugin=$tools/livepatch.so "
 }
 
 @test "make livepatch: a tool that is not there is one error line naming it" {
