@@ -13,6 +13,7 @@
  * code changes.
  */
 #include "apply.h"
+#include "lp_entry.h"
 #include "proc.h"
 #include "safety.h"
 #include "state.h"
@@ -248,18 +249,19 @@ static int switch_entries(int memfd, struct lps_func *rf, size_t n, int back)
     qsort(v, n, sizeof *v, by_entry);
     for (size_t i = 0; i < n && rc == 0;) {
         size_t j = i + 1;
-        while (j < n && v[j]->entry_addr + 2 - v[i]->entry_addr <= SPAN)
+        while (j < n && v[j]->entry_addr + LP_ENTRY_LEN - v[i]->entry_addr <= SPAN)
             j++;
         if (j == i + 1) {
             rc = lpa_mem_write(memfd, v[i]->entry_addr, back ? v[i]->prev_entry : v[i]->new_entry,
-                               2);
+                               LP_ENTRY_LEN);
         } else {
-            uint64_t lo = v[i]->entry_addr, len = v[j - 1]->entry_addr + 2 - lo;
+            uint64_t lo = v[i]->entry_addr, len = v[j - 1]->entry_addr + LP_ENTRY_LEN - lo;
             if (!buf)
                 buf = malloc(SPAN);
             rc = lpa_mem_read(memfd, lo, buf, len);
             for (size_t k = i; k < j && rc == 0; k++)
-                memcpy(buf + (v[k]->entry_addr - lo), back ? v[k]->prev_entry : v[k]->new_entry, 2);
+                memcpy(buf + (v[k]->entry_addr - lo), back ? v[k]->prev_entry : v[k]->new_entry,
+                       LP_ENTRY_LEN);
             if (rc == 0)
                 rc = lpa_mem_write(memfd, lo, buf, len);
         }
@@ -433,10 +435,10 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
         q->pad_addr = r.pad_addr;
         q->pad_len = r.pad_len;
         q->entry_addr = r.entry_addr;
-        memcpy(q->new_entry, r.entry, 2);
+        memcpy(q->new_entry, r.entry, LP_ENTRY_LEN);
         memcpy(q->new_pad, r.pad, r.pad_len);
         if (lpa_mem_read(t.memfd, r.pad_addr, q->prev_pad, r.pad_len) != 0 ||
-            lpa_mem_read(t.memfd, r.entry_addr, q->prev_entry, 2) != 0) {
+            lpa_mem_read(t.memfd, r.entry_addr, q->prev_entry, LP_ENTRY_LEN) != 0) {
             lpa_err(err, "process %d: reading %s: %s", (int)pid, fp->name, strerror(errno));
             rc = LPA_USAGE;
             goto out_unmap;
@@ -523,7 +525,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     if (rc != LPA_OK) { /* roll back what went live, in reverse order */
         lpa_err(err, "process %d: writing code: %s", (int)pid, strerror(errno));
         while (entries-- > 0)
-            lpa_mem_write(t.memfd, rf[entries].entry_addr, rf[entries].prev_entry, 2);
+            lpa_mem_write(t.memfd, rf[entries].entry_addr, rf[entries].prev_entry, LP_ENTRY_LEN);
         for (size_t k = 0; k < t.nfp; k++)
             if (pad_done[k] == 2)
                 lpa_mem_write(t.memfd, rf[k].pad_addr, rf[k].prev_pad, rf[k].pad_len);
@@ -676,11 +678,10 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     int keep = any_active && lpa_safety_check(sf, &w, &whole, 1, t.memfd, why) != 0;
     /* In the pause: entries, and the pads that stay live (an earlier
      * patch's redirect).  A pad whose entry is back to 66 90 is dead. */
-    static const uint8_t nop2[2] = {0x66, 0x90};
     if (switch_entries(t.memfd, f, p->nfuncs, 1) != 0)
         rc = LPA_REFUSED;
     for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
-        if (memcmp(f[i].prev_entry, nop2, 2) != 0 &&
+        if (!lp_entry_is_nop(f[i].prev_entry) &&
             lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
             rc = LPA_REFUSED;
     uint64_t tw_end = lpa_now_ns();
@@ -689,7 +690,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
 
     for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
-        if (memcmp(f[i].prev_entry, nop2, 2) == 0 &&
+        if (lp_entry_is_nop(f[i].prev_entry) &&
             lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
             rc = LPA_REFUSED;
     if (rc == LPA_OK) {

@@ -17,6 +17,7 @@
  * operands, 8-bit arithmetic) is left to a single-step.
  */
 #include "emulate.h"
+#include "lp_entry.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -415,12 +416,12 @@ static int step(struct lpa_emu *e, struct user_regs_struct *r)
     int64_t im;
     enum alu op = A_ADD;
     /* Nops: 90, 66 90, [66|2e]* 0f 1f /0, and endbr64. */
-    if (b[0] == 0x90 || (b[0] == 0x66 && n > 1 && b[1] == 0x90)) {
-        r->rip += b[0] == 0x90 ? 1 : 2;
+    if (b[0] == LP_NOP1 || (n >= LP_ENTRY_LEN && lp_entry_is_nop(b))) {
+        r->rip += b[0] == LP_NOP1 ? 1 : LP_ENTRY_LEN;
         return 0;
     }
-    if (n >= 4 && b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa) {
-        r->rip += 4;
+    if (n >= LP_ENDBR64_LEN && lp_is_endbr64(b)) {
+        r->rip += LP_ENDBR64_LEN;
         return 0;
     }
     while (d.len < n && (b[d.len] == 0x66 || b[d.len] == 0x2e))
@@ -495,9 +496,9 @@ static int step(struct lpa_emu *e, struct user_regs_struct *r)
         r->rbp = v;
         NEXT();
         DONE();
-    case 0xeb: /* jmp rel8 */
-    case 0xe9: /* jmp rel32 */
-        if (imm(&d, o == 0xeb ? 1 : 4, &im) != 0)
+    case LP_JMP_REL8_OP:  /* jmp rel8 */
+    case LP_JMP_REL32_OP: /* jmp rel32 */
+        if (imm(&d, o == LP_JMP_REL8_OP ? 1 : 4, &im) != 0)
             return -1;
         NEXT();
         r->rip = next + (uint64_t)im;

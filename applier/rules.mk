@@ -7,10 +7,10 @@ APPLIER_SRCS := $(filter-out $(LPATCH_CLI_SRCS),$(wildcard applier/*.c))
 # function-scope statics by their stable names.
 PUBLIC_applier :=
 USES_applier := runtime gcc-plugin
-LPATCH     := $(BUILD)/bin/lpatch
+LPATCH_BIN := $(BUILD)/bin/lpatch
 LPATCH_SAN := $(BUILD)/san/bin/lpatch
 
-$(LPATCH): $(call objs,$(LPATCH_CLI_SRCS) $(APPLIER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
+$(LPATCH_BIN): $(call objs,$(LPATCH_CLI_SRCS) $(APPLIER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
 
@@ -18,11 +18,11 @@ $(LPATCH_SAN): $(call sanobjs,$(LPATCH_CLI_SRCS) $(APPLIER_SRCS)) $(LIBLPMETA_SA
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) $(LIBS_UNWIND)
 
-ALL_TARGETS += $(LPATCH)
+ALL_TARGETS += $(LPATCH_BIN)
 SAN_TARGETS += $(LPATCH_SAN)
 
 define INSTALL_APPLIER
-	install -D -m 0755 $(LPATCH) $(DESTDIR)$(PREFIX)/bin/lpatch
+	install -D -m 0755 $(LPATCH_BIN) $(DESTDIR)$(PREFIX)/bin/lpatch
 
 endef
 INSTALL_STEPS += $(INSTALL_APPLIER)

@@ -4,6 +4,7 @@
  * target's own link map resolves.
  */
 #include "target.h"
+#include "lp_entry.h"
 #include "lpmeta_read.h"
 
 #include <elf.h>
@@ -219,7 +220,7 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
     }
     fp->prev = newest_redirect(t, fp->sym_addr, NULL);
     size_t len = (size_t)f->old_prepad + f->old_size;
-    uint8_t *code = malloc(len + 2);
+    uint8_t *code = malloc(len + LP_ENTRY_LEN);
     if (lpa_mem_read(t->memfd, fp->sym_addr - f->old_prepad, code, len) != 0) {
         lpa_err(err, "process %d: cannot read %s at %#llx: %s", (int)t->pid, fp->name,
                 (unsigned long long)fp->sym_addr, strerror(errno));
@@ -227,15 +228,17 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
         return 1;
     }
     uint8_t *entry = code + f->old_prepad + f->old_entry_off;
-    static const uint8_t nop2[2] = {0x66, 0x90};
-    const uint8_t *expect = fp->prev ? fp->prev->new_entry : nop2;
+    uint8_t nop[LP_ENTRY_LEN];
+    lp_entry_nop(nop);
+    const uint8_t *expect = fp->prev ? fp->prev->new_entry : nop;
     int rc = 0;
-    if (f->old_entry_off + 2u > f->old_size || memcmp(entry, expect, 2) != 0) {
+    if (f->old_entry_off + (unsigned)LP_ENTRY_LEN > f->old_size ||
+        memcmp(entry, expect, LP_ENTRY_LEN) != 0) {
         lpa_err(err, "%s: %s at %#llx has no patchable entry (found %02x %02x)", t->mod->path,
                 fp->name, (unsigned long long)fp->sym_addr, entry[0], entry[1]);
         rc = 1;
     } else if (!t->stacked && f->old_code_hash) {
-        memcpy(entry, nop2, 2); /* hash the code as the file has it */
+        lp_entry_nop(entry); /* hash the code as the file has it */
         uint64_t h = XXH3_64bits(code + f->old_prepad, f->old_size);
         if (h != f->old_code_hash) {
             lpa_err(err, "%s: code of %s in process %d differs from the patch's old build",

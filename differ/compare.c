@@ -20,6 +20,7 @@
 
 #include "differ.h"
 #include "dwinfo.h"
+#include "lp_entry.h"
 
 /* ---- matching ---------------------------------------------------------- */
 
@@ -651,7 +652,7 @@ static int old_entry(struct lpd *d, struct fn *f, const struct eo_sym *y, const 
             *why = "excluded from live patching";
             return -1;
         }
-        if (!(m->flags & LPMETA_F_PATCHABLE) || m->prepad < 14) {
+        if (!(m->flags & LPMETA_F_PATCHABLE) || m->prepad < LP_ENTRY_PAD_MIN) {
             *why = "no patchable entry";
             return -1;
         }
@@ -661,23 +662,24 @@ static int old_entry(struct lpd *d, struct fn *f, const struct eo_sym *y, const 
     }
     *why = d->old.has_plugin ? "not compiled with the livepatch plugin (assembly?)"
                              : "no patchable entry (build with the livepatch plugin)";
-    const uint8_t *p = eo_bytes_at(d->old.mod, y->value, 6);
+    const uint8_t *p = eo_bytes_at(d->old.mod, y->value, LP_ENTRY_OFF_MAX + LP_ENTRY_LEN);
     if (!p)
         return -1;
-    uint8_t eoff = !memcmp(p, "\xf3\x0f\x1e\xfa", 4) ? 4 : 0;
-    if (!((p[eoff] == 0x66 || p[eoff] == 0x90) && p[eoff + 1] == 0x90))
+    unsigned eoff = lp_entry_offset(p);
+    /* 66 90, or GCC's own two one-byte nops */
+    if (!(lp_entry_is_nop(p + eoff) || (p[eoff] == LP_NOP1 && p[eoff + 1] == LP_NOP1)))
         return -1;
     unsigned pad = 0;
-    while (pad < 32 && y->value > pad) {
+    while (pad < LP_ENTRY_PAD && y->value > pad) {
         const uint8_t *b = eo_bytes_at(d->old.mod, y->value - pad - 1, 1);
-        if (!b || *b != 0x90)
+        if (!b || *b != LP_NOP1)
             break;
         pad++;
     }
-    if (pad < 14)
+    if (pad < LP_ENTRY_PAD_MIN)
         return -1;
-    f->old_entry_off = eoff;
-    f->old_prepad = (uint8_t)(pad > 16 ? 16 : pad);
+    f->old_entry_off = (uint8_t)eoff;
+    f->old_prepad = (uint8_t)pad;
     return 0;
 }
 

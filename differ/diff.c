@@ -11,6 +11,7 @@
 #include "differ.h"
 #include "dwinfo.h"
 #include "liblivepatch.h"
+#include "lp_entry.h"
 
 static const char usage[] =
     "usage: lpdiff [options] --old DIR --new DIR --module REL/PATH -o OUT.lpatch\n"
@@ -22,7 +23,7 @@ static const char usage[] =
     "relative to both trees).  The trees are build directories as make leaves\n"
     "them: the linked module and its object files, built with the livepatch\n"
     "GCC plugin (or -ffunction-sections -fdata-sections\n"
-    "-fpatchable-function-entry=18,16) and -g.\n"
+    "-fpatchable-function-entry=" LP_PATCHABLE_FUNCTION_ENTRY ") and -g.\n"
     "\n"
     "options:\n"
     "  --old DIR            the running build\n"

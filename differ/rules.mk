@@ -3,10 +3,10 @@
 DIFFER_SRCS := $(filter-out differ/main.c,$(wildcard differ/*.c))
 PUBLIC_differ :=
 USES_differ := runtime gcc-plugin
-LPDIFF     := $(BUILD)/bin/lpdiff
+LPDIFF_BIN := $(BUILD)/bin/lpdiff
 LPDIFF_SAN := $(BUILD)/san/bin/lpdiff
 
-$(LPDIFF): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
+$(LPDIFF_BIN): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBS_ELF) -ljansson
 
@@ -14,11 +14,11 @@ $(LPDIFF_SAN): $(call sanobjs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_SAN) $(L
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) -ljansson
 
-ALL_TARGETS += $(LPDIFF)
+ALL_TARGETS += $(LPDIFF_BIN)
 SAN_TARGETS += $(LPDIFF_SAN)
 
 define INSTALL_DIFFER
-	install -D -m 0755 $(LPDIFF) $(DESTDIR)$(PREFIX)/bin/lpdiff
+	install -D -m 0755 $(LPDIFF_BIN) $(DESTDIR)$(PREFIX)/bin/lpdiff
 
 endef
 INSTALL_STEPS += $(INSTALL_DIFFER)

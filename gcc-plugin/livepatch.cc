@@ -2,9 +2,10 @@
 // of every function, and the late RTL pass that hashes each function and
 // records it.
 //
-// Entry layout: we ask GCC for -fpatchable-function-entry=18,16.  GCC then
+// Entry layout (runtime/lp_entry.h): we ask GCC for
+// -fpatchable-function-entry=LP_ENTRY_AREA,LP_ENTRY_PAD (18,16).  GCC then
 // (1) calls targetm.asm_out.print_patchable_function_entry before the
-// function label: our hook prints the 16-byte pad there; (2) inserts a
+// function label: our hook prints the LP_ENTRY_PAD-byte pad there; (2) inserts a
 // `patchable_area` insn after endbr64 for the 2 bytes after the label: our
 // pass turns it into ONE 2-byte NOP (`66 90`) so an applier can switch it to
 // a short jump with a single atomic store.
@@ -45,11 +46,10 @@ uint64_t lp_unit_id(void)
 // Does this function use the layout we asked for (not opted out)?
 static bool has_our_entry(void)
 {
-    return crtl->patch_area_size == LP_PREPAD + LP_ENTRY_BYTES &&
-           crtl->patch_area_entry == LP_PREPAD;
+    return crtl->patch_area_size == LP_ENTRY_AREA && crtl->patch_area_entry == LP_ENTRY_PAD;
 }
 
-// Hook: GCC calls it before the label (size LP_PREPAD) and after it (the
+// Hook: GCC calls it before the label (size LP_ENTRY_PAD) and after it (the
 // remaining bytes, which the patchable_area insn emits instead, so nothing
 // to do).  Functions with their own patchable_function_entry attribute keep
 // GCC's behaviour.
@@ -59,11 +59,11 @@ static void print_entry_pad(FILE *f, unsigned HOST_WIDE_INT size, bool record_p)
         gcc_print_patchable_entry(f, size, record_p);
         return;
     }
-    if (size != LP_PREPAD)
+    if (size != LP_ENTRY_PAD)
         return;
     fputs("\t.byte", f);
-    for (int i = 0; i < LP_PREPAD; i++)
-        fprintf(f, "%s0x90", i ? "," : " ");
+    for (int i = 0; i < LP_ENTRY_PAD; i++)
+        fprintf(f, "%s%#x", i ? "," : " ", LP_NOP1);
     fputc('\n', f);
 }
 
@@ -132,11 +132,12 @@ static unsigned int livepatch_execute(function *fun)
         entry = NULL;
     }
     bool patchable = entry != NULL;
-    unsigned entry_off = patchable && after_endbr ? 4 : 0;
+    unsigned entry_off = patchable && after_endbr ? LP_ENDBR64_LEN : 0;
     if (entry) {
         // BUILTINS_LOCATION: final prints a "# line file" comment for real ones.
-        PATTERN(entry) =
-            gen_rtx_ASM_INPUT_loc(VOIDmode, ggc_strdup(".byte 0x66, 0x90"), BUILTINS_LOCATION);
+        char nop[32];
+        snprintf(nop, sizeof nop, ".byte %#x, %#x", LP_NOP2_0, LP_NOP2_1);
+        PATTERN(entry) = gen_rtx_ASM_INPUT_loc(VOIDmode, ggc_strdup(nop), BUILTINS_LOCATION);
         INSN_CODE(entry) = -1;
     }
 
@@ -155,7 +156,7 @@ static unsigned int livepatch_execute(function *fun)
     std::string origin = clone_origin(name);
     if (!origin.empty())
         flags |= LPMETA_F_CLONE;
-    lp_emit_func_record(name, origin.c_str(), decl, flags, hash, patchable ? LP_PREPAD : 0,
+    lp_emit_func_record(name, origin.c_str(), decl, flags, hash, patchable ? LP_ENTRY_PAD : 0,
                         entry_off);
 
     if (crtl->has_bb_partition) {
@@ -270,7 +271,7 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *ver)
     flag_function_sections = 1;
     flag_data_sections = 1;
     restrict_ipa();
-    flag_patchable_function_entry = "18,16";
+    flag_patchable_function_entry = LP_PATCHABLE_FUNCTION_ENTRY;
     gcc_print_patchable_entry = targetm.asm_out.print_patchable_function_entry;
     targetm.asm_out.print_patchable_function_entry = print_entry_pad;
     lp_clones_capture_start();

@@ -17,8 +17,9 @@
 #include "lpmeta.h"
 
 // The entry layout the plugin asks GCC for with -fpatchable-function-entry:
-// PAD bytes before the symbol, then ENTRY_BYTES at the entry (one `66 90`).
-enum { LP_PREPAD = 16, LP_ENTRY_BYTES = 2 };
+// LP_ENTRY_PAD bytes before the symbol, then LP_ENTRY_LEN at the entry (one
+// `66 90`).  Shared with lpdiff, liblivepatch and lpatch (runtime/).
+#include "lp_entry.h"
 
 // A function's assembler name without GCC's '*' (verbatim) marker.
 const char *lp_asm_name(tree decl);

@@ -2,10 +2,10 @@
 GCC_PLUGIN_DIR := $(shell $(CC) -print-file-name=plugin)
 PLUGIN_SRCS := $(wildcard gcc-plugin/*.cc)
 PLUGIN_CXXFLAGS := -std=gnu++17 -fPIC -fno-rtti -fno-exceptions -O2 -g -Wall -Wextra -Werror \
-                   -Wno-unused-parameter -I$(GCC_PLUGIN_DIR)/include -Igcc-plugin
+                   -Wno-unused-parameter -I$(GCC_PLUGIN_DIR)/include -Igcc-plugin -I$(BUILD)/include/runtime
 PLUGIN := $(BUILD)/livepatch.so
 PUBLIC_gcc-plugin := gcc-plugin/lpmeta.h gcc-plugin/lpmeta_read.h
-USES_gcc-plugin :=
+USES_gcc-plugin := runtime
 
 # liblpmeta: the C reader of the records (lpmeta_read.h), beside the contract
 # it reads; lpdiff and lpatch link it.
@@ -21,7 +21,7 @@ $(LIBLPMETA_SAN): $(call sanobjs,$(LPMETA_SRCS))
 ALL_TARGETS += $(LIBLPMETA_A)
 SAN_TARGETS += $(LIBLPMETA_SAN)
 
-$(BUILD)/obj/gcc-plugin/%.o: gcc-plugin/%.cc gcc-plugin/lpmeta.h
+$(BUILD)/obj/gcc-plugin/%.o: gcc-plugin/%.cc gcc-plugin/lpmeta.h | public-headers
 	@mkdir -p $(@D)
 	$(CXX) $(PLUGIN_CXXFLAGS) -MMD -MP -c $< -o $@
 

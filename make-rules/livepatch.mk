@@ -22,8 +22,10 @@ livepatch_mk_dir := $(patsubst %/,%,$(dir $(LIVEPATCH_MK)))
 # Including us must not change the project's default goal.
 livepatch_saved_goal := $(.DEFAULT_GOAL)
 
-# Tools: the source tree's build/ when this file sits in a livepatch checkout,
-# else the installed ones (-fplugin=livepatch is GCC's plugin directory).
+# Tools: LPDIFF, LPATCH and LIVEPATCH_PLUGIN as the user gives them, in the
+# environment or on the command line; else the source tree's build/ when this
+# file sits in a livepatch checkout, else the installed ones
+# (-fplugin=livepatch is GCC's plugin directory).
 livepatch_top := $(patsubst %/,%,$(dir $(livepatch_mk_dir)))
 ifneq ($(wildcard $(livepatch_top)/gcc-plugin/lpmeta.h),)
 LIVEPATCH_PLUGIN ?= $(livepatch_top)/build/livepatch.so
@@ -34,6 +36,15 @@ LIVEPATCH_PLUGIN ?= livepatch
 LPDIFF ?= lpdiff
 LPATCH ?= lpatch
 endif
+
+# $(call livepatch_tool,T): T as the builds and livepatch.sh use it.  A name
+# without a slash stays a name (PATH; GCC's plugin directory).  A relative
+# path is relative to where the user ran make: $(PWD), which make -C does not
+# change, when the file is there, else this directory; either way made
+# absolute, because the revision builds run in other directories.
+livepatch_tool = $(if $(findstring /,$(1)),$(if $(filter /%,$(1)),$(1),$(abspath \
+    $(or $(if $(PWD),$(wildcard $(PWD)/$(1))),$(CURDIR)/$(1)))),$(1))
+livepatch_plugin = $(call livepatch_tool,$(LIVEPATCH_PLUGIN))
 
 LIVEPATCH_MODULES ?=
 LIVEPATCH_BUILD   ?= $(MAKE)
@@ -52,7 +63,7 @@ OLD_BUILD         ?=
 #   -g: lpdiff checks data layouts from DWARF (and refuses a build without);
 #   -gno-record-gcc-switches: the plugin's path must not reach the build-id;
 #   -ffile-prefix-map: the same revision built anywhere gives the same bytes.
-livepatch_flags = -fplugin=$(LIVEPATCH_PLUGIN) -g -gno-record-gcc-switches -ffile-prefix-map=$(1)=. \
+livepatch_flags = -fplugin=$(livepatch_plugin) -g -gno-record-gcc-switches -ffile-prefix-map=$(1)=. \
                   -Wl,--build-id=sha1$(if $(LIVEPATCH_CFLAGS), $(LIVEPATCH_CFLAGS))
 livepatch_cc  = $(LIVEPATCH_GCC) $(call livepatch_flags,$(abspath $(1)))
 livepatch_cxx = $(LIVEPATCH_GXX) $(call livepatch_flags,$(abspath $(1)))
@@ -66,9 +77,10 @@ livepatch_run = LP_MODULES=$(call livepatch_q,$(strip $(LIVEPATCH_MODULES))) \
     LP_BUILD_CMD=$(call livepatch_q,$(LIVEPATCH_BUILD)) \
     LP_OUT=$(call livepatch_q,$(LIVEPATCH_OUT)) LP_WORK=$(call livepatch_q,$(LIVEPATCH_DIR)) \
     LP_GCC=$(call livepatch_q,$(LIVEPATCH_GCC)) LP_GXX=$(call livepatch_q,$(LIVEPATCH_GXX)) \
-    LP_PLUGIN=$(call livepatch_q,$(LIVEPATCH_PLUGIN)) \
+    LP_PLUGIN=$(call livepatch_q,$(livepatch_plugin)) \
     LP_FLAGS_TEMPLATE=$(call livepatch_q,$(call livepatch_flags,@DIR@)) \
-    LP_LPDIFF=$(call livepatch_q,$(LPDIFF)) \
+    LP_LPDIFF=$(call livepatch_q,$(call livepatch_tool,$(LPDIFF))) \
+    LP_LPATCH=$(call livepatch_q,$(call livepatch_tool,$(LPATCH))) \
     LP_LPDIFF_FLAGS=$(call livepatch_q,$(LIVEPATCH_LPDIFF_FLAGS)) \
     LP_VERBOSE=$(call livepatch_q,$(LIVEPATCH_VERBOSE)) \
     sh $(livepatch_mk_dir)/livepatch.sh

@@ -7,7 +7,7 @@
 #
 # livepatch.mk passes everything through LP_* environment variables (see
 # there); this file is installed next to it.  Plain POSIX sh plus git, jq,
-# readelf, od, sha256sum.
+# readelf, sha256sum, and lpatch (LP_LPATCH) to read the patch header.
 set -eu
 
 me=livepatch
@@ -101,7 +101,18 @@ make_override() {
     printf '%s=%s' "$1" "$2" | sed 's/ /\\ /g'
 }
 
+# A tool as given: a name stays a name (PATH; GCC's plugin directory), a
+# relative path becomes absolute here, since the builds run elsewhere.
+tool_path() {
+    case $1 in
+    /*) printf '%s' "$1" ;;
+    */*) abs_path "$1" ;;
+    *) printf '%s' "$1" ;;
+    esac
+}
+
 check_plugin() {
+    LP_PLUGIN=$(tool_path "$LP_PLUGIN")
     case $LP_PLUGIN in
     */*) [ -f "$LP_PLUGIN" ] || die "plugin $LP_PLUGIN not found (build it: make all, or set LIVEPATCH_PLUGIN)" ;;
     esac
@@ -164,12 +175,6 @@ build_id() {
     readelf -n "$1" 2>/dev/null | awk '/Build ID:/ { print $3; exit }'
 }
 
-# hex of LEN bytes at OFF inside section SEC of an ELF file
-section_bytes() {
-    off=$(readelf -S -W "$1" | awk -v s="$2" '{ for (i = 1; i < NF; i++) if ($i == s) print $(i + 3) }')
-    [ -n "$off" ] || return 1
-    od -An -v -tx1 -j $((0x$off + $3)) -N "$4" "$1" | tr -d ' \n'
-}
 
 # ---- Commands --------------------------------------------------------------
 
@@ -183,11 +188,14 @@ cmd_build() {
 # One JSON object describing a written patch.
 patch_entry() { # MODULE PATCHFILE REPORT OLDDIR NEWDIR
     sha=$(sha256sum "$2" | cut -d' ' -f1)
-    # lpatch_format.h: patch_id is 16 bytes at offset 32 of struct lp_header
-    id=$(section_bytes "$2" .lp.header 32 16) || die "$2: no .lp.header section: not a patch file"
+    # The header as lpatch reads it (lpatch_format.h is its only definition).
+    info=$("$LP_LPATCH" info --json "$2") || die "$2: lpatch info cannot read it (not a patch file?)"
+    id=$(printf '%s' "$info" | jq -r .id)
     old_id=$(build_id "$4/$1") new_id=$(build_id "$5/$1")
-    hdr_old=$(section_bytes "$2" .lp.header 48 20)
+    hdr_old=$(printf '%s' "$info" | jq -r .old_build_id)
+    hdr_new=$(printf '%s' "$info" | jq -r .new_build_id)
     [ "$hdr_old" = "$old_id" ] || say "warning: $2 names old build-id $hdr_old, $4/$1 has $old_id" >&2
+    [ "$hdr_new" = "$new_id" ] || say "warning: $2 names new build-id $hdr_new, $5/$1 has $new_id" >&2
     # the differ's report: changed and added functions
     funcs=$(jq -c '(.changed // []) + (.added // [])' "$3" 2>/dev/null) || funcs='[]'
     jq -n --arg id "$id" --arg mod "$1" --arg file "${2##*/}" --arg report "${3##*/}" \
@@ -208,7 +216,10 @@ cmd_livepatch() {
     [ -n "${LP_MODULES:-}" ] || die "LIVEPATCH_MODULES is empty: name the executables and shared libraries to patch"
     [ -n "${LP_NEW:-}" ] || die "NEW is not set: make livepatch OLD=REV|DIR NEW=REV|DIR"
     [ -n "${LP_OLD:-}${LP_OLD_BUILD:-}" ] || die "OLD is not set: make livepatch OLD=REV|DIR NEW=REV|DIR (or OLD_BUILD=DIR)"
+    LP_LPDIFF=$(tool_path "$LP_LPDIFF")
+    LP_LPATCH=$(tool_path "${LP_LPATCH:-lpatch}")
     command -v "$LP_LPDIFF" >/dev/null 2>&1 || die "lpdiff not found: $LP_LPDIFF (build it: make all, or set LPDIFF)"
+    command -v "$LP_LPATCH" >/dev/null 2>&1 || die "lpatch not found: $LP_LPATCH (build it: make all, or set LPATCH)"
     check_plugin
     if [ -z "${LP_OLD_BUILD:-}" ] && [ "$(rev_name "$LP_OLD")" = "$(rev_name "$LP_NEW")" ]; then
         die "OLD=$LP_OLD and NEW=$LP_NEW would share the build directory $LP_WORK/build/$(rev_name "$LP_NEW")"

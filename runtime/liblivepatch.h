@@ -126,11 +126,11 @@ int lp_relocate(const struct lp_patch *p, const struct lp_layout *lay, const str
  * at sym_addr + entry_off is switched with all threads stopped. */
 struct lp_redirect {
     uint64_t pad_addr;
-    uint8_t pad[16];
+    uint8_t pad[LP_ENTRY_PAD]; /* LP_JMP_REL32_LEN or LP_JMP_ABS_LEN bytes used */
     uint32_t pad_len;
     uint64_t entry_addr;
-    uint8_t entry[2];      /* new bytes: short jmp into the pad */
-    uint8_t entry_orig[2]; /* 66 90 */
+    uint8_t entry[LP_ENTRY_LEN];      /* new bytes: short jmp into the pad */
+    uint8_t entry_orig[LP_ENTRY_LEN]; /* 66 90 */
 };
 
 int lp_redirect_encode(uint64_t sym_addr, uint8_t entry_off, uint8_t prepad, uint64_t new_addr,

@@ -255,17 +255,18 @@ static int check_func(struct lp_patch *p, uint32_t i, char *err)
     if (f->old_addr == 0)
         return lp_fail(err, "%s: %s[%u] '%s': replaced function without an old address", p->name,
                        LP_SEC_FUNCS_NAME, i, fn);
-    if (f->old_prepad < 14)
-        return lp_fail(err, "%s: %s[%u] '%s': pad of %u bytes before the entry, 14 needed", p->name,
-                       LP_SEC_FUNCS_NAME, i, fn, f->old_prepad);
-    if ((uint32_t)f->old_entry_off + 2 > f->old_size)
+    if (f->old_prepad < LP_ENTRY_PAD_MIN)
+        return lp_fail(err, "%s: %s[%u] '%s': pad of %u bytes before the entry, %d needed", p->name,
+                       LP_SEC_FUNCS_NAME, i, fn, f->old_prepad, LP_ENTRY_PAD_MIN);
+    if ((uint32_t)f->old_entry_off + LP_ENTRY_LEN > f->old_size)
         return lp_fail(err, "%s: %s[%u] '%s': entry at +%u outside the old function (size %u)",
                        p->name, LP_SEC_FUNCS_NAME, i, fn, f->old_entry_off, f->old_size);
-    if (f->old_prepad + f->old_entry_off + 2 > 128)
+    if (!lp_entry_jump_reaches(f->old_prepad, f->old_entry_off))
         return lp_fail(err,
-                       "%s: %s[%u] '%s': pad start is %u bytes before the entry, beyond a "
+                       "%s: %s[%u] '%s': pad start is %ld bytes before the entry, beyond a "
                        "short jump",
-                       p->name, LP_SEC_FUNCS_NAME, i, fn, f->old_prepad + f->old_entry_off + 2);
+                       p->name, LP_SEC_FUNCS_NAME, i, fn,
+                       -lp_entry_jump_disp(f->old_prepad, f->old_entry_off));
     return 0;
 }
 

@@ -30,7 +30,10 @@
 #ifndef LPATCH_FORMAT_H
 #define LPATCH_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "lp_entry.h" /* the entry layout old_prepad and old_entry_off describe */
 
 #define LP_MAGIC          "LPATCH\0\0" /* 8 bytes */
 #define LP_FORMAT_VERSION 1
@@ -94,7 +97,7 @@ struct lp_func {
     uint64_t old_addr;     /* link-time address of the old symbol (0 if NEW) */
     uint32_t old_size;     /* st_size of the old symbol */
     uint8_t old_entry_off; /* offset of the 2-byte entry NOP (0, or 4 after endbr64) */
-    uint8_t old_prepad;    /* bytes of NOP pad before old_addr (>= 14 to redirect) */
+    uint8_t old_prepad;    /* bytes of NOP pad before old_addr (>= LP_ENTRY_PAD_MIN) */
     uint16_t reserved;
     uint64_t old_code_hash; /* XXH3-64 of the old function's bytes [old_addr,
                                old_addr+old_size) as the module file has them */
@@ -137,5 +140,48 @@ struct lp_reloc {
     uint32_t reserved;
     int64_t addend;
 };
+
+/*
+ * The on-disk layout, checked: a change to any struct above is a new format
+ * (LP_FORMAT_VERSION), never an accident of padding.  The offsets are the
+ * fields tools read from the file directly (lpatch info, lpdiff --dump).
+ */
+LP_STATIC_ASSERT(sizeof(struct lp_header) == 176, "lp_header is 176 bytes");
+LP_STATIC_ASSERT(offsetof(struct lp_header, magic) == 0, "lp_header.magic");
+LP_STATIC_ASSERT(offsetof(struct lp_header, version) == 8, "lp_header.version");
+LP_STATIC_ASSERT(offsetof(struct lp_header, flags) == 12, "lp_header.flags");
+LP_STATIC_ASSERT(offsetof(struct lp_header, file_size) == 16, "lp_header.file_size");
+LP_STATIC_ASSERT(offsetof(struct lp_header, checksum) == 24, "lp_header.checksum");
+LP_STATIC_ASSERT(offsetof(struct lp_header, patch_id) == 32, "lp_header.patch_id");
+LP_STATIC_ASSERT(offsetof(struct lp_header, old_build_id) == 48, "lp_header.old_build_id");
+LP_STATIC_ASSERT(offsetof(struct lp_header, new_build_id) == 80, "lp_header.new_build_id");
+LP_STATIC_ASSERT(offsetof(struct lp_header, old_build_id_len) == 112, "lp_header.old_build_id_len");
+LP_STATIC_ASSERT(offsetof(struct lp_header, new_build_id_len) == 116, "lp_header.new_build_id_len");
+LP_STATIC_ASSERT(offsetof(struct lp_header, module_name) == 120, "lp_header.module_name");
+LP_STATIC_ASSERT(offsetof(struct lp_header, nfuncs) == 124, "lp_header.nfuncs");
+LP_STATIC_ASSERT(offsetof(struct lp_header, nsyms) == 128, "lp_header.nsyms");
+LP_STATIC_ASSERT(offsetof(struct lp_header, nrelocs) == 132, "lp_header.nrelocs");
+LP_STATIC_ASSERT(offsetof(struct lp_header, created) == 136, "lp_header.created");
+
+LP_STATIC_ASSERT(sizeof(struct lp_func) == 64, "lp_func is 64 bytes");
+LP_STATIC_ASSERT(offsetof(struct lp_func, old_addr) == 16, "lp_func.old_addr");
+LP_STATIC_ASSERT(offsetof(struct lp_func, old_size) == 24, "lp_func.old_size");
+LP_STATIC_ASSERT(offsetof(struct lp_func, old_entry_off) == 28, "lp_func.old_entry_off");
+LP_STATIC_ASSERT(offsetof(struct lp_func, old_prepad) == 29, "lp_func.old_prepad");
+LP_STATIC_ASSERT(offsetof(struct lp_func, old_code_hash) == 32, "lp_func.old_code_hash");
+LP_STATIC_ASSERT(offsetof(struct lp_func, new_off) == 40, "lp_func.new_off");
+LP_STATIC_ASSERT(offsetof(struct lp_func, new_size) == 48, "lp_func.new_size");
+LP_STATIC_ASSERT(offsetof(struct lp_func, file) == 52, "lp_func.file");
+LP_STATIC_ASSERT(offsetof(struct lp_func, line) == 56, "lp_func.line");
+
+LP_STATIC_ASSERT(sizeof(struct lp_sym) == 32, "lp_sym is 32 bytes");
+LP_STATIC_ASSERT(offsetof(struct lp_sym, value) == 16, "lp_sym.value");
+LP_STATIC_ASSERT(offsetof(struct lp_sym, unit_id) == 24, "lp_sym.unit_id");
+
+LP_STATIC_ASSERT(sizeof(struct lp_reloc) == 32, "lp_reloc is 32 bytes");
+LP_STATIC_ASSERT(offsetof(struct lp_reloc, section) == 8, "lp_reloc.section");
+LP_STATIC_ASSERT(offsetof(struct lp_reloc, type) == 12, "lp_reloc.type");
+LP_STATIC_ASSERT(offsetof(struct lp_reloc, sym) == 16, "lp_reloc.sym");
+LP_STATIC_ASSERT(offsetof(struct lp_reloc, addend) == 24, "lp_reloc.addend");
 
 #endif /* LPATCH_FORMAT_H */

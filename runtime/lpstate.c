@@ -54,7 +54,8 @@ static int check_func(const struct lps_func *f, uint32_t rec, uint32_t i, char *
         return lp_fail(err, "patch state: record %u function %u: name not terminated", rec, i);
     if (f->pad_len > sizeof f->prev_pad || f->pad_len == 0)
         return lp_fail(err, "patch state: record %u '%s': pad length %u", rec, f->name, f->pad_len);
-    if (f->pad_addr >= f->entry_addr || f->entry_addr - f->pad_addr > 128 ||
+    if (f->pad_addr >= f->entry_addr || f->entry_addr - f->pad_addr > -LP_JMP_REL8_MIN ||
+        !lp_entry_jump_reaches((unsigned)(f->entry_addr - f->pad_addr), 0) ||
         f->pad_addr + f->pad_len > f->entry_addr)
         return lp_fail(err,
                        "patch state: record %u '%s': pad 0x%" PRIx64 "+%u does not end before "

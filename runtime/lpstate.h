@@ -34,6 +34,7 @@
 #define LPSTATE_H
 
 #include <stdint.h>
+#include "lp_entry.h"
 
 #define LPS_MAGIC     "LPSTATE" /* 8 bytes with its NUL */
 #define LPS_VERSION   1
@@ -67,9 +68,9 @@ struct lps_func {
     uint64_t entry_addr; /* the 2-byte entry (sym_addr + entry_off) */
     uint32_t new_size;
     uint32_t flags;   /* enum lp_func_flags */
-    uint32_t pad_len; /* bytes of the pad jump (5 or 14) */
-    uint8_t prev_entry[2], new_entry[2];
-    uint8_t prev_pad[16], new_pad[16]; /* first pad_len bytes meaningful */
+    uint32_t pad_len; /* bytes of the pad jump (LP_JMP_REL32_LEN or LP_JMP_ABS_LEN) */
+    uint8_t prev_entry[LP_ENTRY_LEN], new_entry[LP_ENTRY_LEN];
+    uint8_t prev_pad[LP_ENTRY_PAD], new_pad[LP_ENTRY_PAD]; /* first pad_len bytes meaningful */
 };
 
 /* One applied patch. */

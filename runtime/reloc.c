@@ -146,13 +146,13 @@ static int fill_got_and_stubs(struct relocator *rc, char *err)
         if (s->stub[i] != LP_NONE) {
             /* jmp *slot(%rip); int3; int3 */
             uint64_t off = rc->lay->stub_off + (uint64_t)s->stub[i] * LP_STUB_SIZE;
-            uint64_t next = rc->t->image_addr + off + 6;
+            uint64_t next = rc->t->image_addr + off + LP_JMP_RIP_LEN;
             int32_t rel = (int32_t)(got_addr(rc, s->addr[i]) - next);
             uint8_t *at = rc->image + off;
-            at[0] = 0xff;
-            at[1] = 0x25;
+            at[0] = LP_JMP_RIP_OP0;
+            at[1] = LP_JMP_RIP_OP1;
             memcpy(at + 2, &rel, 4);
-            at[6] = at[7] = 0xcc;
+            at[LP_JMP_RIP_LEN] = at[LP_JMP_RIP_LEN + 1] = 0xcc;
         }
     }
     if (s->ld != LP_NONE) {
@@ -338,38 +338,31 @@ int lp_redirect_encode(uint64_t sym_addr, uint8_t entry_off, uint8_t prepad, uin
                        struct lp_redirect *r, char *err)
 {
     memset(r, 0, sizeof *r);
-    if (prepad < 5 || sym_addr < prepad)
+    if (prepad < LP_JMP_REL32_LEN || sym_addr < prepad)
         return lp_fail(err, "redirect of 0x%" PRIx64 ": pad of %u bytes cannot hold a jump",
                        sym_addr, prepad);
     r->pad_addr = sym_addr - prepad;
     r->entry_addr = sym_addr + entry_off;
-    int64_t back = (int64_t)r->pad_addr - (int64_t)(r->entry_addr + 2);
-    if (back < -128)
+    if (!lp_entry_jump_reaches(prepad, entry_off))
         return lp_fail(err,
-                       "redirect of 0x%" PRIx64 ": pad start %" PRId64
-                       " bytes from the entry, beyond a short jump",
-                       sym_addr, back);
-    int64_t rel = (int64_t)(new_addr - (r->pad_addr + 5));
+                       "redirect of 0x%" PRIx64 ": pad start %ld bytes from the entry, beyond a "
+                       "short jump",
+                       sym_addr, lp_entry_jump_disp(prepad, entry_off));
+    int64_t rel = (int64_t)(new_addr - (r->pad_addr + LP_JMP_REL32_LEN));
     if (fits_s32(rel)) {
-        int32_t x = (int32_t)rel;
-        r->pad[0] = 0xe9; /* jmp rel32 */
-        memcpy(r->pad + 1, &x, 4);
-        r->pad_len = 5;
+        lp_pad_jump_rel32(r->pad, (int32_t)rel);
+        r->pad_len = LP_JMP_REL32_LEN;
     } else {
-        if (prepad < 14)
+        if (prepad < LP_JMP_ABS_LEN)
             return lp_fail(err,
                            "redirect of 0x%" PRIx64 " to 0x%" PRIx64
                            ": beyond rel32 and the pad (%u bytes) is too small for an "
-                           "absolute jump (14)",
-                           sym_addr, new_addr, prepad);
-        r->pad[0] = 0xff; /* jmp *0(%rip); .quad new_addr */
-        r->pad[1] = 0x25;
-        put64(r->pad + 6, new_addr);
-        r->pad_len = 14;
+                           "absolute jump (%d)",
+                           sym_addr, new_addr, prepad, LP_JMP_ABS_LEN);
+        lp_pad_jump_abs(r->pad, new_addr);
+        r->pad_len = LP_JMP_ABS_LEN;
     }
-    r->entry[0] = 0xeb; /* jmp rel8 back into the pad */
-    r->entry[1] = (uint8_t)(int8_t)back;
-    r->entry_orig[0] = 0x66; /* the plugin's 2-byte nop */
-    r->entry_orig[1] = 0x90;
+    lp_entry_jump(r->entry, prepad, entry_off);
+    lp_entry_nop(r->entry_orig);
     return 0;
 }

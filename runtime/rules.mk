@@ -1,7 +1,7 @@
 # runtime/: liblivepatch (static, shared, and a sanitizer build for tests).
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 CFLAGS_runtime := -fPIC
-PUBLIC_runtime := runtime/liblivepatch.h runtime/lpatch_format.h runtime/lpstate.h
+PUBLIC_runtime := runtime/liblivepatch.h runtime/lpatch_format.h runtime/lpstate.h runtime/lp_entry.h
 USES_runtime :=
 LIBLP_A   := $(BUILD)/lib/liblivepatch.a
 LIBLP_SO  := $(BUILD)/lib/liblivepatch.so
@@ -28,6 +28,7 @@ define INSTALL_RUNTIME
 	install -D -m 0644 runtime/liblivepatch.h $(DESTDIR)$(PREFIX)/include/livepatch/liblivepatch.h
 	install -D -m 0644 runtime/lpatch_format.h $(DESTDIR)$(PREFIX)/include/livepatch/lpatch_format.h
 	install -D -m 0644 runtime/lpstate.h $(DESTDIR)$(PREFIX)/include/livepatch/lpstate.h
+	install -D -m 0644 runtime/lp_entry.h $(DESTDIR)$(PREFIX)/include/livepatch/lp_entry.h
 
 endef
 INSTALL_STEPS += $(INSTALL_RUNTIME)

@@ -8,8 +8,24 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 sample=$top/samples/kvserver
-LPATCH=${LPATCH:-$top/build/bin/lpatch}
-LPDIFF=${LPDIFF:-$top/build/bin/lpdiff}
+# The tools as the user gave them (environment or make's command line): a
+# name is looked up on PATH, a relative path is relative to where make ran
+# (LP_CALLER_DIR, from the top-level make; else here) and made absolute,
+# since `make -C` below runs elsewhere.
+caller=${LP_CALLER_DIR:-$PWD}
+tool() {
+    if [[ $1 == */* && $1 != /* ]]; then
+        if [[ -e $caller/$1 ]]; then printf '%s/%s' "$caller" "$1"; else printf '%s/%s' "$PWD" "$1"; fi
+    else
+        printf '%s' "$1"
+    fi
+}
+LPATCH=$(tool "${LPATCH:-$top/build/bin/lpatch}")
+LPDIFF=$(tool "${LPDIFF:-$top/build/bin/lpdiff}")
+tools=(LPATCH="$LPATCH" LPDIFF="$LPDIFF")
+# the plugin: LIVEPATCH_PLUGIN, or the test suites' LP_PLUGIN; else livepatch.mk's default
+plugin=${LIVEPATCH_PLUGIN:-${LP_PLUGIN:-}}
+if [[ -n $plugin ]]; then tools+=("LIVEPATCH_PLUGIN=$(tool "$plugin")"); fi
 export LPATCH LPDIFF
 work=$(mktemp -d)
 server_pid='' loop_pid=''
@@ -34,7 +50,7 @@ kv() { "$sample/kvclient" -p "$port" "$@"; }
 probe() { kv 'SET token supersecret' 'SET token hi' 'GETRANGE token 0 11' | tail -n 1; }
 
 step "building kvserver v1, v2, v3 and kvclient with the livepatch plugin"
-make -s -C "$sample" all >/dev/null || fail "building the sample failed"
+make -s -C "$sample" all "${tools[@]}" >/dev/null || fail "building the sample failed"
 
 step "starting kvserver v1"
 "$sample/v1/kvserver" -p 0 >"$work/server.log" 2>&1 &
@@ -58,7 +74,7 @@ echo "$before" | show
 [[ $before == "VALUE hipersecret" ]] || fail "v1 should leak 'persecret', got '$before'"
 
 step "make livepatch OLD=v1 NEW=v2"
-make -s -C "$sample" livepatch OLD=v1 NEW=v2 2>&1 | show || fail "make livepatch failed"
+make -s -C "$sample" livepatch OLD=v1 NEW=v2 "${tools[@]}" 2>&1 | show || fail "make livepatch failed"
 patch=$sample/livepatch/kvserver.lpatch
 [[ -f $patch ]] || fail "make livepatch wrote no $patch"
 jq -r '.patches[] | "patch \(.id) for \(.module) build-id \(.old_build_id)"' \
