@@ -13,6 +13,7 @@
 
 #include "apply.h"
 #include "liblivepatch.h"
+#include "lpcli.h" /* lpcli_json_print: every string in --json output */
 
 struct cli {
     int json, stats, all;
@@ -24,8 +25,6 @@ struct cli {
 
 /* "lpatch: MESSAGE" on stderr; returns code. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* s as a JSON string, quotes included. */
-void json_str(FILE *f, const char *s);
 /* A process id in 1..0x3fffffff; -1 if s is not one. */
 int parse_pid(const char *s, pid_t *pid);
 /* lp_patch_load, failing with LPA_USAGE and the loader's message. */

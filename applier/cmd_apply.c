@@ -58,11 +58,11 @@ static int apply_to(const struct cli *c, pid_t pid, struct lp_patch **ps, char *
         lp_patch_funcs(ps[i], &nf);
         if (c->json) {
             printf("{\"pid\":%d,\"patch\":\"%s\",\"file\":", (int)pid, id);
-            json_str(stdout, paths[i]);
+            lpcli_json_print(stdout, paths[i]);
             printf(",\"status\":\"%s\"", rc ? "failed" : "applied");
             if (rc) {
                 printf(",\"exit\":%d,\"error\":", rc);
-                json_str(stdout, err);
+                lpcli_json_print(stdout, err);
             }
             printf(",\"total_us\":%.1f", total_us);
             if (!rc)
@@ -236,7 +236,7 @@ int cmd_revert(struct cli *c)
                rc ? "failed" : "reverted");
         if (rc) {
             printf(",\"exit\":%d,\"error\":", rc);
-            json_str(stdout, err);
+            lpcli_json_print(stdout, err);
         } else {
             printf(",\"image_kept\":%s", st.image_kept ? "true" : "false");
             print_stats(c, &st);

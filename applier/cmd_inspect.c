@@ -33,7 +33,7 @@ static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
     lpa_comm(pid, comm, sizeof comm);
     if (c->json) {
         printf("{\"pid\":%d,\"comm\":", (int)pid);
-        json_str(stdout, comm);
+        lpcli_json_print(stdout, comm);
         printf(",\"patches\":[");
     } else {
         printf("process %d (%s): %u patch%s\n", (int)pid, comm, lps_hdr(s)->npatches,
@@ -54,16 +54,16 @@ static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
                    p->status == LPS_APPLIED    ? "applied"
                    : p->status == LPS_APPLYING ? "applying"
                                                : "reverting");
-            json_str(stdout, p->module);
+            lpcli_json_print(stdout, p->module);
             printf(",\"source\":");
-            json_str(stdout, p->source);
+            lpcli_json_print(stdout, p->source);
             printf(",\"old_build_id\":\"%s\",\"new_build_id\":\"%s\",\"applied_at\":\"%s\","
                    "\"image\":\"%#llx\",\"image_size\":%llu,\"new_functions\":%u,\"functions\":[",
                    ob, nb, when, (unsigned long long)p->image_addr,
                    (unsigned long long)p->image_size, p->nnew);
             for (uint32_t i = 0; i < p->nfuncs; i++) {
                 printf("%s{\"name\":", i ? "," : "");
-                json_str(stdout, f[i].name);
+                lpcli_json_print(stdout, f[i].name);
                 printf(",\"addr\":\"%#llx\",\"new_addr\":\"%#llx\"}",
                        (unsigned long long)f[i].sym_addr, (unsigned long long)f[i].new_addr);
             }
@@ -158,7 +158,7 @@ int cmd_check(struct cli *c)
     }
     if (c->json) {
         printf("{\"pid\":%d,\"patch\":\"%s\",\"status\":\"%s\",\"detail\":", (int)pid, id, status);
-        json_str(stdout, err);
+        lpcli_json_print(stdout, err);
         printf("}\n");
     } else if (rc == 0 || rc == LPA_REFUSED) {
         printf("%.12s: %s%s%s\n", id, status, err[0] ? ": " : "", err);
@@ -186,9 +186,9 @@ int cmd_info(struct cli *c)
         const struct lp_header *h = lp_patch_header(p);
         char id[33], ob[65], nb[65];
         printf("{\"file\":");
-        json_str(stdout, c->args[0]);
+        lpcli_json_print(stdout, c->args[0]);
         printf(",\"id\":\"%s\",\"module\":", lp_hex(h->patch_id, 16, id));
-        json_str(stdout, lp_patch_str(p, h->module_name));
+        lpcli_json_print(stdout, lp_patch_str(p, h->module_name));
         printf(",\"old_build_id\":\"%s\",\"new_build_id\":\"%s\",\"relocations\":%u,"
                "\"symbols\":%u,\"functions\":[",
                lp_hex(h->old_build_id, h->old_build_id_len, ob),
@@ -197,7 +197,7 @@ int cmd_info(struct cli *c)
         const struct lp_func *f = lp_patch_funcs(p, &n);
         for (uint32_t i = 0; i < n; i++) {
             printf("%s{\"name\":", i ? "," : "");
-            json_str(stdout, lp_patch_str(p, f[i].name));
+            lpcli_json_print(stdout, lp_patch_str(p, f[i].name));
             printf(",\"kind\":\"%s\",\"allow_active\":%s,\"old_size\":%u,\"new_size\":%u}",
                    f[i].flags & LP_FUNC_NEW ? "new" : "replace",
                    f[i].flags & LP_FUNC_ALLOW_ACTIVE ? "true" : "false", f[i].old_size,

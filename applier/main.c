@@ -313,21 +313,6 @@ int fail(int code, const char *fmt, ...)
     return code;
 }
 
-void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 int parse_pid(const char *s, pid_t *pid)
 {
     char *end;

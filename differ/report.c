@@ -1,5 +1,5 @@
-/* report.c - see report.h.  The JSON report is written with jansson; the
- * refusal codes' names are defined here, once. */
+/* report.c - see report.h.  The JSON report is written with jansson (its
+ * strings through lpcli.h); the refusal codes' names are defined here, once. */
 #include <assert.h>
 #include <errno.h>
 #include <jansson.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lpcli.h"
 #include "report.h"
 
 static const char *const code_names[REFUSE_NCODES] = {
@@ -193,41 +194,11 @@ void report_print_text(const struct report *r)
         printf("patch: none\n");
 }
 
-/* A JSON string for bytes that may not be UTF-8 (a path, a symbol): invalid
- * sequences become U+FFFD, so the report is always valid JSON. */
-static json_t *json_bytes(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    struct sbuf b = {0};
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = *p < 0x80         ? 1
-                   : (*p >> 5) == 6  ? 2
-                   : (*p >> 4) == 14 ? 3
-                   : (*p >> 3) == 30 ? 4
-                                     : 0;
-        json_t *seq =
-            n && strnlen((const char *)p, n) == n ? json_stringn((const char *)p, n) : NULL;
-        if (seq) { /* jansson validates the sequence */
-            sb_addn(&b, (const char *)p, n);
-            json_decref(seq);
-        } else {
-            sb_add(&b, "\xef\xbf\xbd");
-            n = 1;
-        }
-        p += n;
-    }
-    j = json_string(b.s ? b.s : "");
-    sb_free(&b);
-    return j;
-}
-
 static json_t *json_list(char *const *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, json_bytes(v[i]));
+        json_array_append_new(a, lpcli_json_bytes(v[i]));
     return a;
 }
 
@@ -238,10 +209,10 @@ static json_t *json_refusals(const struct report *r, int accepted)
         const struct refusal *f = &r->refused.v[i];
         if (f->accepted != accepted)
             continue;
-        json_array_append_new(a,
-                              json_pack("{s:s, s:o, s:o, s:o}", "code", refusal_code_name(f->code),
-                                        "name", json_bytes(f->name), "message",
-                                        json_bytes(f->message), "where", json_bytes(f->where)));
+        json_array_append_new(
+            a, json_pack("{s:s, s:o, s:o, s:o}", "code", refusal_code_name(f->code), "name",
+                         lpcli_json_bytes(f->name), "message", lpcli_json_bytes(f->message),
+                         "where", lpcli_json_bytes(f->where)));
     }
     return a;
 }
@@ -250,12 +221,12 @@ int report_write_json(const struct report *r, const char *path, char *err, size_
 {
     json_t *o = json_pack(
         "{s:i, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "format", 1, "module",
-        json_bytes(r->module ? r->module : ""), "old_build_id", r->old_build_id, "new_build_id",
-        r->new_build_id, "changed", json_list(r->changed.v, r->changed.n), "added",
+        lpcli_json_bytes(r->module ? r->module : ""), "old_build_id", r->old_build_id,
+        "new_build_id", r->new_build_id, "changed", json_list(r->changed.v, r->changed.n), "added",
         json_list(r->added.v, r->added.n), "removed", json_list(r->removed.v, r->removed.n),
         "new_variables", json_list(r->new_vars.v, r->new_vars.n), "refused", json_refusals(r, 0),
         "accepted", json_refusals(r, 1), "notes", json_list(r->notes.v, r->notes.n), "patch",
-        r->patch_path ? json_bytes(r->patch_path) : json_null(), "patch_id",
+        r->patch_path ? lpcli_json_bytes(r->patch_path) : json_null(), "patch_id",
         r->patch_path ? json_string(r->patch_id) : json_null());
     if (!o) {
         snprintf(err, errlen, "%s: cannot build the report (out of memory)", path);

@@ -2,17 +2,17 @@
 # library the C unit tests link too.
 DIFFER_SRCS := $(filter-out differ/main.c,$(wildcard differ/*.c))
 PUBLIC_differ :=
-USES_differ := runtime gcc-plugin
+USES_differ := runtime gcc-plugin cli
 LPDIFF_BIN := $(BUILD)/bin/lpdiff
 LPDIFF_SAN := $(BUILD)/san/bin/lpdiff
 
-$(LPDIFF_BIN): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
+$(LPDIFF_BIN): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_A) $(LIBLPCLI_A) $(LIBLP_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LIBS_ELF) -ljansson
+	$(CC) -o $@ $^ $(LIBS_ELF) $(LIBS_CLI)
 
-$(LPDIFF_SAN): $(call sanobjs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_SAN) $(LIBLP_SAN)
+$(LPDIFF_SAN): $(call sanobjs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_SAN) $(LIBLPCLI_SAN) $(LIBLP_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) -ljansson
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) $(LIBS_CLI)
 
 ALL_TARGETS += $(LPDIFF_BIN)
 SAN_TARGETS += $(LPDIFF_SAN)

@@ -4,13 +4,13 @@
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_SRCS))
 # Unit tests are white-box: they see every component's internal headers.
-UNIT_LINK := $(call sanobjs,$(DIFFER_SRCS) $(APPLIER_SRCS)) $(LIBLPMETA_SAN) $(LIBLP_SAN)
+UNIT_LINK := $(call sanobjs,$(DIFFER_SRCS) $(APPLIER_SRCS)) $(LIBLPMETA_SAN) $(LIBLPCLI_SAN) $(LIBLP_SAN)
 CPPFLAGS_tests := -Itests/lib $(foreach c,$(COMPONENTS),-I$(c))
 
 $(BUILD)/san/tests/%: tests/unit/%.c $(UNIT_LINK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS_tests) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(UNIT_LINK) \
-	    $(LIBS_ELF) $(LIBS_UNWIND) -ljansson
+	    $(LIBS_ELF) $(LIBS_UNWIND) $(LIBS_CLI)
 
 SAN_TARGETS += $(UNIT_BINS)
 

@@ -143,3 +143,16 @@ teardown() { stop_all; }
   assert_failure 1
   assert_output --partial "no applied patch deadbeef"
 }
+
+@test "--json is valid JSON for a process whose name is not UTF-8, and keeps UTF-8 names as they are" {
+  local odd=$BATS_TEST_TMPDIR/l$'\xc3\xa9\xff'oop
+  cp "$BATS_FILE_TMPDIR/loop" "$odd"
+  start "$odd" 1 "$BATS_TEST_TMPDIR/st2"
+  run "$LPATCH" list --json "$TPID"
+  assert_success
+  # valid UTF-8 throughout (jq alone would mend a stray byte while reading)
+  iconv -f UTF-8 -t UTF-8 <<<"$output" >/dev/null
+  # é stays é; the stray byte 0xff becomes U+FFFD
+  [[ $(jq -r .comm <<<"$output") == l$'\xc3\xa9\xef\xbf\xbd'oop ]]
+  [[ $(jq -r .patches <<<"$output") == "[]" ]]
+}
