@@ -433,7 +433,9 @@ int lp_patch_load(const char *path, struct lp_patch **out, char *err)
         return lp_fail(err, "%s: not a regular file of at most 4 GiB", path);
     }
     size_t len = (size_t)st.st_size;
-    uint8_t *buf = malloc(len ? len : 1);
+    /* calloc, not malloc: the read loop below fills every byte, but zeroing
+     * makes that visible (large sizes come zeroed from mmap at no cost). */
+    uint8_t *buf = calloc(1, len ? len : 1);
     if (!buf) {
         close(fd);
         return lp_fail(err, "%s: out of memory (%zu bytes)", path, len);

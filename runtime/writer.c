@@ -11,6 +11,7 @@
  * (each at its alignment; .lp.bss takes no bytes), .shstrtab, and the
  * section header table last.
  */
+#include <assert.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -302,10 +303,11 @@ static int serialise(struct lp_writer *w, uint8_t **out, size_t *out_len, uint8_
 
     /* .shstrtab: "" then every name, in order. */
     char shstr[256];
-    uint32_t name_off[LP_FS_COUNT + 1], shstr_len = 1;
+    uint32_t name_off[LP_FS_COUNT + 1] = {0}, shstr_len = 1;
     shstr[0] = 0;
     for (int i = 0; i <= LP_FS_COUNT; i++) {
         const char *n = i < LP_FS_COUNT ? s[i].name : ".shstrtab";
+        assert(shstr_len + strlen(n) + 1 <= sizeof shstr); /* fixed names fit */
         name_off[i] = shstr_len;
         memcpy(shstr + shstr_len, n, strlen(n) + 1);
         shstr_len += (uint32_t)strlen(n) + 1;
