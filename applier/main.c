@@ -93,6 +93,16 @@ static int fail(int code, const char *fmt, ...)
     return code;
 }
 
+/* realloc for the command line's own lists; out of memory ends lpatch
+ * (before it touched any process). */
+static void *grow_list(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q)
+        exit(fail(LPA_USAGE, "out of memory"));
+    return q;
+}
+
 static void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -156,7 +166,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
             c->stats = 1;
             break;
         case OPT_ALLOW:
-            c->o.allow_active = realloc(c->o.allow_active, (c->o.nallow + 1) * sizeof(char *));
+            c->o.allow_active = grow_list(c->o.allow_active, (c->o.nallow + 1) * sizeof(char *));
             c->o.allow_active[c->o.nallow++] = optarg;
             break;
         case OPT_RETRIES:
@@ -305,7 +315,7 @@ static pid_t *processes_with(const uint8_t (*ids)[LPA_BUILD_ID_MAX], const uint3
         }
         lpa_maps_free(&m);
         if (match) {
-            out = realloc(out, (*n + 1) * sizeof *out);
+            out = grow_list(out, (*n + 1) * sizeof *out);
             out[(*n)++] = pid;
         }
     }
@@ -325,6 +335,8 @@ static int cmd_apply(struct cli *c)
         return fail(LPA_USAGE, "apply: not a process id: '%s'", c->args[0]);
     int np = c->nargs - first_patch;
     struct lp_patch **ps = calloc((size_t)np, sizeof *ps);
+    if (!ps)
+        return fail(LPA_USAGE, "out of memory");
     int rc = 0;
     for (int i = 0; i < np && !rc; i++)
         rc = load_patch(c->args[first_patch + i], &ps[i]);
@@ -379,7 +391,7 @@ static int cmd_apply(struct cli *c)
                 char err[LP_ERR_MAX];
                 if (lpa_target_open(&t, p, err) == 0 &&
                     lpa_target_bind(&t, ps[0], NULL, 0, err) == 0 && t.stacked) {
-                    pids = realloc(pids, (n + 1) * sizeof *pids);
+                    pids = grow_list(pids, (n + 1) * sizeof *pids);
                     pids[n++] = p;
                 }
                 lpa_target_close(&t);

@@ -37,6 +37,8 @@ int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err)
 {
     st->addr = 0;
     st->area = calloc(1, LPS_AREA_SIZE);
+    if (!st->area)
+        return lpa_err(err, "process %d: out of memory", (int)pid);
     uint64_t addr = find_area(pid, err);
     if (addr == UINT64_MAX)
         return -1;

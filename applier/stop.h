@@ -42,6 +42,7 @@ struct lpa_world {
     int (*on_stop)(void *ctx, struct lpa_world *w, size_t ti);
     void *on_stop_ctx;
     int verdict;
+    int oom; /* a thread could not be recorded (out of memory): stop failed */
 };
 
 uint64_t lpa_now_ns(void);
