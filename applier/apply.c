@@ -183,8 +183,10 @@ static int stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf,
         st->threads = w->n;
         st->stepped = lpa_safety_stepped(sf);
         st->emulated = lpa_safety_finished(sf, &st->emulated_insns);
-        if (verdict == 0)
+        if (verdict == 0) {
+            assert(w->n > 0); /* every thread held, none missing from the check */
             return LPA_OK;
+        }
         lpa_release(w);
         if (verdict < 0) {
             lpa_err(err, "%s", why);
@@ -280,6 +282,8 @@ static int switch_entries(int memfd, struct lps_func *rf, size_t n, int back,
     for (size_t i = 0; i < n; i++)
         v[i] = &rf[i];
     qsort(v, n, sizeof *v, by_entry);
+    for (size_t i = 1; i < n; i++) /* ascending: the span merge below relies on it */
+        assert(v[i - 1]->entry_addr <= v[i]->entry_addr);
     for (size_t i = 0; i < n && rc == 0;) {
         size_t j = i + 1;
         while (j < n && v[j]->entry_addr + 2 - v[i]->entry_addr <= SPAN)
@@ -535,6 +539,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
         rc = LPA_REFUSED;
         goto out_unmap;
     }
+    assert(sr->nfuncs == t.nfp && sr->status == LPS_APPLYING);
     if (lps_store(t.memfd, &t.state, err) != 0) {
         rc = LPA_REFUSED;
         goto out_drop;

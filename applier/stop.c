@@ -124,6 +124,7 @@ static struct lpa_thread *add_thread(struct lpa_world *w, pid_t tid)
 
 static void drop_thread(struct lpa_world *w, pid_t tid)
 {
+    assert(w->n <= w->cap);
     for (size_t i = 0; i < w->n; i++)
         if (w->t[i].tid == tid) {
             w->t[i] = w->t[--w->n];
@@ -360,6 +361,7 @@ void lpa_release(struct lpa_world *w)
 int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint64_t args[6],
              int64_t *ret, char *err)
 {
+    assert(ti < w->n && w->t[ti].stopped); /* only a held thread runs syscalls */
     pid_t tid = w->t[ti].tid;
     struct user_regs_struct saved, r;
     if (ptrace(PTRACE_GETREGS, tid, 0, &saved) != 0) {
@@ -453,6 +455,7 @@ int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err)
 
 int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
 {
+    assert(ti < w->n && w->t[ti].stopped);
     pid_t tid = w->t[ti].tid;
     struct user_regs_struct r;
     uint8_t insn[2] = {0};

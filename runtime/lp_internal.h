@@ -4,6 +4,7 @@
 #ifndef LP_INTERNAL_H
 #define LP_INTERNAL_H
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,7 @@ static inline __attribute__((format(printf, 2, 3))) int lp_fail(char *err, const
 
 static inline uint64_t lp_align_up(uint64_t v, uint64_t a)
 {
+    assert(a && (a & (a - 1)) == 0); /* alignments are checked powers of two */
     return (v + a - 1) & ~(a - 1);
 }
 
