@@ -20,6 +20,7 @@
 #include "stop.h"
 #include "target.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -163,6 +164,16 @@ static int stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf,
     int tries = o->retries > 0 ? o->retries : 1;
     for (int i = 0; i < tries; i++) {
         st->tries = i + 1;
+        /* The check's scratch, for the threads there are now and as many
+         * again: made here, as the pause must not allocate. */
+        pid_t *tids;
+        size_t nt = 0;
+        if (lpa_tids(pid, &tids, &nt) == 0)
+            free(tids);
+        if (lpa_safety_reserve(sf, 2 * nt + 16, nr) != 0) {
+            lpa_err(err, "process %d: out of memory", (int)pid);
+            return LPA_USAGE;
+        }
         enum lpa_stop_err e = lpa_stop(w, pid, 0, o->timeout_ms, err);
         if (e != LPA_STOP_OK)
             return stop_code(e);
@@ -173,8 +184,10 @@ static int stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf,
         st->threads = w->n;
         st->stepped = lpa_safety_stepped(sf);
         st->emulated = lpa_safety_finished(sf, &st->emulated_insns);
-        if (verdict == 0)
+        if (verdict == 0) {
+            assert(w->n > 0); /* every thread held, none missing from the check */
             return LPA_OK;
+        }
         lpa_release(w);
         if (verdict < 0) {
             lpa_err(err, "%s", why);
@@ -234,19 +247,44 @@ static int by_entry(const void *a, const void *b)
     return x->entry_addr < y->entry_addr ? -1 : x->entry_addr > y->entry_addr;
 }
 
+enum { SPAN = 64 << 10 }; /* longest run of entries switched in one write */
+
+/* What switch_entries needs, allocated before the pause. */
+struct switch_mem {
+    struct lps_func **v; /* n entries */
+    uint8_t *buf;        /* SPAN bytes */
+};
+
+static int switch_mem_new(struct switch_mem *m, size_t n)
+{
+    m->v = malloc((n ? n : 1) * sizeof *m->v);
+    m->buf = malloc(SPAN);
+    return m->v && m->buf ? 0 : -1;
+}
+
+static void switch_mem_free(struct switch_mem *m)
+{
+    free(m->v);
+    free(m->buf);
+}
+
 /* Switch every entry with as few writes as possible: entries close together
  * go in one write of the span between them, read back first (every thread
  * is held, so the bytes between cannot change).  100 entries in a few KiB
- * of text: 2 syscalls instead of 100.  back: restore the previous bytes. */
-static int switch_entries(int memfd, struct lps_func *rf, size_t n, int back)
+ * of text: 2 syscalls instead of 100.  back: restore the previous bytes.
+ * Runs in the pause: allocates nothing (mem). */
+static int switch_entries(int memfd, struct lps_func *rf, size_t n, int back,
+                          const struct switch_mem *mem)
 {
-    enum { SPAN = 64 << 10 };
-    struct lps_func **v = malloc((n ? n : 1) * sizeof *v);
-    uint8_t *buf = NULL;
+    struct lps_func **v = mem->v;
+    uint8_t *buf = mem->buf;
     int rc = 0;
+    assert(v && buf);
     for (size_t i = 0; i < n; i++)
         v[i] = &rf[i];
     qsort(v, n, sizeof *v, by_entry);
+    for (size_t i = 1; i < n; i++) /* ascending: the span merge below relies on it */
+        assert(v[i - 1]->entry_addr <= v[i]->entry_addr);
     for (size_t i = 0; i < n && rc == 0;) {
         size_t j = i + 1;
         while (j < n && v[j]->entry_addr + LP_ENTRY_LEN - v[i]->entry_addr <= SPAN)
@@ -256,8 +294,7 @@ static int switch_entries(int memfd, struct lps_func *rf, size_t n, int back)
                                LP_ENTRY_LEN);
         } else {
             uint64_t lo = v[i]->entry_addr, len = v[j - 1]->entry_addr + LP_ENTRY_LEN - lo;
-            if (!buf)
-                buf = malloc(SPAN);
+            assert(len <= SPAN);
             rc = lpa_mem_read(memfd, lo, buf, len);
             for (size_t k = i; k < j && rc == 0; k++)
                 memcpy(buf + (v[k]->entry_addr - lo), back ? v[k]->prev_entry : v[k]->new_entry,
@@ -267,8 +304,6 @@ static int switch_entries(int memfd, struct lps_func *rf, size_t n, int back)
         }
         i = j;
     }
-    free(buf);
-    free(v);
     return rc;
 }
 
@@ -398,14 +433,23 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
         goto out_close;
     }
     struct lpa_safety *sf = lpa_safety_new(pid, t.memfd);
-    for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
-        lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size);
+    int sf_ok = sf != NULL;
+    for (struct lps_patch *q = lps_next(&t.state, NULL); q && sf_ok; q = lps_next(&t.state, q))
+        sf_ok = lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size) == 0;
+    if (!sf_ok) {
+        lpa_safety_free(sf);
+        lpa_err(err, "process %d: out of memory", (int)pid);
+        rc = LPA_USAGE;
+        goto out_close;
+    }
     lpa_safety_stacks(sf, &t.maps);
     lpa_safety_warm(sf); /* unwind tables loaded now, not in the pause */
     uint64_t image = 0;
     rc = map_image(&t, &lay, insn, o, &image, err);
-    if (rc != LPA_OK)
+    if (rc != LPA_OK) {
+        lpa_safety_free(sf);
         goto out_close;
+    }
     st->image_addr = image;
     st->image_size = lay.size;
     st->prep_ns = lpa_now_ns() - t_start;
@@ -414,7 +458,14 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     const struct lp_header *h = lp_patch_header(p);
     struct lps_func *rf = calloc(t.nfp ? t.nfp : 1, sizeof *rf);
     struct lpa_range *ranges = calloc(2 * t.nfp + 1, sizeof *ranges);
+    struct switch_mem sw = {0};
+    uint8_t *pad_done = NULL;
     size_t nr = 0;
+    if (!rf || !ranges || switch_mem_new(&sw, t.nfp) != 0) {
+        lpa_err(err, "process %d: out of memory", (int)pid);
+        rc = LPA_USAGE;
+        goto out_unmap;
+    }
     for (size_t i = 0; i < t.nfp; i++) {
         struct lpa_fplace *fp = &t.fp[i];
         const struct lp_func *f = fp->f;
@@ -443,6 +494,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
             rc = LPA_USAGE;
             goto out_unmap;
         }
+        assert(nr + 2 <= 2 * t.nfp + 1);
         ranges[nr++] = (struct lpa_range){.lo = fp->sym_addr - f->old_prepad,
                                           .hi = fp->sym_addr + f->old_size,
                                           .ok_lo = fp->sym_addr,
@@ -477,13 +529,19 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
      * reach yet (their entry is still the 2-byte NOP).  Live pads (of
      * functions an earlier patch redirected) wait for the pause. */
     char full[LP_ERR_MAX];
+    pad_done = calloc(t.nfp ? t.nfp : 1, 1);
+    if (!pad_done) {
+        lpa_err(err, "process %d: out of memory", (int)pid);
+        rc = LPA_USAGE;
+        goto out_unmap;
+    }
     struct lps_patch *sr = lps_append(&t.state, &rec, rf, full);
-    uint8_t *pad_done = calloc(t.nfp ? t.nfp : 1, 1);
     if (!sr) {
         lpa_err(err, "process %d: %s", (int)pid, full);
         rc = LPA_REFUSED;
-        goto out_safety;
+        goto out_unmap;
     }
+    assert(sr->nfuncs == t.nfp && sr->status == LPS_APPLYING);
     if (lps_store(t.memfd, &t.state, err) != 0) {
         rc = LPA_REFUSED;
         goto out_drop;
@@ -517,7 +575,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
             else
                 pad_done[i] = 2;
         }
-    if (rc == LPA_OK && switch_entries(t.memfd, rf, t.nfp, 0) != 0)
+    if (rc == LPA_OK && switch_entries(t.memfd, rf, t.nfp, 0, &sw) != 0)
         rc = LPA_REFUSED;
     entries = t.nfp; /* on failure restore all: restoring an unwritten one is a no-op */
     if (rc == LPA_OK && set_status(t.memfd, &t.state, sr, LPS_APPLIED) != 0)
@@ -544,12 +602,12 @@ out_drop:
         lps_hdr(&t.state)->next_seq--;
         lps_store(t.memfd, &t.state, e2);
     }
-out_safety:
-    free(pad_done);
 out_unmap:
     if (rc != LPA_OK)
         unmap_image(pid, insn, image, lay.size, o);
     lpa_safety_free(sf);
+    free(pad_done);
+    switch_mem_free(&sw);
     free(rf);
     free(ranges);
 out_close:
@@ -633,8 +691,15 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     int any_active = 0;
     for (uint32_t i = 0; i < p->nfuncs; i++)
         any_active |= (f[i].flags & LP_FUNC_ALLOW_ACTIVE) != 0;
-    struct lpa_range *ranges = calloc(2 * p->nfuncs + 1, sizeof *ranges);
+    struct lpa_range *ranges = calloc(2 * (size_t)p->nfuncs + 1, sizeof *ranges);
+    struct switch_mem sw = {0};
+    struct lpa_safety *sf = NULL;
     size_t nr = 0;
+    if (!ranges || switch_mem_new(&sw, p->nfuncs) != 0) {
+        lpa_err(err, "process %d: out of memory", (int)pid);
+        rc = LPA_USAGE;
+        goto out_free;
+    }
     for (uint32_t i = 0; i < p->nfuncs; i++) {
         ranges[nr++] = (struct lpa_range){.lo = f[i].new_addr,
                                           .hi = f[i].new_addr + f[i].new_size,
@@ -650,9 +715,16 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
         .lo = p->image_addr, .hi = p->image_addr + p->exec_size, .ok_lo = 1, .name = idname};
     if (!any_active)
         ranges[nr++] = whole; /* new functions of the patch live there too */
-    struct lpa_safety *sf = lpa_safety_new(pid, t.memfd);
-    for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
-        lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size);
+    assert(nr <= 2 * (size_t)p->nfuncs + 1);
+    sf = lpa_safety_new(pid, t.memfd);
+    int sf_ok = sf != NULL;
+    for (struct lps_patch *q = lps_next(&t.state, NULL); q && sf_ok; q = lps_next(&t.state, q))
+        sf_ok = lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size) == 0;
+    if (!sf_ok) {
+        lpa_err(err, "process %d: out of memory", (int)pid);
+        rc = LPA_USAGE;
+        goto out_free;
+    }
     lpa_safety_stacks(sf, &t.maps);
     lpa_safety_warm(sf);
 
@@ -678,7 +750,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     int keep = any_active && lpa_safety_check(sf, &w, &whole, 1, t.memfd, why) != 0;
     /* In the pause: entries, and the pads that stay live (an earlier
      * patch's redirect).  A pad whose entry is back to 66 90 is dead. */
-    if (switch_entries(t.memfd, f, p->nfuncs, 1) != 0)
+    if (switch_entries(t.memfd, f, p->nfuncs, 1, &sw) != 0)
         rc = LPA_REFUSED;
     for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
         if (!lp_entry_is_nop(f[i].prev_entry) &&
@@ -708,6 +780,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     st->image_size = size;
 out_free:
     lpa_safety_free(sf);
+    switch_mem_free(&sw);
     free(ranges);
 out_close:
     lpa_target_close(&t);

@@ -115,7 +115,7 @@ static pid_t *processes_with(const uint8_t (*ids)[LPA_BUILD_ID_MAX], const uint3
         }
         lpa_maps_free(&m);
         if (match) {
-            out = realloc(out, (*n + 1) * sizeof *out);
+            out = grow_list(out, (*n + 1) * sizeof *out);
             out[(*n)++] = pid;
         }
     }
@@ -135,6 +135,8 @@ int cmd_apply(struct cli *c)
         return fail(LPA_USAGE, "apply: not a process id: '%s'", c->args[0]);
     int np = c->nargs - first_patch;
     struct lp_patch **ps = calloc((size_t)np, sizeof *ps);
+    if (!ps)
+        return fail(LPA_USAGE, "out of memory");
     int rc = 0;
     for (int i = 0; i < np && !rc; i++)
         rc = load_patch(c->args[first_patch + i], &ps[i]);
@@ -189,7 +191,7 @@ int cmd_apply(struct cli *c)
                 char err[LP_ERR_MAX];
                 if (lpa_target_open(&t, p, err) == 0 &&
                     lpa_target_bind(&t, ps[0], NULL, 0, err) == 0 && t.stacked) {
-                    pids = realloc(pids, (n + 1) * sizeof *pids);
+                    pids = grow_list(pids, (n + 1) * sizeof *pids);
                     pids[n++] = p;
                 }
                 lpa_target_close(&t);

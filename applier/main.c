@@ -313,6 +313,14 @@ int fail(int code, const char *fmt, ...)
     return code;
 }
 
+void *grow_list(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q)
+        exit(fail(LPA_USAGE, "out of memory"));
+    return q;
+}
+
 int parse_pid(const char *s, pid_t *pid)
 {
     char *end;
@@ -357,7 +365,7 @@ static int set_option(struct cli *c, enum cli_opt id, char *arg)
         c->stats = 1;
         break;
     case OPT_ALLOW:
-        c->o.allow_active = realloc(c->o.allow_active, (c->o.nallow + 1) * sizeof(char *));
+        c->o.allow_active = grow_list(c->o.allow_active, (c->o.nallow + 1) * sizeof(char *));
         c->o.allow_active[c->o.nallow++] = arg;
         break;
     case OPT_RETRIES:

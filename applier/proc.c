@@ -73,9 +73,19 @@ int lpa_maps_read(pid_t pid, struct lpa_maps *m, char *err)
         mp.end = e;
         mp.offset = off;
         mp.path = strdup(name_at ? name : "");
-        if (m->n == cap) {
-            cap = cap ? 2 * cap : 64;
-            m->v = realloc(m->v, cap * sizeof *m->v);
+        if (mp.path && m->n == cap) {
+            struct lpa_map *v = realloc(m->v, (cap ? 2 * cap : 64) * sizeof *m->v);
+            if (v) {
+                m->v = v;
+                cap = cap ? 2 * cap : 64;
+            }
+        }
+        if (!mp.path || m->n == cap) {
+            free(mp.path);
+            fclose(f);
+            lpa_maps_free(m);
+            lpa_err(err, "%s: out of memory", path);
+            return -1;
         }
         m->v[m->n++] = mp;
     }
@@ -246,10 +256,16 @@ int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, si
         uint64_t link_addr = (lv & ~(PAGE - 1)) - (lo & ~(PAGE - 1)) + mp->offset;
         mod.load_bias = mp->start - link_addr;
         mod.is_main = exe[0] && strcmp(exe, mp->path) == 0;
-        *out = realloc(*out, (*n + 1) * sizeof **out);
+        struct lpa_module *grown = realloc(*out, (*n + 1) * sizeof **out);
+        if (!grown) {
+            free(*out);
+            *out = NULL;
+            *n = 0;
+            return lpa_err(err, "process %d: out of memory listing modules", (int)pid);
+        }
+        *out = grown;
         (*out)[(*n)++] = mod;
     }
-    (void)err;
     return 0;
 }
 
@@ -261,17 +277,31 @@ int lpa_tids(pid_t pid, pid_t **tids, size_t *n)
     if (!d)
         return -1;
     size_t cap = 16;
-    *tids = malloc(cap * sizeof **tids);
+    pid_t *v = malloc(cap * sizeof *v);
+    *tids = NULL;
     *n = 0;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    while (v && (de = readdir(d))) {
         if (de->d_name[0] < '0' || de->d_name[0] > '9')
             continue;
-        if (*n == cap)
-            *tids = realloc(*tids, (cap *= 2) * sizeof **tids);
-        (*tids)[(*n)++] = (pid_t)atoi(de->d_name);
+        if (*n == cap) {
+            pid_t *grown = realloc(v, (cap *= 2) * sizeof *v);
+            if (!grown) {
+                free(v);
+                v = NULL;
+                break;
+            }
+            v = grown;
+        }
+        v[(*n)++] = (pid_t)atoi(de->d_name);
     }
     closedir(d);
+    if (!v) {
+        *n = 0;
+        errno = ENOMEM;
+        return -1;
+    }
+    *tids = v;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "emulate.h"
 #include "proc.h"
 
+#include <assert.h>
 #include <libunwind-ptrace.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,17 @@ struct lpa_safety {
     uint32_t *idx;     /* range indices by lo */
     uint64_t *idx_max; /* idx_max[k]: highest hi among idx[0..k] */
     uint64_t idx_lo, idx_hi;
+    size_t idx_cap; /* ranges idx and idx_max have room for */
+    /* Scratch of lpa_safety_all for up to thr_cap threads, and the raw scan
+     * buffer: allocated by lpa_safety_reserve before the pause, never in it. */
+    size_t thr_cap;
+    pid_t *tid, *ftid;
+    struct user_regs_struct *tregs, *fregs;
+    int *state, *got, *fok;
+    size_t *sidx, *len, *off;
+    uint64_t *sp;
+    struct stepping *v;
+    uint64_t *raw; /* RAW_SCAN + 8 bytes */
 };
 
 static struct lpa_safety *cur; /* libunwind hands us its own args: one check at a time */
@@ -184,8 +196,17 @@ static void *upt_for(struct lpa_safety *s, uint64_t ip)
             lo = s->modmaps.v[i].start < lo ? s->modmaps.v[i].start : lo;
             hi = s->modmaps.v[i].end > hi ? s->modmaps.v[i].end : hi;
         }
-    s->upts = realloc(s->upts, (s->nupts + 1) * sizeof *s->upts);
-    s->upts[s->nupts] = (struct upt_slot){lo, hi, _UPT_create(s->pid)};
+    /* Out of memory: the shared handle still works (without the cache). */
+    void *upt = _UPT_create(s->pid);
+    if (!upt)
+        return s->upt_any;
+    struct upt_slot *grown = realloc(s->upts, (s->nupts + 1) * sizeof *s->upts);
+    if (!grown) {
+        _UPT_destroy(upt);
+        return s->upt_any;
+    }
+    grown[s->nupts] = (struct upt_slot){lo, hi, upt};
+    s->upts = grown;
     return s->upts[s->nupts++].upt;
 }
 
@@ -228,10 +249,16 @@ static int acc_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
 struct lpa_safety *lpa_safety_new(pid_t pid, int memfd)
 {
     struct lpa_safety *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
     s->pid = pid;
     s->memfd = memfd;
     s->page = malloc(NPAGES * sizeof *s->page);
     s->upt_any = _UPT_create(pid);
+    if (!s->page || !s->upt_any) {
+        lpa_safety_free(s);
+        return NULL;
+    }
     s->acc = (unw_accessors_t){.find_proc_info = acc_find,
                                .put_unwind_info = acc_put,
                                .get_dyn_info_list_addr = acc_dyn,
@@ -265,15 +292,34 @@ void lpa_safety_free(struct lpa_safety *s)
     free(s->upts);
     free(s->page);
     free(s->opaque);
+    free(s->idx);
+    free(s->idx_max);
+    free(s->tid);
+    free(s->ftid);
+    free(s->tregs);
+    free(s->fregs);
+    free(s->state);
+    free(s->got);
+    free(s->fok);
+    free(s->sidx);
+    free(s->len);
+    free(s->off);
+    free(s->sp);
+    free(s->v);
+    free(s->raw);
     free(s);
 }
 
-void lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi)
+int lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi)
 {
-    s->opaque = realloc(s->opaque, (s->nopaque + 1) * sizeof *s->opaque);
+    uint64_t(*grown)[2] = realloc(s->opaque, (s->nopaque + 1) * sizeof *s->opaque);
+    if (!grown)
+        return -1;
+    s->opaque = grown;
     s->opaque[s->nopaque][0] = lo;
     s->opaque[s->nopaque][1] = hi;
     s->nopaque++;
+    return 0;
 }
 
 static int is_opaque(const struct lpa_safety *s, uint64_t ip)
@@ -309,15 +355,15 @@ static int by_lo(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Sort the range set (once per stop: lpa_safety_begin forgets it). */
-static void index_ranges(struct lpa_safety *s, const struct lpa_range *r, size_t nr)
+/* Sort the range set (once per stop: lpa_safety_begin forgets it), in the
+ * room lpa_safety_reserve made; -1 if there is too little (search linearly). */
+static int index_ranges(struct lpa_safety *s, const struct lpa_range *r, size_t nr)
 {
     if (s->idx_r == r && s->idx_n == nr)
-        return;
-    free(s->idx);
-    free(s->idx_max);
-    s->idx = malloc((nr ? nr : 1) * sizeof *s->idx);
-    s->idx_max = malloc((nr ? nr : 1) * sizeof *s->idx_max);
+        return 0;
+    if (nr > s->idx_cap)
+        return -1;
+    assert(s->idx && s->idx_max);
     for (size_t i = 0; i < nr; i++)
         s->idx[i] = (uint32_t)i;
     sort_r = r;
@@ -332,6 +378,7 @@ static void index_ranges(struct lpa_safety *s, const struct lpa_range *r, size_t
     }
     s->idx_r = r;
     s->idx_n = nr;
+    return 0;
 }
 
 /* The range an address hits, or NULL; frame 0 is the exact IP, deeper
@@ -342,9 +389,8 @@ static const struct lpa_range *hit_s(struct lpa_safety *s, const struct lpa_rang
                                      uint64_t ip, int frame)
 {
     uint64_t a = frame ? ip - 1 : ip;
-    if (!s || nr < 8)
+    if (!s || nr < 8 || index_ranges(s, r, nr) != 0)
         return hit_linear(r, nr, a, frame);
-    index_ranges(s, r, nr);
     if (a < s->idx_lo || a >= s->idx_hi)
         return NULL;
     size_t lo = 0, hi = nr; /* first k with r[idx[k]].lo > a */
@@ -403,8 +449,9 @@ static int raw_scan(struct lpa_safety *s, pid_t tid, uint64_t sp, const struct l
     if (end - sp > RAW_SCAN)
         end = sp + RAW_SCAN;
     size_t n = (size_t)((end - sp) / 8);
-    uint64_t *words = malloc(n * 8 + 8);
-    if (lpa_mem_read(memfd, sp, words, n * 8) != 0)
+    uint64_t *words = s->raw; /* RAW_SCAN bytes or more, made before the pause */
+    assert(n * 8 <= RAW_SCAN);
+    if (!words || lpa_mem_read(memfd, sp, words, n * 8) != 0)
         n = 0;
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
@@ -416,7 +463,6 @@ static int raw_scan(struct lpa_safety *s, pid_t tid, uint64_t sp, const struct l
             rc = 1;
         }
     }
-    free(words);
     return rc;
 }
 
@@ -458,7 +504,12 @@ static int words_clean(struct lpa_safety *s, const uint64_t *words, size_t n,
 {
     if (nr == 0)
         return 1;
-    index_ranges(s, r, nr); /* once per stop: its bounds of all ranges */
+    if (index_ranges(s, r, nr) != 0) { /* no index: each word the slow way */
+        for (size_t i = 0; i < n; i++)
+            if (hit(r, nr, words[i], 1))
+                return 0;
+        return 1;
+    }
     const uint64_t lo = s->idx_lo, hi = s->idx_hi;
     /* Most words point nowhere near: a branch-free pass over each block
      * (vectorised) finds the blocks worth a closer look. */
@@ -487,8 +538,8 @@ static int stack_clean(struct lpa_safety *s, uint64_t sp, const struct lpa_range
         return 0;
     if (nr == 0)
         return 1;
-    if (!s->words)
-        s->words = malloc(RAW_SCAN);
+    if (!s->words) /* made by lpa_safety_reserve; none: prove nothing */
+        return 0;
     size_t n = (size_t)((mp->end - sp) / 8);
     if (lpa_mem_read(memfd, sp, s->words, n * 8) != 0)
         return 0;
@@ -681,9 +732,11 @@ static size_t step_done(struct lpa_safety *s, struct stepping *v, size_t live,
 static int step_out(struct lpa_safety *s, struct lpa_world *w, struct stepping *v, size_t live,
                     const struct lpa_range *r, size_t nr, int memfd, char *why)
 {
-    pid_t *tids = malloc((live ? live : 1) * sizeof *tids);
-    struct user_regs_struct *regs = malloc((live ? live : 1) * sizeof *regs);
-    int *ok = malloc((live ? live : 1) * sizeof *ok), rc = 0;
+    /* The first-step scratch is free again by now (lpa_safety_all). */
+    assert(live <= s->thr_cap);
+    pid_t *tids = s->ftid;
+    struct user_regs_struct *regs = s->fregs;
+    int *ok = s->fok, rc = 0;
     while (live && !rc) {
         for (size_t k = 0; k < live; k++) {
             tids[k] = v[k].tid;
@@ -692,27 +745,66 @@ static int step_out(struct lpa_safety *s, struct lpa_world *w, struct stepping *
         lpa_step_many(w, memfd, tids, live, regs, ok);
         live = step_done(s, v, live, regs, ok, r, nr, memfd, &rc, why);
     }
-    free(tids);
-    free(regs);
-    free(ok);
     return rc;
 }
 
 enum { T_SAFE, T_CHECK, T_UNCLEAN };
 
+int lpa_safety_reserve(struct lpa_safety *s, size_t threads, size_t nranges)
+{
+#define RESERVE(field, n)                                                                          \
+    do {                                                                                           \
+        void *p_ = realloc(s->field, (n) * sizeof *s->field);                                      \
+        if (!p_)                                                                                   \
+            return -1;                                                                             \
+        s->field = p_;                                                                             \
+    } while (0)
+    if (!s->words && !(s->words = malloc(RAW_SCAN)))
+        return -1;
+    if (!s->raw && !(s->raw = malloc(RAW_SCAN + 8)))
+        return -1;
+    if (nranges > s->idx_cap) {
+        RESERVE(idx, nranges);
+        RESERVE(idx_max, nranges);
+        s->idx_cap = nranges;
+        s->idx_r = NULL;
+    }
+    if (threads <= s->thr_cap)
+        return 0;
+    RESERVE(tid, threads);
+    RESERVE(ftid, threads);
+    RESERVE(tregs, threads);
+    RESERVE(fregs, threads);
+    RESERVE(state, threads);
+    RESERVE(got, threads);
+    RESERVE(fok, threads);
+    RESERVE(sidx, threads);
+    RESERVE(len, threads);
+    RESERVE(off, threads);
+    RESERVE(sp, threads);
+    RESERVE(v, threads);
+#undef RESERVE
+    s->thr_cap = threads;
+    return 0;
+}
+
 int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r, size_t nr,
                    int memfd, char *why)
 {
     lpa_safety_begin(s);
-    size_t n = w->n, m = n ? n : 1, nstack = 0, total = 0, nstep = 0;
+    size_t n = w->n, nstack = 0, total = 0, nstep = 0;
     int rc = 0;
-    pid_t *tid = malloc(m * sizeof *tid);
-    struct user_regs_struct *regs = malloc(m * sizeof *regs);
-    int *state = malloc(m * sizeof *state), *got = malloc(m * sizeof *got);
-    size_t *sidx = malloc(m * sizeof *sidx), *len = malloc(m * sizeof *len),
-           *off = malloc(m * sizeof *off);
-    uint64_t *sp = malloc(m * sizeof *sp), *words = NULL;
-    struct stepping *v = malloc(m * sizeof *v);
+    if (n > s->thr_cap) { /* threads appeared since lpa_safety_reserve */
+        snprintf(why, 512, "process %d: %zu threads, room made for %zu", (int)s->pid, n,
+                 s->thr_cap);
+        return 1;
+    }
+    pid_t *tid = s->tid;
+    struct user_regs_struct *regs = s->tregs;
+    int *state = s->state, *got = s->got;
+    size_t *sidx = s->sidx, *len = s->len, *off = s->off;
+    uint64_t *sp = s->sp;
+    struct stepping *v = s->v;
     /* 1. Registers of every thread; its IP against every range. */
     for (size_t i = 0; i < n; i++) {
         tid[i] = w->t[i].tid;
@@ -732,23 +824,24 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
             continue;
         }
         const struct lpa_map *mp = clean_span(s, regs[i].rsp);
-        if (mp && nr) {
+        size_t bytes = mp ? (size_t)((mp->end - regs[i].rsp) / 8) * 8 : 0;
+        if (mp && nr && total + bytes <= s->batch_size) {
             sidx[nstack] = i;
             sp[nstack] = regs[i].rsp;
-            len[nstack] = (size_t)((mp->end - regs[i].rsp) / 8) * 8;
+            len[nstack] = bytes;
             off[nstack] = total / 8;
             total += len[nstack++];
-        } else if (mp) {
+        } else if (mp && !nr) {
             state[i] = T_SAFE; /* no range to hit */
-        }
+        } /* else T_CHECK: a stack beyond the batch buffer is read on its own */
     }
     /* Threads caught inside a replaced function (by their IP) usually
      * leave within a few instructions: they are stepped out (4. below),
      * their first step under way while the others are checked. */
     size_t nfirst = nstep;
-    pid_t *ftid = malloc(m * sizeof *ftid);
-    struct user_regs_struct *fregs = malloc(m * sizeof *fregs);
-    int *fok = malloc(m * sizeof *fok);
+    pid_t *ftid = s->ftid;
+    struct user_regs_struct *fregs = s->fregs;
+    int *fok = s->fok;
     for (size_t k = 0; k < nfirst; k++) {
         ftid[k] = v[k].tid;
         fregs[k].rip = v[k].rip;
@@ -757,7 +850,8 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
         lpa_step_issue(w, memfd, ftid, nfirst, fregs, fok);
     /* 2. The cheap proof for every ordinary stack, all read in one go. */
     if (nstack) {
-        uint64_t *buf = total <= s->batch_size ? s->batch : (words = malloc(total));
+        uint64_t *buf = s->batch; /* only stacks that fit were batched */
+        assert(buf && total <= s->batch_size);
         read_stacks(s->pid, memfd, sp, len, nstack, buf, off, got);
         for (size_t k = 0; k < nstack; k++)
             if (got[k]) /* else T_CHECK: the slow path reads it again */
@@ -769,6 +863,7 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
     for (size_t i = 0; i < n && !rc; i++) {
         if (state[i] == T_SAFE)
             continue;
+        assert(nstep < n); /* each thread enters v at most once */
         int c = check_regs(s, tid[i], &regs[i], r, nr, memfd, state[i] == T_UNCLEAN, v[nstep].why);
         if (c == 1) {
             rc = 1;
@@ -793,19 +888,6 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
     }
     if (!rc && nstep)
         rc = step_out(s, w, v, nstep, r, nr, memfd, why);
-    free(ftid);
-    free(fregs);
-    free(fok);
-    free(tid);
-    free(regs);
-    free(state);
-    free(got);
-    free(sidx);
-    free(len);
-    free(off);
-    free(sp);
-    free(words);
-    free(v);
     return rc;
 }
 
@@ -855,7 +937,8 @@ void lpa_safety_warm(struct lpa_safety *s)
         unw_proc_info_t pi;
         memset(&pi, 0, sizeof pi);
         uint64_t ip = m.v[i].start + (m.v[i].end - m.v[i].start) / 2;
-        acc_find(s->as, ip, &pi, 0, s); /* need_unwind_info 0: nothing to put back */
+        /* as acc_find; need_unwind_info 0: nothing to put back */
+        _UPT_find_proc_info(s->as, ip, &pi, 0, upt_for(s, ip));
     }
     lpa_maps_free(&m);
 }

@@ -28,7 +28,7 @@ struct lpa_safety *lpa_safety_new(pid_t pid, int memfd);
 void lpa_safety_free(struct lpa_safety *s);
 /* Code without unwind information (patch images): a frame there makes the
  * check fall back to scanning the raw stack. */
-void lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi);
+int lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi);
 
 /* The same, one held thread at a time (as threads reach their stop):
  * begin once per stop, then each thread. */
@@ -46,6 +46,12 @@ int lpa_safety_check(struct lpa_safety *s, struct lpa_world *w, const struct lpa
  * together.  Same verdicts as lpa_safety_check. */
 int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_range *r, size_t nr,
                    int memfd, char *why);
+
+/* Room for checking up to `threads` threads against `nranges` ranges:
+ * lpa_safety_all allocates nothing (it runs in the pause) and refuses (1,
+ * retry) when more threads are held than there is room for.  -1 out of
+ * memory. */
+int lpa_safety_reserve(struct lpa_safety *s, size_t threads, size_t nranges);
 
 /* Mappings read before the pause: lets the check prove a thread safe by
  * scanning its live stack words, without unwinding. */

@@ -4,6 +4,7 @@
 #include "state.h"
 #include "proc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err)
 {
     st->addr = 0;
     st->area = calloc(1, LPS_AREA_SIZE);
+    if (!st->area)
+        return lpa_err(err, "process %d: out of memory", (int)pid);
     uint64_t addr = find_area(pid, err);
     if (addr == UINT64_MAX)
         return -1;
@@ -57,6 +60,7 @@ int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err)
         return -1;
     }
     uint64_t len = sizeof h + h.used;
+    assert(len <= LPS_AREA_SIZE); /* h.used was bounded above */
     if (lpa_mem_read(memfd, addr, st->area, len) != 0) {
         lpa_err(err, "process %d: reading patch records: %s", (int)pid, strerror(errno));
         return -1;
@@ -106,7 +110,9 @@ struct lps_patch *lps_find_id(const struct lps_state *st, const char *id_prefix)
 
 int lps_store(int memfd, struct lps_state *st, char *err)
 {
+    assert(st->area && st->addr); /* loaded, and the area exists in the target */
     uint64_t len = lps_area_seal(st->area);
+    assert(len <= LPS_AREA_SIZE);
     int rc = lpa_mem_write(memfd, st->addr, st->area, len);
     if (rc != 0)
         lpa_err(err, "writing patch state at %#llx: %s", (unsigned long long)st->addr,

@@ -4,6 +4,7 @@
 #include "stop.h"
 #include "proc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -94,12 +95,28 @@ static struct lpa_thread *find_thread(struct lpa_world *w, pid_t tid)
     return NULL;
 }
 
+/* Room for `want` threads; done before the pause so that threads created
+ * while it starts do not make it allocate.  -1 out of memory. */
+static int reserve_threads(struct lpa_world *w, size_t want)
+{
+    if (want <= w->cap)
+        return 0;
+    struct lpa_thread *t = realloc(w->t, want * sizeof *w->t);
+    if (!t)
+        return -1;
+    w->t = t;
+    w->cap = want;
+    return 0;
+}
+
+/* NULL when out of memory (w->oom set). */
 static struct lpa_thread *add_thread(struct lpa_world *w, pid_t tid)
 {
-    if (w->n == w->cap) {
-        w->cap = w->cap ? 2 * w->cap : 16;
-        w->t = realloc(w->t, w->cap * sizeof *w->t);
+    if (w->n == w->cap && reserve_threads(w, w->cap ? 2 * w->cap : 16) != 0) {
+        w->oom = 1;
+        return NULL;
     }
+    assert(w->n < w->cap);
     struct lpa_thread *t = &w->t[w->n++];
     *t = (struct lpa_thread){.tid = tid};
     return t;
@@ -107,6 +124,7 @@ static struct lpa_thread *add_thread(struct lpa_world *w, pid_t tid)
 
 static void drop_thread(struct lpa_world *w, pid_t tid)
 {
+    assert(w->n <= w->cap);
     for (size_t i = 0; i < w->n; i++)
         if (w->t[i].tid == tid) {
             w->t[i] = w->t[--w->n];
@@ -126,11 +144,16 @@ static int note_status(struct lpa_world *w, pid_t tid, int status)
         return 0;
     if (!t) /* a clone child auto-attached before we saw the clone event */
         t = add_thread(w, tid);
+    if (!t) { /* cannot hold it: let it go, and fail this stop */
+        ptrace(PTRACE_DETACH, tid, 0, 0);
+        return 0;
+    }
     int event = status >> 16;
     if (event == PTRACE_EVENT_CLONE) {
         unsigned long child = 0;
-        if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && !find_thread(w, (pid_t)child))
-            add_thread(w, (pid_t)child);
+        if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && !find_thread(w, (pid_t)child) &&
+            !add_thread(w, (pid_t)child))
+            ptrace(PTRACE_DETACH, (pid_t)child, 0, 0);
     } else if (event == 0 && WSTOPSIG(status) != SIGTRAP) {
         t->sig = WSTOPSIG(status); /* signal-delivery-stop: give it back later */
     }
@@ -189,6 +212,10 @@ static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
         }
         note_status(w, got, st);
     }
+    if (w->oom) {
+        lpa_err(err, "process %d: out of memory recording its threads", (int)w->pid);
+        return LPA_STOP_OTHER;
+    }
     if (w->n == 0) {
         lpa_err(err, "process %d exited", (int)w->pid);
         return LPA_STOP_GONE;
@@ -208,7 +235,11 @@ static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, int int
                 errno == EPERM ? " (not permitted: another tracer, or no CAP_SYS_PTRACE)" : "");
         return LPA_STOP_PERM;
     }
-    add_thread(w, tid);
+    if (!add_thread(w, tid)) {
+        ptrace(PTRACE_DETACH, tid, 0, 0);
+        lpa_err(err, "process %d: out of memory recording its threads", (int)w->pid);
+        return LPA_STOP_OTHER;
+    }
     if (interrupt) {
         if (!w->t_first)
             w->t_first = lpa_now_ns();
@@ -238,7 +269,7 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
                 if (thread_state(pid, tids[i]) == 'Z')
                     continue; /* a main thread gone with pthread_exit() cannot run */
                 enum lpa_stop_err e = seize(w, tids[i], 0, 1, err);
-                if (e == LPA_STOP_PERM) {
+                if (e == LPA_STOP_PERM || e == LPA_STOP_OTHER) {
                     free(tids);
                     lpa_release(w);
                     return e;
@@ -256,7 +287,7 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
             if (find_thread(w, tids[i]))
                 continue;
             enum lpa_stop_err e = seize(w, tids[i], PTRACE_O_TRACECLONE, 0, err);
-            if (e == LPA_STOP_PERM) {
+            if (e == LPA_STOP_PERM || e == LPA_STOP_OTHER) {
                 free(tids);
                 lpa_release(w);
                 return e;
@@ -271,6 +302,13 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
      * thread already attached (threads they create are attached by the
      * kernel and report in), so it costs one interrupt per thread. */
     if (!one_thread) {
+        /* Headroom for threads created while they stop (no allocation in
+         * the pause unless more than that many appear). */
+        if (reserve_threads(w, 2 * w->n + 16) != 0) {
+            lpa_err(err, "process %d: out of memory recording its threads", (int)pid);
+            lpa_release(w);
+            return LPA_STOP_OTHER;
+        }
         w->t_first = lpa_now_ns();
         for (size_t i = 0; i < w->n; i++)
             ptrace(PTRACE_INTERRUPT, w->t[i].tid, 0, 0);
@@ -310,6 +348,7 @@ void lpa_release(struct lpa_world *w)
 int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint64_t args[6],
              int64_t *ret, char *err)
 {
+    assert(ti < w->n && w->t[ti].stopped); /* only a held thread runs syscalls */
     pid_t tid = w->t[ti].tid;
     struct user_regs_struct saved, r;
     if (ptrace(PTRACE_GETREGS, tid, 0, &saved) != 0) {
@@ -382,6 +421,10 @@ int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err)
             if (len > (8u << 20))
                 len = 8u << 20;
             uint8_t *buf = malloc(len);
+            if (!buf) {
+                lpa_maps_free(&m);
+                return lpa_err(err, "process %d: out of memory", (int)pid);
+            }
             if (lpa_mem_read(memfd, mp->start, buf, len) == 0)
                 for (size_t j = 0; j + 1 < len; j++)
                     if (buf[j] == 0x0f && buf[j + 1] == 0x05) {
@@ -399,6 +442,7 @@ int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err)
 
 int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
 {
+    assert(ti < w->n && w->t[ti].stopped);
     pid_t tid = w->t[ti].tid;
     struct user_regs_struct r;
     uint8_t insn[2] = {0};
@@ -469,20 +513,22 @@ void lpa_step_issue(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
                     const struct user_regs_struct *regs, int *ok)
 {
     (void)w;
-    struct code_cache *cc = calloc(1, sizeof *cc);
+    /* Static, not allocated: this runs in the pause (one step at a time). */
+    static struct code_cache cache;
+    struct code_cache *cc = &cache;
+    memset(cc->page, 0, sizeof cc->page);
+    cc->next = 0;
     for (size_t k = 0; k < n; k++) {
         uint8_t insn[2] = {0};
         ok[k] = 0;
         /* Never step a syscall instruction: it may block, and a step we
          * must abandon would leave a SIGTRAP queued for the thread. */
-        if (!cc || code_read2(cc, memfd, regs[k].rip, insn) != 0 ||
-            (insn[0] == 0x0f && insn[1] == 0x05))
+        if (code_read2(cc, memfd, regs[k].rip, insn) != 0 || (insn[0] == 0x0f && insn[1] == 0x05))
             continue;
         if (ptrace(PTRACE_SINGLESTEP, tids[k], 0, 0) != 0)
             continue;
         ok[k] = -1; /* under way */
     }
-    free(cc);
 }
 
 void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, struct user_regs_struct *regs,

@@ -37,6 +37,7 @@ struct lpa_world {
     uint64_t t_first;    /* ns: first thread asked to stop */
     uint64_t t_stopped;  /* ns: last thread stopped */
     uint64_t t_released; /* ns: last thread released */
+    int oom;             /* a thread could not be recorded (out of memory): stop failed */
 };
 
 uint64_t lpa_now_ns(void);

@@ -221,6 +221,10 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
     fp->prev = newest_redirect(t, fp->sym_addr, NULL);
     size_t len = (size_t)f->old_prepad + f->old_size;
     uint8_t *code = malloc(len + LP_ENTRY_LEN);
+    if (!code) {
+        lpa_err(err, "process %d: out of memory", (int)t->pid);
+        return 1;
+    }
     if (lpa_mem_read(t->memfd, fp->sym_addr - f->old_prepad, code, len) != 0) {
         lpa_err(err, "process %d: cannot read %s at %#llx: %s", (int)t->pid, fp->name,
                 (unsigned long long)fp->sym_addr, strerror(errno));
@@ -301,6 +305,10 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
     free(t->fp);
     t->fp = calloc(n ? n : 1, sizeof *t->fp);
     t->nfp = 0;
+    if (!t->fp) {
+        lpa_err(err, "out of memory");
+        return 1;
+    }
     for (uint32_t i = 0; i < n; i++) {
         if (f[i].flags & LP_FUNC_NEW)
             continue;

@@ -3,6 +3,7 @@
  * plugin records, and every object file under the tree that is linked into
  * the module (the units), with their functions and data objects.
  */
+#include <assert.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -231,6 +232,7 @@ static void name_statics_by_user(struct unit *u)
             if (!v)
                 continue;
             size_t vi = (size_t)(v - u->vars.v);
+            assert(vi < u->vars.n); /* var_of_sym points into u->vars */
             if (!user[vi])
                 user[vi] = owner;
             else if (user[vi] != owner)

@@ -1,4 +1,5 @@
 /* dwinfo.c - see dwinfo.h.  Uses libdwarf's classic (2021) API. */
+#include <assert.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,7 @@ static uint32_t node_at(const struct dw_index *d, uint64_t off)
 static void resolve_refs(struct loader *L)
 {
     struct dw_index *d = L->d;
+    assert(L->type_refs.n == d->nodes.n && L->spec_refs.n == d->nodes.n); /* one per node */
     for (size_t i = 0; i < d->nodes.n; i++)
         if (L->type_refs.v[i] != UINT64_MAX)
             d->nodes.v[i].type = node_at(d, L->type_refs.v[i]);
@@ -397,6 +399,7 @@ uint64_t dw_addr_of(const struct dw_index *d, const char *cu_name, int is_var, c
     if (!d || strmap_count(&d->cu_by_name, cu_name) != 1)
         return 0;
     int cu = (int)(uintptr_t)strmap_get(&d->cu_by_name, cu_name) - 1;
+    assert(cu >= 0 && (size_t)cu < d->cus.n); /* the map holds CU index + 1 */
     if (strcmp(d->cus.v[cu].name, cu_name))
         return 0; /* matched a basename, not the full path */
     uint32_t n = dw_find(d, cu, is_var ? DW_TAG_variable : DW_TAG_subprogram, "", name);
@@ -406,6 +409,7 @@ uint64_t dw_addr_of(const struct dw_index *d, const char *cu_name, int is_var, c
 const char *dw_where(const struct dw_index *d, uint32_t i, char *buf, size_t len)
 {
     buf[0] = 0;
+    assert(!d || i == DW_NONE || i < d->nodes.n);
     if (d && i != DW_NONE && *d->nodes.v[i].file)
         snprintf(buf, len, "%s:%u", d->nodes.v[i].file, d->nodes.v[i].line);
     return buf;

@@ -12,6 +12,7 @@
  * A changed function that only constructors call is refused like a changed
  * constructor (it already ran).
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,9 +50,11 @@ static int seen(struct cmp *c, uint32_t o, uint32_t n)
     return 0;
 }
 
+/* Node i, which must exist: callers test for DW_NONE (no type, no child). */
 static const struct dw_node *N(const struct dw_index *d, uint32_t i)
 {
-    return i == DW_NONE ? NULL : &d->nodes.v[i];
+    assert(i != DW_NONE && i < d->nodes.n);
+    return &d->nodes.v[i];
 }
 
 static int cmp_type(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r);
@@ -86,6 +89,7 @@ static int own(struct diffres *r, enum diff_kind k, uint32_t agg, uint32_t where
 
 static uint32_t nth_child(const struct dw_index *d, uint32_t parent, uint16_t tag, size_t k)
 {
+    assert(parent != DW_NONE);
     for (uint32_t ch = N(d, parent)->child; ch != DW_NONE; ch = N(d, ch)->next)
         if (N(d, ch)->tag == tag && k-- == 0)
             return ch;
@@ -94,6 +98,7 @@ static uint32_t nth_child(const struct dw_index *d, uint32_t parent, uint16_t ta
 
 static size_t count_children(const struct dw_index *d, uint32_t parent, uint16_t tag)
 {
+    assert(parent != DW_NONE);
     size_t k = 0;
     for (uint32_t ch = N(d, parent)->child; ch != DW_NONE; ch = N(d, ch)->next)
         k += N(d, ch)->tag == tag;
@@ -103,6 +108,7 @@ static size_t count_children(const struct dw_index *d, uint32_t parent, uint16_t
 static uint32_t child_named(const struct dw_index *d, uint32_t parent, uint16_t tag,
                             const char *name)
 {
+    assert(parent != DW_NONE);
     for (uint32_t ch = N(d, parent)->child; ch != DW_NONE; ch = N(d, ch)->next)
         if (N(d, ch)->tag == tag && !strcmp(N(d, ch)->name, name))
             return ch;
@@ -114,6 +120,7 @@ static uint32_t child_named(const struct dw_index *d, uint32_t parent, uint16_t 
 static uint32_t member_peer(const struct dw_index *md, uint32_t magg, uint32_t m,
                             const struct dw_index *d, uint32_t agg)
 {
+    assert(magg != DW_NONE && m != DW_NONE && agg != DW_NONE);
     const char *name = N(md, m)->name;
     if (*name)
         return child_named(d, agg, DW_TAG_member, name);
@@ -128,6 +135,7 @@ static uint32_t member_peer(const struct dw_index *md, uint32_t magg, uint32_t m
 
 static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 {
+    assert(o != DW_NONE && n != DW_NONE); /* cmp_type handles absent types */
     const struct dw_node *on = N(c->o, o), *nn = N(c->n, n);
     char tn[256];
     tname(c->n, n, tn, sizeof(tn));
@@ -181,6 +189,7 @@ static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 
 static int cmp_enum(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 {
+    assert(o != DW_NONE && n != DW_NONE); /* cmp_type handles absent types */
     char tn[256];
     tname(c->n, n, tn, sizeof(tn));
     for (uint32_t ne = N(c->n, n)->child; ne != DW_NONE; ne = N(c->n, ne)->next) {
@@ -212,6 +221,7 @@ static int cmp_enum(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 
 static int cmp_array(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 {
+    assert(o != DW_NONE && n != DW_NONE); /* cmp_type handles absent types */
     size_t k = count_children(c->o, o, DW_TAG_subrange_type);
     if (k != count_children(c->n, n, DW_TAG_subrange_type))
         return differ_msg(r, "array dimensions change");
@@ -228,6 +238,7 @@ static int cmp_array(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 
 static int cmp_subroutine(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 {
+    assert(o != DW_NONE && n != DW_NONE); /* cmp_type handles absent types */
     size_t k = count_children(c->o, o, DW_TAG_formal_parameter);
     if (k != count_children(c->n, n, DW_TAG_formal_parameter))
         return differ_msg(r, "function pointer parameter count changes");
@@ -240,14 +251,14 @@ static int cmp_subroutine(struct cmp *c, uint32_t o, uint32_t n, struct diffres 
 
 static int cmp_type(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 {
-    const struct dw_node *on = N(c->o, o), *nn = N(c->n, n);
     char a[256], b[256];
-    if (!on || !nn) {
-        if (!on && !nn)
+    if (o == DW_NONE || n == DW_NONE) { /* void, or no type recorded */
+        if (o == DW_NONE && n == DW_NONE)
             return 0;
         return differ_msg(r, "type %s -> %s", tname(c->o, o, a, sizeof(a)),
                           tname(c->n, n, b, sizeof(b)));
     }
+    const struct dw_node *on = N(c->o, o), *nn = N(c->n, n);
     if (seen(c, o, n))
         return 0; /* already being compared higher up (recursive types) */
     if (on->tag != nn->tag || strcmp(on->name, nn->name))

@@ -1,4 +1,5 @@
 /* util.c - see util.h. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,8 @@ static uint32_t hash_str(const char *s)
 
 static struct strmap_slot *find_slot(const struct strmap *m, const char *key, uint32_t h)
 {
+    /* a power of two, never full: the probe always ends */
+    assert(m->cap && (m->cap & (m->cap - 1)) == 0 && m->used < m->cap);
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         struct strmap_slot *s = &m->slots[i];
@@ -149,6 +152,7 @@ void sb_addn(struct sbuf *b, const char *s, size_t n)
         b->cap = (b->len + n + 1) * 2;
         b->s = xrealloc(b->s, b->cap);
     }
+    assert(b->s && b->len + n + 1 <= b->cap);
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = 0;

@@ -14,6 +14,7 @@
 #include <gelf.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +52,19 @@ static int grow(void **arr, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
         return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need && ncap <= SIZE_MAX / 2)
         ncap *= 2;
-    void *p = realloc(*arr, ncap * size);
+    if (ncap < need || ncap > SIZE_MAX / size)
+        return -1;
+    /* malloc + copy rather than realloc: gcc 12's -fanalyzer follows a
+     * "moved, yet NULL" realloc outcome and reports false leaks/double frees. */
+    void *p = malloc(ncap * size);
     if (!p)
         return -1;
+    if (*cap)
+        memcpy(p, *arr, *cap * size);
+    free(*arr);
     *arr = p;
     *cap = ncap;
     return 0;
@@ -101,11 +109,13 @@ static int cmp_reloc(const void *a, const void *b)
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-/* Collect the RELA relocations that apply to section index `target`. */
+/* Collect the RELA relocations that apply to section index `target`.  On
+ * failure nothing is left allocated (map is empty). */
 static int load_relocs(Elf *elf, size_t target, struct reloc_map *map, const char *path, char *err)
 {
     Elf_Scn *scn = NULL;
-    size_t cap = 0;
+    struct reloc_value *v = NULL;
+    size_t cap = 0, n = 0;
     map->v = NULL;
     map->n = 0;
     while ((scn = elf_nextscn(elf, scn))) {
@@ -115,25 +125,33 @@ static int load_relocs(Elf *elf, size_t target, struct reloc_map *map, const cha
         Elf_Data *data = elf_getdata(scn, NULL);
         Elf_Scn *symscn = elf_getscn(elf, sh.sh_link);
         Elf_Data *symdata = symscn ? elf_getdata(symscn, NULL) : NULL;
-        if (!data || !symdata)
+        if (!data || !symdata) {
+            free(v);
             return fail(err, "%s: unreadable relocations for section %zu: %s", path, target,
                         elf_errmsg(-1));
+        }
         size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
         for (size_t i = 0; i < count; i++) {
             GElf_Rela r;
             GElf_Sym sym;
             if (!gelf_getrela(data, (int)i, &r) ||
-                !gelf_getsym(symdata, (int)GELF_R_SYM(r.r_info), &sym))
+                !gelf_getsym(symdata, (int)GELF_R_SYM(r.r_info), &sym)) {
+                free(v);
                 return fail(err, "%s: bad relocation %zu for section %zu", path, i, target);
-            if (grow((void **)&map->v, &cap, map->n + 1, sizeof(*map->v)))
+            }
+            if (grow((void **)&v, &cap, n + 1, sizeof(*v))) {
+                free(v);
                 return fail(err, "%s: out of memory", path);
-            map->v[map->n].offset = r.r_offset;
-            map->v[map->n].value = sym.st_value + (uint64_t)r.r_addend;
-            map->n++;
+            }
+            v[n].offset = r.r_offset;
+            v[n].value = sym.st_value + (uint64_t)r.r_addend;
+            n++;
         }
     }
-    if (map->n)
-        qsort(map->v, map->n, sizeof(*map->v), cmp_reloc);
+    if (n)
+        qsort(v, n, sizeof(*v), cmp_reloc);
+    map->v = v;
+    map->n = n;
     return 0;
 }
 
@@ -363,15 +381,18 @@ bad:
     return -1;
 }
 
-/* Move everything `from` holds to the end of `to`; `from` is freed. */
+/* Move everything `from` holds to the end of `to`; `from` is freed, on
+ * failure too (`to` may then hold records into freed strings: free it). */
 static int append_module(struct lpm_module *to, struct lpm_module *from)
 {
 #define APPEND(arr, n)                                                                             \
     do {                                                                                           \
         if (from->n) {                                                                             \
             void *p = realloc(to->arr, (to->n + from->n) * sizeof(*to->arr));                      \
-            if (!p)                                                                                \
+            if (!p) {                                                                              \
+                lpm_free(from);                                                                    \
                 return -1;                                                                         \
+            }                                                                                      \
             to->arr = p;                                                                           \
             memcpy(to->arr + to->n, from->arr, from->n * sizeof(*to->arr));                        \
             to->n += from->n;                                                                      \
@@ -383,11 +404,13 @@ static int append_module(struct lpm_module *to, struct lpm_module *from)
     APPEND(statics, nstatics);
 #undef APPEND
     struct reader_store *dst = to->priv, *src = from->priv;
-    for (size_t i = 0; i < src->nbufs; i++) {
-        if (grow((void **)&dst->bufs, &dst->cap, dst->nbufs + 1, sizeof(*dst->bufs)))
-            return -1;
-        dst->bufs[dst->nbufs++] = src->bufs[i];
+    /* Room for all first, so that no buffer is owned twice on failure. */
+    if (grow((void **)&dst->bufs, &dst->cap, dst->nbufs + src->nbufs, sizeof(*dst->bufs))) {
+        lpm_free(from);
+        return -1;
     }
+    for (size_t i = 0; i < src->nbufs; i++)
+        dst->bufs[dst->nbufs++] = src->bufs[i];
     src->nbufs = 0; /* the strings now belong to `to` */
     lpm_free(from);
     return 0;

@@ -2,6 +2,7 @@
  * layout.c - place a patch's parts in one image and assign its GOT slots
  * and call stubs.
  */
+#include <assert.h>
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ int lp_slots_assign(const struct lp_patch *p, struct lp_slots *s, char *err)
     }
     for (uint32_t i = 0; i < p->hdr->nrelocs; i++) {
         const struct lp_reloc *r = &p->relocs[i];
+        assert(r->sym < nsyms); /* the loader checked every reloc */
         switch (r->type) {
         case R_X86_64_GOTPCREL:
         case R_X86_64_GOTPCRELX:
@@ -110,5 +112,10 @@ int lp_layout_compute(const struct lp_patch *p, struct lp_layout *lay, char *err
     lay->got_off = lp_align_up(end, 8);
     end = lay->got_off + 8ull * lay->ngot;
     lay->size = lp_align_up(end ? end : 1, LP_PAGE_SIZE);
+    /* The image's parts in order, none overlapping. */
+    assert(lay->stub_off >= p->sec[LP_SEC_TEXT].size && lay->exec_size >= lay->stub_off);
+    assert(lay->rodata_off >= lay->exec_size && lay->data_off >= lay->rodata_off);
+    assert(lay->bss_off >= lay->data_off && lay->got_off >= lay->bss_off);
+    assert(lay->size >= end && lay->size % LP_PAGE_SIZE == 0);
     return 0;
 }

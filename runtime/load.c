@@ -3,6 +3,7 @@
  * every size, offset, index and string is checked before any accessor hands
  * out a pointer, so the applier never acts on a malformed patch.
  */
+#include <assert.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -112,6 +113,7 @@ int lp_parse_sections(const char *name, const uint8_t *buf, size_t len, unsigned
     for (int k = 0; k < LP_FS_COUNT; k++) {
         if (!idx[k])
             return lp_fail(err, "%s: missing section %s", name, lp_file_sections[k]);
+        assert(idx[k] < eh->e_shnum);
         int want_nobits = k == LP_FS_BSS;
         if ((sh[idx[k]].sh_type == SHT_NOBITS) != want_nobits)
             return lp_fail(err, "%s: section %s: type %u, expected %s", name, lp_file_sections[k],
@@ -396,6 +398,7 @@ static struct lp_patch *parse_owned(const char *name, uint8_t *buf, size_t len, 
     if (check_header(p, sh, idx, err) < 0 || check_sections(p, sh, idx, err) < 0 ||
         check_contents(p, err) < 0)
         goto fail;
+    assert(p->hdr && p->funcs && p->syms && p->relocs && p->strtab);
     return p;
 fail:
     lp_patch_free(p);
@@ -434,7 +437,9 @@ int lp_patch_load(const char *path, struct lp_patch **out, char *err)
         return lp_fail(err, "%s: not a regular file of at most 4 GiB", path);
     }
     size_t len = (size_t)st.st_size;
-    uint8_t *buf = malloc(len ? len : 1);
+    /* calloc, not malloc: the read loop below fills every byte, but zeroing
+     * makes that visible (large sizes come zeroed from mmap at no cost). */
+    uint8_t *buf = calloc(1, len ? len : 1);
     if (!buf) {
         close(fd);
         return lp_fail(err, "%s: out of memory (%zu bytes)", path, len);
@@ -496,6 +501,7 @@ const struct lp_header *lp_patch_header(const struct lp_patch *p)
 
 const struct lp_func *lp_patch_funcs(const struct lp_patch *p, uint32_t *n)
 {
+    assert(p && p->hdr);
     if (n)
         *n = p->hdr->nfuncs;
     return p->funcs;
@@ -503,6 +509,7 @@ const struct lp_func *lp_patch_funcs(const struct lp_patch *p, uint32_t *n)
 
 const struct lp_sym *lp_patch_syms(const struct lp_patch *p, uint32_t *n)
 {
+    assert(p && p->hdr);
     if (n)
         *n = p->hdr->nsyms;
     return p->syms;
@@ -510,6 +517,7 @@ const struct lp_sym *lp_patch_syms(const struct lp_patch *p, uint32_t *n)
 
 const struct lp_reloc *lp_patch_relocs(const struct lp_patch *p, uint32_t *n)
 {
+    assert(p && p->hdr);
     if (n)
         *n = p->hdr->nrelocs;
     return p->relocs;

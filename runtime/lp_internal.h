@@ -4,6 +4,7 @@
 #ifndef LP_INTERNAL_H
 #define LP_INTERNAL_H
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,11 +38,23 @@ struct lp_patch {
     } sec[LP_NSECTIONS];
 };
 
-/* Format one error line into err (LP_ERR_MAX); always returns -1. */
-int lp_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Format one error line into err (LP_ERR_MAX). */
+void lp_vfail(char *err, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* Format one error line into err; always returns -1.  Inline so that every
+ * caller (and gcc -fanalyzer) sees the -1 and follows only the error path. */
+static inline __attribute__((format(printf, 2, 3))) int lp_fail(char *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lp_vfail(err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
 
 static inline uint64_t lp_align_up(uint64_t v, uint64_t a)
 {
+    assert(a && (a & (a - 1)) == 0); /* alignments are checked powers of two */
     return (v + a - 1) & ~(a - 1);
 }
 

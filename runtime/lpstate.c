@@ -2,6 +2,7 @@
  * lpstate.c - pure helpers on a copy of the in-target patch record
  * (lpstate.h).  No I/O: the applier reads and writes the bytes.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
@@ -28,6 +29,7 @@ static uint64_t area_checksum(const uint8_t *area, uint64_t used)
 void lps_area_init(void *area, uint64_t size)
 {
     struct lps_header *h = area;
+    assert(size >= sizeof *h);
     memset(h, 0, sizeof *h);
     memcpy(h->magic, LPS_MAGIC, sizeof LPS_MAGIC);
     h->version = LPS_VERSION;
@@ -153,6 +155,7 @@ struct lps_patch *lps_area_append(void *area, uint64_t cap, const struct lps_pat
                 sizeof *h + h->used, h->size);
         return NULL;
     }
+    assert(h->used % 8 == 0 && size % 8 == 0); /* records stay 8-byte aligned */
     struct lps_patch *q = (struct lps_patch *)((uint8_t *)area + sizeof *h + h->used);
     memcpy(q, p, sizeof *p);
     if (p->nfuncs)
@@ -169,6 +172,8 @@ void lps_area_remove(void *area, struct lps_patch *p)
     struct lps_header *h = area;
     uint8_t *recs = (uint8_t *)area + sizeof *h;
     uint64_t off = (uint64_t)((uint8_t *)p - recs), size = p->rec_size;
+    /* p is a record of this area (lps_area_next/find/append), not a copy */
+    assert((uint8_t *)p >= recs && off + size <= h->used && h->npatches > 0);
     memmove(recs + off, recs + off + size, h->used - off - size);
     h->used -= size;
     h->npatches--;

@@ -5,6 +5,7 @@
  * Notation as in the x86-64 psABI: S symbol value, A addend, P place,
  * G address of the symbol's GOT slot, GOT the GOT base (our slots).
  */
+#include <assert.h>
 #include <elf.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct relocator {
 
 static uint64_t section_off(const struct lp_layout *lay, uint32_t s)
 {
+    assert(s >= LP_SEC_TEXT && s <= LP_SEC_BSS); /* the loader checked */
     switch (s) {
     case LP_SEC_TEXT:
         return lay->text_off;
@@ -42,12 +44,14 @@ static const char *sym_name(const struct relocator *rc, uint32_t i)
 
 static uint64_t got_addr(const struct relocator *rc, uint32_t slot)
 {
+    assert(slot == 0 || slot < rc->lay->ngot); /* slot 0: also the GOT base */
     return rc->t->image_addr + rc->lay->got_off + 8ull * slot;
 }
 
 /* S: where symbol i lives in the target (TLS: its offset in the TLS block). */
 static int symbol_value(struct relocator *rc, uint32_t i, uint64_t *out, char *err)
 {
+    assert(i < rc->p->hdr->nsyms);
     if (rc->sym_done[i]) {
         *out = rc->sym_addr[i];
         return 0;
@@ -98,6 +102,7 @@ static void put64(uint8_t *at, uint64_t v)
 
 static uint8_t *got_at(const struct relocator *rc, uint32_t slot)
 {
+    assert(slot < rc->lay->ngot);
     return rc->image + rc->lay->got_off + 8ull * slot;
 }
 

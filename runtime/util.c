@@ -12,15 +12,10 @@
 
 #include "lp_internal.h"
 
-int lp_fail(char *err, const char *fmt, ...)
+void lp_vfail(char *err, const char *fmt, va_list ap)
 {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
+    if (err)
         vsnprintf(err, LP_ERR_MAX, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 char *lp_hex(const uint8_t *bytes, size_t len, char *buf)

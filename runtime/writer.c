@@ -11,6 +11,7 @@
  * (each at its alignment; .lp.bss takes no bytes), .shstrtab, and the
  * section header table last.
  */
+#include <assert.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +143,7 @@ uint32_t lp_writer_str(struct lp_writer *w, const char *s)
     if ((w->str_count + 1) * 2 > w->str_hash_cap && str_grow(w) < 0)
         return 0;
     size_t n = strlen(s);
+    assert(w->str_hash && (w->str_count + 1) * 2 <= w->str_hash_cap); /* half full at most */
     uint32_t slot = str_slot(w, s, XXH3_64bits(s, n));
     if (w->str_hash[slot])
         return w->str_hash[slot] - 1;
@@ -302,10 +304,11 @@ static int serialise(struct lp_writer *w, uint8_t **out, size_t *out_len, uint8_
 
     /* .shstrtab: "" then every name, in order. */
     char shstr[256];
-    uint32_t name_off[LP_FS_COUNT + 1], shstr_len = 1;
+    uint32_t name_off[LP_FS_COUNT + 1] = {0}, shstr_len = 1;
     shstr[0] = 0;
     for (int i = 0; i <= LP_FS_COUNT; i++) {
         const char *n = i < LP_FS_COUNT ? s[i].name : ".shstrtab";
+        assert(shstr_len + strlen(n) + 1 <= sizeof shstr); /* fixed names fit */
         name_off[i] = shstr_len;
         memcpy(shstr + shstr_len, n, strlen(n) + 1);
         shstr_len += (uint32_t)strlen(n) + 1;
@@ -343,6 +346,7 @@ static int serialise(struct lp_writer *w, uint8_t **out, size_t *out_len, uint8_
         return -1;
     }
     w->hdr.file_size = len;
+    assert(hs->sh_offset + shstr_len <= shoff && shoff % 8 == 0);
     Elf64_Ehdr *eh = (Elf64_Ehdr *)file;
     memcpy(eh->e_ident, ELFMAG, SELFMAG);
     eh->e_ident[EI_CLASS] = ELFCLASS64;
@@ -358,8 +362,10 @@ static int serialise(struct lp_writer *w, uint8_t **out, size_t *out_len, uint8_
     eh->e_shnum = LP_FS_COUNT + 2;
     eh->e_shstrndx = LP_FS_COUNT + 1;
     for (int i = 0; i < LP_FS_COUNT; i++)
-        if (s[i].type != SHT_NOBITS && s[i].size)
+        if (s[i].type != SHT_NOBITS && s[i].size) {
+            assert(s[i].data && sh[i + 1].sh_offset + s[i].size <= hs->sh_offset);
             memcpy(file + sh[i + 1].sh_offset, s[i].data, s[i].size);
+        }
     memcpy(file + hs->sh_offset, shstr, shstr_len);
     memcpy(file + shoff, sh, sizeof sh);
 

@@ -30,3 +30,9 @@ lint() { make -C "$LP_TOP" --no-print-directory -s "$1"; }
   assert_failure
   assert_output --partial "climbs out of its directory"
 }
+
+@test "lint: gcc -fanalyzer finds nothing in the components' C code (make lint-analyzer)" {
+  run lint lint-analyzer
+  assert_success
+  assert_output --regexp 'lint-analyzer: [0-9]+ files clean'
+}

@@ -2,7 +2,8 @@
  * test_applier_proc.c - lpatch's pure pieces: choosing where to map a patch
  * image, reading a module's identity, and the in-target state round trip
  * (on this very process: a memfd named livepatch-state, read back through
- * /proc/self/mem exactly as lpatch reads a target).
+ * /proc/self/mem exactly as lpatch reads a target), and the safety check's
+ * refusal to allocate inside the pause.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,9 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "safety.h"
 #include "state.h"
+#include "stop.h"
 #include "tap.h"
 
 #define GiB (1ull << 30)
@@ -153,6 +156,27 @@ TEST(state_round_trip_through_proc_mem)
     close(fd);
 }
 
+/* The pause allocates nothing: lpa_safety_all works in the room that
+ * lpa_safety_reserve made before it, and with more threads held than that
+ * it refuses (a retry, after the release, reserves more) instead. */
+TEST(safety_check_refuses_more_threads_than_reserved)
+{
+    struct lpa_safety *s = lpa_safety_new(getpid(), -1);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    struct lpa_thread t[3] = {{.tid = 1}, {.tid = 2}, {.tid = 3}};
+    struct lpa_world w = {.pid = getpid(), .t = t, .n = 3, .cap = 3, .memfd = -1};
+    struct lpa_range r = {.lo = 0x1000, .hi = 0x2000, .name = "f"};
+    char why[512] = "";
+    CHECK_EQ_INT(lpa_safety_all(s, &w, &r, 1, -1, why), 1);
+    CHECK(strstr(why, "3 threads, room made for 0") != NULL);
+    CHECK_EQ_INT(lpa_safety_reserve(s, 2, 1), 0);
+    CHECK_EQ_INT(lpa_safety_all(s, &w, &r, 1, -1, why), 1);
+    CHECK(strstr(why, "3 threads, room made for 2") != NULL);
+    lpa_safety_free(s);
+}
+
 int main(void)
 {
     RUN(free_near_takes_the_closest_gap_within_reach);
@@ -161,5 +185,6 @@ int main(void)
     RUN(identify_reads_the_build_id_of_this_program);
     RUN(modules_of_this_process_include_its_executable);
     RUN(state_round_trip_through_proc_mem);
+    RUN(safety_check_refuses_more_threads_than_reserved);
     return tap_done();
 }

@@ -359,6 +359,15 @@ TEST(header_and_container_failures)
     uint32_t nf = 2;
     expect_raw_rejected(hdr + offsetof(struct lp_header, nfuncs), &nf, 4, 1,
                         ".lp.funcs: size 0x40 does not hold header.nfuncs = 2");
+    /* Huge counts (a corrupt or hostile header) are refused against the
+     * section sizes before anything is allocated for them. */
+    uint32_t huge = UINT32_MAX;
+    expect_raw_rejected(hdr + offsetof(struct lp_header, nfuncs), &huge, 4, 1,
+                        "does not hold header.nfuncs = 4294967295");
+    expect_raw_rejected(hdr + offsetof(struct lp_header, nsyms), &huge, 4, 1,
+                        "does not hold header.nsyms = 4294967295");
+    expect_raw_rejected(hdr + offsetof(struct lp_header, nrelocs), &huge, 4, 1,
+                        "does not hold header.nrelocs = 4294967295");
     uint32_t blen = 33;
     expect_raw_rejected(hdr + offsetof(struct lp_header, old_build_id_len), &blen, 4, 1,
                         "build-id length 33/20 exceeds 32");
