@@ -8,11 +8,11 @@ LPDIFF_SAN := $(BUILD)/san/bin/lpdiff
 
 $(LPDIFF): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_A) $(LIBLP_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LIBS_ELF) -ljansson
+	$(CC) -o $@ $^ $(LIBS_ELF) -ljansson -lZydis
 
 $(LPDIFF_SAN): $(call sanobjs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_SAN) $(LIBLP_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) -ljansson
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) -ljansson -lZydis
 
 ALL_TARGETS += $(LPDIFF)
 SAN_TARGETS += $(LPDIFF_SAN)
