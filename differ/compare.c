@@ -9,13 +9,17 @@
  * compared with relocations normalised: targets by name, anonymous
  * constants (strings, constant pools, switch tables) by content.  A change
  * of named read-only data changes every function that references it.
+ * A function whose only difference is the line numbers its assert()s pass
+ * is left out; that is decided on instructions decoded with Zydis.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <dwarf.h>
+#include <Zydis/Zydis.h>
 #include <xxhash.h>
 
 #include "differ.h"
@@ -326,27 +330,123 @@ static int fn_code_equal(const struct fn *a, const struct fn *b)
     return a->size == b->size && range_equal(a->u, a->sec, a->off, b->u, b->sec, b->off, a->size);
 }
 
-/* Does a call to an assertion-failure function have its relocation in
- * (from, from + 40]: the mov of its line argument is part of its set-up. */
-static int assert_call_after(const struct unit *u, size_t sec, uint64_t from)
+/* ---- assert() line numbers -------------------------------------------- */
+
+/* Instructions after the line's mov that may set up the rest of the call
+ * (file, function and expression arguments, stack alignment). */
+#define ASSERT_SETUP_INSNS 8
+
+/* One decoded instruction: the Zydis decode, its operands (hidden ones
+ * included) and where it starts in the function. */
+struct insn {
+    ZydisDecodedInstruction d;
+    ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+    uint64_t off;
+};
+
+/* Decode the instruction at offset off of code[0..size); 0 on failure. */
+static int decode_at(const ZydisDecoder *dec, const uint8_t *code, uint64_t size, uint64_t off,
+                     struct insn *in)
 {
+    if (off >= size)
+        return 0;
+    in->off = off;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(dec, code + off, size - off, &in->d, in->op)))
+        return 0;
+    assert(in->d.length > 0 && off + in->d.length <= size);
+    return 1;
+}
+
+/* Is it `mov $imm32, %edx` (b8+r or c7 /0, no prefixes that change it)? */
+static int is_edx_imm32_mov(const struct insn *in)
+{
+    const ZydisDecodedInstruction *d = &in->d;
+    return d->mnemonic == ZYDIS_MNEMONIC_MOV && d->operand_count_visible == 2 &&
+           d->operand_width == 32 && in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+           in->op[0].reg.value == ZYDIS_REGISTER_EDX &&
+           in->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && d->raw.imm[0].size == 32 &&
+           !(d->attributes & (ZYDIS_ATTRIB_HAS_LOCK | ZYDIS_ATTRIB_HAS_SEGMENT));
+}
+
+/* Does the instruction write rdx or any part of it? */
+static int writes_rdx(const struct insn *in)
+{
+    for (unsigned i = 0; i < in->d.operand_count; i++) {
+        const ZydisDecodedOperand *o = &in->op[i];
+        if (o->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+            (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
+            ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, o->reg.value) ==
+                ZYDIS_REGISTER_RDX)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is the decoded call at fn_off in section sec a call of an
+ * assertion-failure function: a relocation on its target field (rel32 of
+ * `call rel32`, disp32 of `call *x(%rip)`) naming __assert_fail or
+ * __assert_perror_fail? */
+static int assert_call_at(const struct unit *u, size_t sec, uint64_t fn_off, const struct insn *in)
+{
+    const ZydisDecodedInstruction *d = &in->d;
+    uint64_t field;
+    if (d->raw.imm[0].size == 32 && d->raw.imm[0].is_relative)
+        field = d->raw.imm[0].offset;
+    else if (in->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+             in->op[0].mem.base == ZYDIS_REGISTER_RIP && d->raw.disp.size == 32)
+        field = d->raw.disp.offset;
+    else
+        return 0;
     const struct eo_sec *s = &u->obj->secs[sec];
-    size_t n, i = eo_relas_in(s, from, from + 41, &n);
+    uint64_t at = fn_off + in->off + field;
+    size_t n, i = eo_relas_in(s, at, at + 1, &n);
     for (size_t k = 0; k < n; k++) {
         const struct eo_sym *y = &u->obj->syms[s->relas[i + k].sym];
-        uint64_t at = s->relas[i + k].off;
-        if (at > from && at >= 1 && s->data && s->data[at - 1] == 0xe8 &&
+        if (s->relas[i + k].off == at &&
             (!strcmp(y->name, "__assert_fail") || !strcmp(y->name, "__assert_perror_fail")))
             return 1;
     }
     return 0;
 }
 
+/* Is the mov `in` of function f the line argument of an assert call: within
+ * ASSERT_SETUP_INSNS instructions a call of an assertion-failure function,
+ * with nothing in between that branches or writes rdx? */
+static int assert_call_after(const ZydisDecoder *dec, const struct fn *f, const uint8_t *code,
+                             const struct insn *mov)
+{
+    struct insn in;
+    uint64_t off = mov->off + mov->d.length;
+    for (int k = 0; k < ASSERT_SETUP_INSNS && decode_at(dec, code, f->size, off, &in); k++) {
+        if (in.d.mnemonic == ZYDIS_MNEMONIC_CALL)
+            return assert_call_at(f->u, f->sec, f->off, &in);
+        if (in.d.meta.branch_type != ZYDIS_BRANCH_TYPE_NONE ||
+            in.d.meta.category == ZYDIS_CATEGORY_RET || writes_rdx(&in))
+            return 0;
+        off += in.d.length;
+    }
+    return 0;
+}
+
+/* Is there a relocation on any byte of [from, to) of f's section? */
+static int reloc_in(const struct fn *f, uint64_t from, uint64_t to)
+{
+    size_t n;
+    eo_relas_in(&f->u->obj->secs[f->sec], f->off + from, f->off + to, &n);
+    return n > 0;
+}
+
 /* Do a and b differ only in the line numbers their failing assert()s pass
- * (`mov $LINE, %edx` a few bytes before `call __assert_fail`)?  Lines
+ * (`mov $LINE, %edx` a few instructions before `call __assert_fail`)?  Lines
  * added above a function shift them; replacing the function would change
  * nothing but what a failed assertion prints, at the cost of waiting for
- * a possibly hot function to be left. */
+ * a possibly hot function to be left.
+ *
+ * Both versions are decoded instruction by instruction from the start.
+ * Every instruction must have the same length in both; one that differs
+ * must be a `mov $imm32, %edx` in both whose bytes differ only in the
+ * immediate (no relocation on it), followed by an assert call.  Anything
+ * Zydis cannot decode answers no: the function is patched, the safe side. */
 static int only_assert_lines_differ(const struct fn *a, const struct fn *b)
 {
     const struct eo_sec *sa = &a->u->obj->secs[a->sec], *sb = &b->u->obj->secs[b->sec];
@@ -354,22 +454,30 @@ static int only_assert_lines_differ(const struct fn *a, const struct fn *b)
         b->off + b->size > sb->size)
         return 0;
     const uint8_t *x = sa->data + a->off, *y = sb->data + b->off;
+    ZydisDecoder dec;
+    if (!ZYAN_SUCCESS(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+        return 0;
     int lines = 0;
-    for (uint64_t i = 0; i < a->size;) {
-        if (x[i] == y[i]) {
-            i++;
+    struct insn ia, ib;
+    for (uint64_t off = 0; off < a->size; off += ia.d.length) {
+        if (!decode_at(&dec, x, a->size, off, &ia) || !decode_at(&dec, y, b->size, off, &ib) ||
+            ia.d.length != ib.d.length)
+            return 0;
+        uint64_t len = ia.d.length;
+        if (!memcmp(x + off, y + off, len))
             continue;
-        }
-        /* the differing bytes must sit in the imm32 of `ba imm32` */
-        uint64_t p = i;
-        while (p > 0 && i - p < 4 && x[p - 1] != 0xba)
-            p--;
-        if (p == 0 || i - p >= 4 || x[p - 1] != 0xba || y[p - 1] != 0xba || p + 4 > a->size ||
-            !assert_call_after(a->u, a->sec, a->off + p + 4) ||
-            !assert_call_after(b->u, b->sec, b->off + p + 4))
+        if (!is_edx_imm32_mov(&ia) || !is_edx_imm32_mov(&ib) ||
+            ia.d.raw.imm[0].offset != ib.d.raw.imm[0].offset)
+            return 0;
+        uint64_t imm = ia.d.raw.imm[0].offset;
+        assert(imm + 4 <= len);
+        /* the differing bytes must all be the immediate's */
+        if (memcmp(x + off, y + off, imm) ||
+            memcmp(x + off + imm + 4, y + off + imm + 4, len - imm - 4) ||
+            reloc_in(a, off + imm, off + imm + 4) || reloc_in(b, off + imm, off + imm + 4) ||
+            !assert_call_after(&dec, a, x, &ia) || !assert_call_after(&dec, b, y, &ib))
             return 0;
         lines++;
-        i = p + 4;
     }
     return lines > 0 && relocs_equal(a->u, a->sec, a->off, b->u, b->sec, b->off, a->size);
 }

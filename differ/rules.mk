@@ -8,11 +8,11 @@ LPDIFF_SAN := $(BUILD)/san/bin/lpdiff
 
 $(LPDIFF_BIN): $(call objs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_A) $(LIBLPCLI_A) $(LIBLP_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LIBS_ELF) $(LIBS_CLI)
+	$(CC) -o $@ $^ $(LIBS_ELF) $(LIBS_CLI) -lZydis
 
 $(LPDIFF_SAN): $(call sanobjs,differ/main.c $(DIFFER_SRCS)) $(LIBLPMETA_SAN) $(LIBLPCLI_SAN) $(LIBLP_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) $(LIBS_CLI)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS_ELF) $(LIBS_CLI) -lZydis
 
 ALL_TARGETS += $(LPDIFF_BIN)
 SAN_TARGETS += $(LPDIFF_SAN)

@@ -10,7 +10,7 @@ CPPFLAGS_tests := -Itests/lib $(foreach c,$(COMPONENTS),-I$(c))
 $(BUILD)/san/tests/%: tests/unit/%.c $(UNIT_LINK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS_tests) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(UNIT_LINK) \
-	    $(LIBS_ELF) $(LIBS_UNWIND) $(LIBS_CLI)
+	    $(LIBS_ELF) $(LIBS_UNWIND) $(LIBS_CLI) -lZydis
 
 SAN_TARGETS += $(UNIT_BINS)
 

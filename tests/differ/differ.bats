@@ -512,3 +512,12 @@ twin_tree() { # DIR VERSION KIND
   assert_success
   assert_equal "$(json '.changed | index("hot") != null')" true
 }
+
+@test "a real constant change inside an instruction holding an 0xba byte, near an assert, is patched" {
+  # imul $0x5634ba -> $0x5734ba (69 c7 ba 34 5X 00) a few instructions before
+  # __assert_fail: not a `mov $LINE, %edx`, so not an assert line change
+  diff_case assertfake pie
+  assert_success
+  assert_equal "$(json '.changed | index("scale") != null')" true
+  refute_output --partial "only assert() line numbers changed"
+}
