@@ -8,12 +8,10 @@ LIBLPCLI_SAN := $(BUILD)/san/lib/liblpcli.a
 LIBS_CLI := -ljansson
 
 $(LIBLPCLI_A): $(call objs,$(CLI_SRCS))
-	@mkdir -p $(@D)
-	rm -f $@; $(AR) rcs $@ $^
+	$(archive)
 
 $(LIBLPCLI_SAN): $(call sanobjs,$(CLI_SRCS))
-	@mkdir -p $(@D)
-	rm -f $@; $(AR) rcs $@ $^
+	$(archive)
 
 ALL_TARGETS += $(LIBLPCLI_A)
 SAN_TARGETS += $(LIBLPCLI_SAN)

@@ -13,11 +13,9 @@ LPMETA_SRCS := gcc-plugin/lpmeta_read.c
 LIBLPMETA_A   := $(BUILD)/lib/liblpmeta.a
 LIBLPMETA_SAN := $(BUILD)/san/lib/liblpmeta.a
 $(LIBLPMETA_A): $(call objs,$(LPMETA_SRCS))
-	@mkdir -p $(@D)
-	rm -f $@; $(AR) rcs $@ $^
+	$(archive)
 $(LIBLPMETA_SAN): $(call sanobjs,$(LPMETA_SRCS))
-	@mkdir -p $(@D)
-	rm -f $@; $(AR) rcs $@ $^
+	$(archive)
 ALL_TARGETS += $(LIBLPMETA_A)
 SAN_TARGETS += $(LIBLPMETA_SAN)
 

@@ -8,16 +8,14 @@ LIBLP_SO  := $(BUILD)/lib/liblivepatch.so
 LIBLP_SAN := $(BUILD)/san/lib/liblivepatch.a
 
 $(LIBLP_A): $(call objs,$(RUNTIME_SRCS))
-	@mkdir -p $(@D)
-	rm -f $@; $(AR) rcs $@ $^
+	$(archive)
 
 $(LIBLP_SO): $(call objs,$(RUNTIME_SRCS))
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $^ -lxxhash
 
 $(LIBLP_SAN): $(call sanobjs,$(RUNTIME_SRCS))
-	@mkdir -p $(@D)
-	rm -f $@; $(AR) rcs $@ $^
+	$(archive)
 
 ALL_TARGETS += $(LIBLP_A) $(LIBLP_SO)
 SAN_TARGETS += $(LIBLP_SAN)
