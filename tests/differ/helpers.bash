@@ -34,6 +34,12 @@ build_tree() {
     (cd "$src" && gcc "${plugin[@]}" "${cflags[@]}" -c "$f" -o "$out/${f%.c}.o") || return 1
     objs+=("$out/${f%.c}.o")
   done < <(cd "$src" && find . -name '*.c' | sort)
+  # A live case (its work in lp_probe(), no main) gets the shared driver.
+  if [[ $module == prog ]] && ! grep -qs '\bmain *(' "$src"/*.c; then
+    (cd "$BATS_TEST_DIRNAME" && gcc "${plugin[@]}" "${cflags[@]}" -c live-main.c \
+      -o "$out/live-main.o") || return 1
+    objs+=("$out/live-main.o")
+  fi
   gcc "${ldflags[@]}" -o "$out/$module" "${objs[@]}"
 }
 
@@ -75,4 +81,47 @@ old_global_addr() {
 # dump: lpdiff --dump of the patch into $output.
 dump() {
   run "$LPDIFF" --dump "$T/p.lpatch"
+}
+
+# live_check: after a successful diff_case on a live case, run the OLD
+# program, apply $T/p.lpatch to it while it runs, and assert that its
+# output switches from OLD's to NEW's; revert and assert OLD's again.
+live_check() {
+  local want_old want_new got pid
+  want_old=$("$T/old/prog" once)
+  want_new=$("$T/new/prog" once)
+  [[ $want_old != "$want_new" ]] || fail "OLD and NEW print the same: nothing to see"
+  coproc LIVE { exec "$T/old/prog" loop; }
+  pid=$LIVE_PID
+  _live_read ready
+  got=$(_live_probe) && [[ $got == "$want_old" ]] || { kill "$pid"; fail "OLD before apply printed: $got"; }
+  run "$LPATCH" apply "$pid" "$T/p.lpatch"
+  [[ $status == 0 ]] || { kill "$pid"; fail "lpatch apply failed ($status): $output"; }
+  got=$(_live_probe)
+  [[ $got == "$want_new" ]] || { kill "$pid"; fail "after apply printed: $got, NEW prints: $want_new"; }
+  run "$LPATCH" revert "$pid"
+  [[ $status == 0 ]] || { kill "$pid"; fail "lpatch revert failed ($status): $output"; }
+  got=$(_live_probe)
+  [[ $got == "$want_old" ]] || { kill "$pid"; fail "after revert printed: $got, OLD prints: $want_old"; }
+  exec {LIVE[1]}>&-
+  wait "$pid" || true
+}
+
+# _live_read WANT: next line from the live program must be WANT.
+_live_read() {
+  local line
+  IFS= read -r -t 10 line <&"${LIVE[0]}" || fail "live program said nothing (wanted $1)"
+  [[ $line == "$1" ]] || fail "live program said '$line', wanted '$1'"
+}
+
+# _live_probe: ask the live program once, print its answer (without "--").
+_live_probe() {
+  local line out=()
+  echo >&"${LIVE[1]}"
+  while IFS= read -r -t 10 line <&"${LIVE[0]}"; do
+    [[ $line == -- ]] && { printf '%s\n' "${out[@]}"; return 0; }
+    out+=("$line")
+  done
+  echo "(no answer)"
+  return 1
 }
