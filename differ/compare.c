@@ -226,7 +226,10 @@ static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf,
     const struct eo_file *o = u->obj;
     const struct eo_sym *y = &o->syms[r->sym];
     *addend = r->addend;
-    if (y->shndx == SHN_UNDEF) {
+    /* A global name is one target whether this unit defines it or not:
+     * `check` moved into the caller's file is still `check`. */
+    if (y->shndx == SHN_UNDEF ||
+        (!is_section_ref(y) && (y->bind == STB_GLOBAL || y->bind == STB_WEAK) && y->name[0])) {
         snprintf(buf, len, "U:%s", y->name);
         return;
     }

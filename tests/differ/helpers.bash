@@ -10,9 +10,11 @@ CASES=$BATS_TEST_DIRNAME/cases
 #   MODE: pie (default) | nopie | shared | plain (no plugin, the plugin's
 #   flags by hand) | noentry (no plugin, no patchable entries) | O1 (pie, -O1)
 #   | nodebug (pie, no -g) | gc (pie, linked with --gc-sections)
+#   CASE_OPT (default -O2) is the optimisation level of every mode but O1.
+#   Sources are *.c (gcc) and *.cc (g++, and the link with g++).
 build_tree() {
   local src=$1 out=$2 mode=${3:-pie}
-  local -a cflags=(-g -O2) ldflags=(-pie) plugin=(-fplugin="$LP_PLUGIN")
+  local -a cflags=(-g "${CASE_OPT:--O2}") ldflags=(-pie) plugin=(-fplugin="$LP_PLUGIN")
   local module=prog
   # shellcheck disable=SC2054 # commas belong to GCC and linker options
   case $mode in
@@ -27,20 +29,22 @@ build_tree() {
     noentry) cflags+=(-fPIE -ffunction-sections -fdata-sections); plugin=() ;;
   esac
   mkdir -p "$out"
-  local f objs=()
+  local f cc=gcc link=gcc objs=()
   while IFS= read -r f; do
     f=${f#./}
+    cc=gcc
+    [[ $f == *.cc ]] && cc=g++ link=g++
     mkdir -p "$out/$(dirname "$f")"
-    (cd "$src" && gcc "${plugin[@]}" "${cflags[@]}" -c "$f" -o "$out/${f%.c}.o") || return 1
-    objs+=("$out/${f%.c}.o")
-  done < <(cd "$src" && find . -name '*.c' | sort)
+    (cd "$src" && $cc "${plugin[@]}" "${cflags[@]}" -c "$f" -o "$out/${f%.*}.o") || return 1
+    objs+=("$out/${f%.*}.o")
+  done < <(cd "$src" && find . -name '*.c' -o -name '*.cc' | sort)
   # A live case (its work in lp_probe(), no main) gets the shared driver.
-  if [[ $module == prog ]] && ! grep -qs '\bmain *(' "$src"/*.c; then
+  if [[ $module == prog ]] && ! grep -qs '\<main *(' "$src"/*.c "$src"/*.cc; then
     (cd "$BATS_TEST_DIRNAME" && gcc "${plugin[@]}" "${cflags[@]}" -c live-main.c \
       -o "$out/live-main.o") || return 1
     objs+=("$out/live-main.o")
   fi
-  gcc "${ldflags[@]}" -o "$out/$module" "${objs[@]}"
+  $link "${ldflags[@]}" -o "$out/$module" "${objs[@]}"
 }
 
 # diff_case NAME [MODE] [lpdiff options...]: build cases/NAME/{old,new} into
