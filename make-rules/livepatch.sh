@@ -118,6 +118,18 @@ check_plugin() {
     esac
 }
 
+# A build stopped half-way leaves its tree at the build path: give it back
+# to its revision (named in .livepatch-owner), or drop it.
+restore_at() {
+    [ -d "$at" ] || return 0
+    owner=$(cat "$at/.livepatch-owner" 2>/dev/null || true)
+    if [ -n "$owner" ] && [ ! -e "$(dirname "$at")/$owner" ]; then
+        mv "$at" "$(dirname "$at")/$owner"
+    else
+        rm -rf "$at"
+    fi
+}
+
 # build REV VAR STEP TOTAL: bring .livepatch/build/<name> up to date with REV
 # and run the project's build there.  Prints nothing on stdout but progress.
 build_rev() {
@@ -125,9 +137,16 @@ build_rev() {
     name=$(rev_name "$rev")
     kind=$(rev_kind "$rev" "$var")
     dir=$(abs_path "$LP_WORK")/build/$name
+    # Every revision is built at one path, its tree moved there for the
+    # build: an absolute path that -ffile-prefix-map cannot reach (the
+    # build-tree RUNPATH cmake links in) is then the same in every build, so
+    # a module the fix does not touch keeps its build-id from one revision
+    # to the next, and stacked patches find it.
+    at=$(abs_path "$LP_WORK")/build/.at
+    restore_at
     say "building $rev ($3/$4)"
-    cc=$(cc_for "$LP_GCC" "$dir")
-    cxx=$(cc_for "$LP_GXX" "$dir")
+    cc=$(cc_for "$LP_GCC" "$at")
+    cxx=$(cc_for "$LP_GXX" "$at")
     plugin_id=$LP_PLUGIN
     [ -f "$LP_PLUGIN" ] && plugin_id=$(sha256sum <"$LP_PLUGIN")
     stamp="cc=$cc
@@ -159,8 +178,13 @@ build=$LP_BUILD_CMD"
     esac
     flags="$flags -- $(make_override CC "$cc") $(make_override CXX "$cxx")"
     log=$dir/.livepatch-build.log
-    if ! (cd "$dir" && CC=$cc CXX=$cxx MAKEFLAGS=$flags SOURCE_DATE_EPOCH=0 TZ=UTC LC_ALL=C \
-        sh -c "$LP_BUILD_CMD") >"$log" 2>&1; then
+    printf '%s\n' "$name" >"$dir/.livepatch-owner"
+    mv "$dir" "$at" || die "cannot move $dir to $at for the build"
+    rc=0
+    (cd "$at" && CC=$cc CXX=$cxx MAKEFLAGS=$flags SOURCE_DATE_EPOCH=0 TZ=UTC LC_ALL=C \
+        sh -c "$LP_BUILD_CMD") >"$at/.livepatch-build.log" 2>&1 || rc=$?
+    mv "$at" "$dir" || die "cannot move $at back to $dir"
+    if [ "$rc" != 0 ]; then
         tail -n 30 "$log" >&2
         die "building $rev failed: '$LP_BUILD_CMD' in $LP_WORK/build/$name (log: $LP_WORK/build/$name/.livepatch-build.log)"
     fi

@@ -199,3 +199,44 @@ setup() {
     run find "$KV" -path "*${work#/}*"
     assert_output ""
 }
+
+@test "a module that embeds its build directory (a build-tree RUNPATH) keeps its build-id across revisions it does not change" {
+    p=$BATS_TEST_TMPDIR/rpath
+    for v in old new; do
+        mkdir -p "$p/$v"
+        # like cmake: the program's RUNPATH names the build tree, absolutely
+        printf 'all: libu.so prog\nlibu.so: u.o\n\t$(CC) -shared -Wl,-rpath,$(CURDIR) -o $@ u.o\nu.o: u.c\n\t$(CC) -O2 -fPIC -c u.c\nprog: p.o libu.so\n\t$(CC) -o $@ p.o -L. -lu -Wl,-rpath,$(CURDIR)\np.o: p.c\n\t$(CC) -O2 -c p.c\n' \
+            >"$p/$v/Makefile"
+        printf 'int util(int x) { return x * 3; }\n' >"$p/$v/u.c"
+    done
+    printf 'int util(int);\nint step(int x) { return util(x) + 1; }\nint main(void) { return step(0) - 1; }\n' >"$p/old/p.c"
+    printf 'int util(int);\nint step(int x) { return util(x) + 2; }\nint main(void) { return step(0) - 2; }\n' >"$p/new/p.c"
+    run make -C "$p" -s -f "$LP_MK" livepatch OLD=old NEW=new LIVEPATCH_MODULES='prog libu.so'
+    assert_success
+    assert_output --partial "libu.so: no change"
+    assert_equal "$(build_id "$p/.livepatch/build/old/libu.so")" "$(build_id "$p/.livepatch/build/new/libu.so")"
+    run readelf -d "$p/.livepatch/build/old/prog"
+    assert_output --partial "/.livepatch/build/.at]"
+    # every tree is back under its own name
+    assert [ ! -e "$p/.livepatch/build/.at" ]
+    assert [ -f "$p/.livepatch/build/old/.livepatch-build.log" ]
+}
+
+@test "a build stopped half-way leaves its tree at the build path; the next run gives it back" {
+    p=$BATS_TEST_TMPDIR/stopped
+    for v in old new; do
+        mkdir -p "$p/$v"
+        printf 'prog: p.c\n\t$(CC) -O2 -c p.c -o p.o\n\t$(CC) -o prog p.o\n' >"$p/$v/Makefile"
+    done
+    printf 'int step(int x) { return x + 1; }\nint main(void) { return step(0) - 1; }\n' >"$p/old/p.c"
+    printf 'int step(int x) { return x + 2; }\nint main(void) { return step(0) - 2; }\n' >"$p/new/p.c"
+    run make -C "$p" -s -f "$LP_MK" livepatch OLD=old NEW=new LIVEPATCH_MODULES=prog
+    assert_success
+    # as if make livepatch had been killed during NEW's build
+    mv "$p/.livepatch/build/new" "$p/.livepatch/build/.at"
+    run make -C "$p" -s -f "$LP_MK" livepatch OLD=old NEW=new LIVEPATCH_MODULES=prog
+    assert_success
+    assert [ ! -e "$p/.livepatch/build/.at" ]
+    assert [ -f "$p/.livepatch/build/new/prog" ]
+    assert [ -f "$p/livepatch/prog.lpatch" ]
+}
