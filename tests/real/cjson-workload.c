@@ -165,8 +165,8 @@ static void comma_at_end(void)
 {
     static const char text[] = "{\"a\":1,";
     long page = sysconf(_SC_PAGESIZE);
-    char *map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    char *map =
+        mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (map == MAP_FAILED || mprotect(map + page, (size_t)page, PROT_NONE)) {
         printf("mmap: %s\n", strerror(errno));
         return;
