@@ -15,6 +15,7 @@
  * stable uppercase word users see and write in --accept CODE:NAME. */
 enum refusal_code {
     REFUSE_AMBIGUOUS,
+    REFUSE_BITFIELD_ADDED,
     REFUSE_COMPILER_MISMATCH,
     REFUSE_CSWTCH,
     REFUSE_CTOR_CHANGED,

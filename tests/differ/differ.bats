@@ -83,6 +83,28 @@ load helpers
   [[ ! -e $T/p.lpatch ]]
 }
 
+@test "a bit-field added in unused bits is refused (BITFIELD_ADDED), then accepted and applied live" {
+  diff_case bitsadded pie
+  assert_failure 3
+  assert_output --partial "lpdiff: refused [BITFIELD_ADDED] type struct conn: bit-field 'closing' at offset 4 bit 2 (1 bit) added in bits no member used (size 8 bytes and every other member unchanged); in objects that already exist these bits hold whatever they held before: 0 if the objects were zero-allocated (calloc, static storage, memset) (c.c:6)"
+  assert_equal "$(json '[.refused[].code]')" '["BITFIELD_ADDED"]'
+  assert_equal "$(json '.refused[0].name')" '"conn"'
+  [[ ! -e $T/p.lpatch ]]
+  diff_case bitsadded pie --accept BITFIELD_ADDED:conn
+  assert_success
+  assert_equal "$(json '[.accepted[].code]')" '["BITFIELD_ADDED"]'
+  assert_equal "$(json .refused)" '[]'
+  live_check
+}
+
+@test "a bit-field struct that grows is still LAYOUT_TYPE, with bit offsets in the message" {
+  diff_case bitsgrow pie
+  assert_failure 3
+  assert_output --partial "lpdiff: refused [LAYOUT_TYPE] type struct perm: member 'exec' added at offset 4 bit 0 (1 bit); size 4 -> 8 bytes (c.c:5)"
+  refute_output --partial "BITFIELD_ADDED"
+  refute_output --partial "offset -1"
+}
+
 @test "an anonymous struct is named by its typedef in the refusal" {
   diff_case anonstruct pie
   assert_failure 3
