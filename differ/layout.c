@@ -416,7 +416,7 @@ static void check_variables(struct cmp *c, struct unit *nu)
             continue;
         char msg[1024], w[256];
         if (check_entity(c, N(c->o, on)->type, N(c->n, nn)->type, msg, sizeof(msg)) &&
-            (v->writable || v->tls) && v->size == v->peer->size)
+            (v->writable || v->tls) && !v->carried && v->size == v->peer->size)
             report_refuse(&c->d->rep, REFUSE_GLOBAL_TYPE, v->key, dw_where(c->n, nn, w, sizeof(w)),
                           "variable %s: %s", v->key, msg);
     }

@@ -52,6 +52,7 @@ struct report {
     VEC(struct refusal) refused;
     VEC(char *) accept; /* "CODE:NAME" patterns; NAME may be "*" */
     VEC(char *) changed, added, removed, new_vars, notes;
+    VEC(char *) carried; /* "var (file.c)": never-written tables carried like read-only data */
     const char *module;
     char old_build_id[65], new_build_id[65];
     const char *patch_path; /* NULL when no patch written */

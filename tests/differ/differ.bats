@@ -57,6 +57,40 @@ load helpers
   refute_output --partial "twice"
 }
 
+@test "a never-written static table that shrinks is carried in the patch, every reader patched, applied live" {
+  diff_case nowritetable pie
+  assert_success
+  # is_allowed's code is the same: it is patched because it reads the table
+  assert_equal "$(json .changed)" '["is_allowed","lp_probe"]'
+  assert_equal "$(json .carried_tables)" '["allowed (m.c)"]'
+  assert_line "tables never written, carried in the patch (every reader patched) (1):"
+  assert_line "  allowed (m.c)"
+  refute_output --partial GLOBAL_SIZE
+  dump
+  assert_output --regexp '-> patch allowed \.lp\.data\+0x'
+  refute_output --partial "-> module allowed"
+  live_check
+}
+
+@test "a never-written static table whose strings change (same size) is carried, not DATA_INIT" {
+  diff_case nowritechange pie
+  assert_success
+  assert_equal "$(json .carried_tables)" '["allowed (m.c)"]'
+  assert_equal "$(json .refused)" '[]'
+  live_check
+}
+
+@test "a static table that code writes, or whose address escapes, is still refused" {
+  diff_case writtentable pie
+  assert_failure 3
+  assert_output --partial "lpdiff: refused [GLOBAL_SIZE] variable allowed: size 40 -> 32 bytes (m.c:4)"
+  assert_equal "$(json .carried_tables)" '[]'
+  diff_case escapetable pie
+  assert_failure 3
+  assert_output --partial "lpdiff: refused [GLOBAL_SIZE] variable allowed: size 40 -> 32 bytes (m.c:4)"
+  assert_equal "$(json .carried_tables)" '[]'
+}
+
 @test "a change in an inlined helper reaches its callers only" {
   diff_case inline pie
   assert_success
