@@ -588,6 +588,18 @@ static const struct eo_sym *module_sym_of_var(struct lpd *d, struct side *s, con
     return y || v->is_local ? y : global_made_local(s, v->name);
 }
 
+/* Did the plugin prove that v's unit never writes v (LPMETA_NOWRITE)? */
+static int proven_nowrite(const struct var *v)
+{
+    const struct lpm_module *m = v->u->meta;
+    if (!m || v->tls || !v->is_local)
+        return 0;
+    for (size_t i = 0; i < m->nnowrites; i++)
+        if (m->nowrites[i].unit_id == v->u->unit_id && !strcmp(m->nowrites[i].asm_name, v->name))
+            return 1;
+    return 0;
+}
+
 static void compare_variables(struct lpd *d, struct unit *nu)
 {
     for (size_t i = 0; i < nu->vars.n; i++) {
@@ -610,6 +622,15 @@ static void compare_variables(struct lpd *d, struct unit *nu)
         if (!v->writable && !v->tls) {
             if (!var_data_equal(v, o))
                 v->changed = 1; /* travels in the patch; users get patched */
+            continue;
+        }
+        /* Never written in either build: the process still holds OLD's
+         * initial table, and only the functions that refer to it read it. */
+        if (v->writable && proven_nowrite(v) && proven_nowrite(o)) {
+            if (v->size != o->size || !var_data_equal(v, o)) {
+                v->changed = v->carried = 1;
+                VEC_PUSH(d->rep.carried, xasprintf("%s (%s)", v->key, nu->file));
+            }
             continue;
         }
         if (v->size != o->size) {
@@ -657,8 +678,9 @@ static void propagate_rodata(struct unit *nu)
         size_t n, k = eo_relas_in(s, f->off, f->off + f->size, &n);
         for (size_t j = 0; j < n; j++) {
             struct var *v = reloc_var(nu, &s->relas[k + j]);
-            if (v && v->changed && !v->writable && !v->tls)
-                set_changed(f, "uses changed read-only data");
+            if (v && v->changed && ((!v->writable && !v->tls) || v->carried))
+                set_changed(f, v->carried ? "uses a changed table that is never written"
+                                          : "uses changed read-only data");
         }
     }
 }

@@ -45,8 +45,9 @@ static const char usage[] =
     "  -h, --help           this text\n"
     "\n"
     "refusal codes: NO_ENTRY COMPILER_MISMATCH OPTIONS_MISMATCH LAYOUT_TYPE\n"
-    "  GLOBAL_SIZE GLOBAL_TYPE ENUM_VALUE DATA_INIT DATA_REMOVED TLS_LAYOUT\n"
-    "  SIGNATURE CTOR_CHANGED AMBIGUOUS UNRESOLVED HASH_MISMATCH NO_DEBUGINFO\n"
+    "  BITFIELD_ADDED GLOBAL_SIZE GLOBAL_TYPE ENUM_VALUE DATA_INIT DATA_REMOVED\n"
+    "  TLS_LAYOUT SIGNATURE CTOR_CHANGED AMBIGUOUS UNRESOLVED HASH_MISMATCH\n"
+    "  NO_DEBUGINFO\n"
     "\n"
     "exit status: 0 patch written, 1 nothing changed, 2 usage or input error,\n"
     "  3 refused (see stderr and the report)\n";

@@ -51,6 +51,7 @@ static void read_attrs(struct loader *L, Dwarf_Die die, struct dw_node *n, uint6
 {
     Dwarf_Attribute *attrs;
     Dwarf_Signed na;
+    int64_t legacy_bit_offset = -1; /* DWARF 2-4 DW_AT_bit_offset */
     if (dwarf_attrlist(die, &attrs, &na, NULL) != DW_DLV_OK)
         return;
     for (Dwarf_Signed i = 0; i < na; i++) {
@@ -84,6 +85,9 @@ static void read_attrs(struct loader *L, Dwarf_Die die, struct dw_node *n, uint6
             break;
         case DW_AT_data_bit_offset:
             n->bit_offset = attr_int(attrs[i]);
+            break;
+        case DW_AT_bit_offset:
+            legacy_bit_offset = attr_int(attrs[i]);
             break;
         case DW_AT_data_member_location:
             n->member_off = attr_int(attrs[i]);
@@ -142,6 +146,16 @@ static void read_attrs(struct loader *L, Dwarf_Die die, struct dw_node *n, uint6
         dwarf_dealloc(L->dbg, attrs[i], DW_DLA_ATTR);
     }
     dwarf_dealloc(L->dbg, attrs, DW_DLA_LIST);
+    /* DWARF 2-4 bit-field (gcc -gdwarf-4): the storage unit's byte offset
+     * and size, and the field's bit offset from the unit's most
+     * significant bit.  On little-endian x86-64 that is bit
+     * 8 * (offset + size) - bit_offset - bit_size from the struct's start:
+     * what DWARF 5 gives directly as DW_AT_data_bit_offset. */
+    if (n->bit_offset < 0 && legacy_bit_offset >= 0 && n->bit_size >= 0 && n->byte_size >= 0) {
+        n->bit_offset = 8 * (n->member_off > 0 ? n->member_off : 0) + 8 * n->byte_size -
+                        legacy_bit_offset - n->bit_size;
+        n->member_off = -1;
+    }
 }
 
 static uint32_t walk(struct loader *L, Dwarf_Die die, uint32_t parent, uint32_t cu)

@@ -16,7 +16,10 @@ struct dw_node {
     uint64_t off;        /* DIE offset in .debug_info */
     const char *name;    /* "" if none */
     const char *linkage; /* DW_AT_linkage_name or "" */
-    int64_t byte_size, bit_size, bit_offset, member_off, upper, count, value; /* -1: absent */
+    /* -1: absent.  A bit-field member has bit_size and bit_offset (bits from
+     * the start of its struct, DW_AT_data_bit_offset; DWARF 4's
+     * DW_AT_bit_offset is converted) and no member_off. */
+    int64_t byte_size, bit_size, bit_offset, member_off, upper, count, value;
     uint32_t type;        /* node index of DW_AT_type, DW_NONE if none */
     uint32_t child, next; /* first child / next sibling, DW_NONE if none */
     uint32_t parent;

@@ -135,7 +135,7 @@ static int sym_for_var(struct emitter *e, struct var *v, struct lp_sym *s)
     const struct var *o = v->peer;
     const struct eo_sym *y = NULL;
     int amb = 0;
-    if (o && (v->writable || v->tls || (!v->is_local && !v->changed)))
+    if (o && ((v->writable && !v->carried) || v->tls || (!v->is_local && !v->changed)))
         y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, &amb);
     if (amb) {
         e->failed = 1;
@@ -162,14 +162,15 @@ static int sym_for_var(struct emitter *e, struct var *v, struct lp_sym *s)
         s->size = (uint32_t)y->size;
         return 0;
     }
-    if (o && v->writable) {
+    if (o && v->writable && !v->carried) {
         /* Never linked into OLD (dropped as unused): no state to keep. */
         report_note(&e->d->rep,
                     "variable %s is not in the OLD module (dropped at "
                     "link time): the patch carries a new one",
                     v->key);
     }
-    /* New variable, or read-only data: the patch carries it. */
+    /* New variable, read-only data or a never-written table: the patch
+     * carries it. */
     patch_sym(s, copy_section(e, v->u, v->sec), v->off, v->size);
     s->name = lp_writer_str(e->w, v->name);
     return 0;

@@ -24,14 +24,16 @@
 #include "differ.h"
 #include "dwinfo.h"
 
-enum diff_kind { DIFF_NONE, DIFF_LAYOUT, DIFF_ENUM };
+/* DIFF_BITS: only bit-fields added in bits no member used, the struct's
+ * size and every other member unchanged (REFUSE_BITFIELD_ADDED). */
+enum diff_kind { DIFF_NONE, DIFF_LAYOUT, DIFF_ENUM, DIFF_BITS };
 
 struct diffres {
     enum diff_kind kind; /* LAYOUT/ENUM once an owning type is known */
     uint32_t owner;      /* NEW node of the struct/union/enum that differs */
     uint32_t where;      /* NEW (or OLD when removed) node to point at */
     int where_old;
-    char msg[400];
+    char msg[1024];
 };
 
 struct cmp {
@@ -133,12 +135,48 @@ static uint32_t member_peer(const struct dw_index *md, uint32_t magg, uint32_t m
     return DW_NONE;
 }
 
+/* Bit position of member m from the start of its struct (-1 if unknown). */
+static int64_t bit_pos(const struct dw_node *m)
+{
+    if (m->bit_offset >= 0)
+        return m->bit_offset;
+    return m->member_off >= 0 ? 8 * m->member_off : -1;
+}
+
+/* Where member m lies, as users read it: "offset 4" or, for a bit-field,
+ * "offset 4 bit 1 (1 bit)" (bits counted from the byte's least significant
+ * bit, x86-64 order). */
+static const char *member_pos(const struct dw_node *m, char *buf, size_t len)
+{
+    int64_t b = bit_pos(m);
+    if (m->bit_size < 0)
+        snprintf(buf, len, "offset %" PRId64, m->member_off);
+    else if (b < 0)
+        snprintf(buf, len, "unknown offset (%" PRId64 " bit%s)", m->bit_size,
+                 m->bit_size == 1 ? "" : "s");
+    else
+        snprintf(buf, len, "offset %" PRId64 " bit %" PRId64 " (%" PRId64 " bit%s)", b / 8, b % 8,
+                 m->bit_size, m->bit_size == 1 ? "" : "s");
+    return buf;
+}
+
+static const char *member_name(const struct dw_node *m)
+{
+    return *m->name ? m->name : "<anonymous>";
+}
+
 static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
 {
     assert(o != DW_NONE && n != DW_NONE); /* cmp_type handles absent types */
     const struct dw_node *on = N(c->o, o), *nn = N(c->n, n);
-    char tn[256];
+    char tn[256], pa[96], pb[96];
     tname(c->n, n, tn, sizeof(tn));
+    /* A struct's added bit-fields are judged after everything else: alone
+     * (no member moved, resized, retyped or removed; same size) they sit in
+     * bits no member used, and are refused with their own code. */
+    uint32_t first_bits = DW_NONE;
+    struct sbuf added = {0};
+    int bits_ok = nn->tag == DW_TAG_structure_type;
     /* Members by name: added, removed, moved, resized, retyped. */
     for (uint32_t nm = nn->child; nm != DW_NONE; nm = N(c->n, nm)->next) {
         const struct dw_node *m = N(c->n, nm);
@@ -146,24 +184,32 @@ static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
             continue;
         uint32_t om = member_peer(c->n, n, nm, c->o, o);
         if (om == DW_NONE) {
-            differ_msg(r, "%s: member '%s' added at offset %" PRId64, tn,
-                       *m->name ? m->name : "<anonymous>", m->member_off);
+            if (bits_ok && m->bit_size > 0 && bit_pos(m) >= 0) {
+                sb_addf(&added, "%s'%s' at %s", added.len ? ", " : "", member_name(m),
+                        member_pos(m, pa, sizeof(pa)));
+                if (first_bits == DW_NONE)
+                    first_bits = nm;
+                continue;
+            }
+            sb_free(&added);
+            differ_msg(r, "%s: member '%s' added at %s", tn, member_name(m),
+                       member_pos(m, pa, sizeof(pa)));
             return own(r, DIFF_LAYOUT, n, nm, 0);
         }
         const struct dw_node *x = N(c->o, om);
-        if (x->member_off != m->member_off || x->bit_offset != m->bit_offset ||
-            x->bit_size != m->bit_size) {
+        if (bit_pos(x) != bit_pos(m) || x->bit_size != m->bit_size ||
+            (x->bit_size < 0 && x->member_off != m->member_off)) {
+            sb_free(&added);
             if (x->bit_size >= 0 || m->bit_size >= 0)
-                differ_msg(r,
-                           "%s: bit-field '%s' moves from bit %" PRId64 " width %" PRId64
-                           " to bit %" PRId64 " width %" PRId64,
-                           tn, m->name, x->bit_offset, x->bit_size, m->bit_offset, m->bit_size);
+                differ_msg(r, "%s: bit-field '%s' moves from %s to %s", tn, member_name(m),
+                           member_pos(x, pa, sizeof(pa)), member_pos(m, pb, sizeof(pb)));
             else
                 differ_msg(r, "%s: member '%s' moves from offset %" PRId64 " to %" PRId64, tn,
-                           *m->name ? m->name : "<anonymous>", x->member_off, m->member_off);
+                           member_name(m), x->member_off, m->member_off);
             return own(r, DIFF_LAYOUT, n, nm, 0);
         }
         if (cmp_type(c, x->type, m->type, r)) {
+            sb_free(&added);
             if (r->kind == DIFF_NONE) {
                 char a[256], b[256];
                 differ_msg(r, "%s: member '%s' changes type from %s to %s", tn, m->name,
@@ -175,15 +221,35 @@ static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
     for (uint32_t om = on->child; om != DW_NONE; om = N(c->o, om)->next) {
         const struct dw_node *m = N(c->o, om);
         if (m->tag == DW_TAG_member && member_peer(c->o, o, om, c->n, n) == DW_NONE) {
+            sb_free(&added);
             differ_msg(r, "%s: member '%s' removed", tn, m->name);
             return own(r, DIFF_LAYOUT, n, om, 1);
         }
     }
     if (on->byte_size != nn->byte_size) {
+        if (first_bits != DW_NONE) { /* the struct grows for its new bit-field */
+            const struct dw_node *m = N(c->n, first_bits);
+            differ_msg(r, "%s: member '%s' added at %s; size %" PRId64 " -> %" PRId64 " bytes", tn,
+                       member_name(m), member_pos(m, pa, sizeof(pa)), on->byte_size, nn->byte_size);
+            sb_free(&added);
+            return own(r, DIFF_LAYOUT, n, first_bits, 0);
+        }
         differ_msg(r, "%s: size %" PRId64 " -> %" PRId64 " bytes", tn, on->byte_size,
                    nn->byte_size);
         return own(r, DIFF_LAYOUT, n, n, 0);
     }
+    if (first_bits != DW_NONE) {
+        assert(added.len > 0); /* one entry per added bit-field */
+        differ_msg(r,
+                   "%s: bit-field%s %s added in bits no member used (size %" PRId64
+                   " bytes and every other member unchanged); in objects that already exist "
+                   "these bits hold whatever they held before: 0 if the objects were "
+                   "zero-allocated (calloc, static storage, memset)",
+                   tn, strchr(added.s, ',') ? "s" : "", added.s, nn->byte_size);
+        sb_free(&added);
+        return own(r, DIFF_BITS, n, first_bits, 0);
+    }
+    sb_free(&added);
     return 0;
 }
 
@@ -306,8 +372,10 @@ static int check_entity(struct cmp *c, uint32_t ot, uint32_t nt, char *msg, size
     dw_where(r.where_old ? c->o : c->n, r.where, w, sizeof(w));
     if (!*w)
         dw_where(c->n, r.owner, w, sizeof(w));
-    report_refuse(&c->d->rep, r.kind == DIFF_ENUM ? REFUSE_ENUM_VALUE : REFUSE_LAYOUT_TYPE, name, w,
-                  "type %s", r.msg);
+    enum refusal_code code = r.kind == DIFF_ENUM   ? REFUSE_ENUM_VALUE
+                             : r.kind == DIFF_BITS ? REFUSE_BITFIELD_ADDED
+                                                   : REFUSE_LAYOUT_TYPE;
+    report_refuse(&c->d->rep, code, name, w, "type %s", r.msg);
     return 0;
 }
 
@@ -346,9 +414,9 @@ static void check_variables(struct cmp *c, struct unit *nu)
         uint32_t on = var_node(c->o, v->peer->u, v->peer->key), nn = var_node(c->n, nu, v->key);
         if (on == DW_NONE || nn == DW_NONE)
             continue;
-        char msg[512], w[256];
+        char msg[1024], w[256];
         if (check_entity(c, N(c->o, on)->type, N(c->n, nn)->type, msg, sizeof(msg)) &&
-            (v->writable || v->tls) && v->size == v->peer->size)
+            (v->writable || v->tls) && !v->carried && v->size == v->peer->size)
             report_refuse(&c->d->rep, REFUSE_GLOBAL_TYPE, v->key, dw_where(c->n, nn, w, sizeof(w)),
                           "variable %s: %s", v->key, msg);
     }
@@ -466,7 +534,7 @@ static void check_function(struct cmp *c, struct fn *f)
     uint32_t on = fn_node(c->o, f->peer->u, f->peer->name), nn = fn_node(c->n, f->u, f->name);
     if (on == DW_NONE || nn == DW_NONE)
         return;
-    char msg[512], sig[600] = "", w[256];
+    char msg[1024], sig[1200] = "", w[256];
     if (check_entity(c, N(c->o, on)->type, N(c->n, nn)->type, msg, sizeof(msg)))
         snprintf(sig, sizeof(sig), "return %s", msg);
     size_t k = count_children(c->o, on, DW_TAG_formal_parameter);

@@ -41,6 +41,11 @@ struct var {
     struct var *peer;
     unsigned is_local : 1, writable : 1, tls : 1, changed : 1, added : 1;
     unsigned stable : 1; /* key is the plugin's stable name of a function-scope static */
+    /* Writable, but the plugin proved in both builds that nothing writes it
+     * and its address stays in its unit's reads (LPMETA_NOWRITE); it changed,
+     * so the patch carries the NEW table like read-only data and every
+     * function that refers to it is patched. */
+    unsigned carried : 1;
 };
 
 struct unit {

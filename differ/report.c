@@ -12,14 +12,23 @@
 #include "report.h"
 
 static const char *const code_names[REFUSE_NCODES] = {
-    [REFUSE_AMBIGUOUS] = "AMBIGUOUS",     [REFUSE_COMPILER_MISMATCH] = "COMPILER_MISMATCH",
-    [REFUSE_CSWTCH] = "CSWTCH",           [REFUSE_CTOR_CHANGED] = "CTOR_CHANGED",
-    [REFUSE_DATA_INIT] = "DATA_INIT",     [REFUSE_DATA_REMOVED] = "DATA_REMOVED",
-    [REFUSE_ENUM_VALUE] = "ENUM_VALUE",   [REFUSE_GLOBAL_SIZE] = "GLOBAL_SIZE",
-    [REFUSE_GLOBAL_TYPE] = "GLOBAL_TYPE", [REFUSE_HASH_MISMATCH] = "HASH_MISMATCH",
-    [REFUSE_LAYOUT_TYPE] = "LAYOUT_TYPE", [REFUSE_NO_DEBUGINFO] = "NO_DEBUGINFO",
-    [REFUSE_NO_ENTRY] = "NO_ENTRY",       [REFUSE_OPTIONS_MISMATCH] = "OPTIONS_MISMATCH",
-    [REFUSE_SIGNATURE] = "SIGNATURE",     [REFUSE_TLS_LAYOUT] = "TLS_LAYOUT",
+    [REFUSE_AMBIGUOUS] = "AMBIGUOUS",
+    [REFUSE_BITFIELD_ADDED] = "BITFIELD_ADDED",
+    [REFUSE_COMPILER_MISMATCH] = "COMPILER_MISMATCH",
+    [REFUSE_CSWTCH] = "CSWTCH",
+    [REFUSE_CTOR_CHANGED] = "CTOR_CHANGED",
+    [REFUSE_DATA_INIT] = "DATA_INIT",
+    [REFUSE_DATA_REMOVED] = "DATA_REMOVED",
+    [REFUSE_ENUM_VALUE] = "ENUM_VALUE",
+    [REFUSE_GLOBAL_SIZE] = "GLOBAL_SIZE",
+    [REFUSE_GLOBAL_TYPE] = "GLOBAL_TYPE",
+    [REFUSE_HASH_MISMATCH] = "HASH_MISMATCH",
+    [REFUSE_LAYOUT_TYPE] = "LAYOUT_TYPE",
+    [REFUSE_NO_DEBUGINFO] = "NO_DEBUGINFO",
+    [REFUSE_NO_ENTRY] = "NO_ENTRY",
+    [REFUSE_OPTIONS_MISMATCH] = "OPTIONS_MISMATCH",
+    [REFUSE_SIGNATURE] = "SIGNATURE",
+    [REFUSE_TLS_LAYOUT] = "TLS_LAYOUT",
     [REFUSE_UNRESOLVED] = "UNRESOLVED",
 };
 
@@ -182,6 +191,8 @@ void report_print_text(const struct report *r)
     print_list("added functions", r->added.v, r->added.n);
     print_list("removed functions", r->removed.v, r->removed.n);
     print_list("new variables (start at their initial value)", r->new_vars.v, r->new_vars.n);
+    print_list("tables never written, carried in the patch (every reader patched)", r->carried.v,
+               r->carried.n);
     print_list("notes", r->notes.v, r->notes.n);
     size_t acc = r->refused.n - report_blocking(r);
     if (r->refused.n)
@@ -220,12 +231,13 @@ static json_t *json_refusals(const struct report *r, int accepted)
 int report_write_json(const struct report *r, const char *path, char *err, size_t errlen)
 {
     json_t *o = json_pack(
-        "{s:i, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "format", 1, "module",
-        lpcli_json_bytes(r->module ? r->module : ""), "old_build_id", r->old_build_id,
+        "{s:i, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "format", 1,
+        "module", lpcli_json_bytes(r->module ? r->module : ""), "old_build_id", r->old_build_id,
         "new_build_id", r->new_build_id, "changed", json_list(r->changed.v, r->changed.n), "added",
         json_list(r->added.v, r->added.n), "removed", json_list(r->removed.v, r->removed.n),
-        "new_variables", json_list(r->new_vars.v, r->new_vars.n), "refused", json_refusals(r, 0),
-        "accepted", json_refusals(r, 1), "notes", json_list(r->notes.v, r->notes.n), "patch",
+        "new_variables", json_list(r->new_vars.v, r->new_vars.n), "carried_tables",
+        json_list(r->carried.v, r->carried.n), "refused", json_refusals(r, 0), "accepted",
+        json_refusals(r, 1), "notes", json_list(r->notes.v, r->notes.n), "patch",
         r->patch_path ? lpcli_json_bytes(r->patch_path) : json_null(), "patch_id",
         r->patch_path ? json_string(r->patch_id) : json_null());
     if (!o) {
@@ -267,4 +279,6 @@ void report_free(struct report *r)
     VEC_FREE(r->new_vars);
     free_list(r->notes.v, r->notes.n);
     VEC_FREE(r->notes);
+    free_list(r->carried.v, r->carried.n);
+    VEC_FREE(r->carried);
 }

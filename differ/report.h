@@ -15,6 +15,7 @@
  * stable uppercase word users see and write in --accept CODE:NAME. */
 enum refusal_code {
     REFUSE_AMBIGUOUS,
+    REFUSE_BITFIELD_ADDED,
     REFUSE_COMPILER_MISMATCH,
     REFUSE_CSWTCH,
     REFUSE_CTOR_CHANGED,
@@ -51,6 +52,7 @@ struct report {
     VEC(struct refusal) refused;
     VEC(char *) accept; /* "CODE:NAME" patterns; NAME may be "*" */
     VEC(char *) changed, added, removed, new_vars, notes;
+    VEC(char *) carried; /* "var (file.c)": never-written tables carried like read-only data */
     const char *module;
     char old_build_id[65], new_build_id[65];
     const char *patch_path; /* NULL when no patch written */

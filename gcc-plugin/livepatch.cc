@@ -278,6 +278,7 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *ver)
 
     struct register_pass_info pass = {new livepatch_pass(g), "final", 1, PASS_POS_INSERT_BEFORE};
     register_callback(info->base_name, PLUGIN_PASS_MANAGER_SETUP, NULL, &pass);
+    lp_nowrite_register(info->base_name);
     register_callback(info->base_name, PLUGIN_FINISH_UNIT, finish_unit, NULL);
     register_callback(info->base_name, PLUGIN_INFO, NULL, &livepatch_info);
     return 0;

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <string>
+#include <vector>
 
 #include "lpmeta.h"
 
@@ -40,5 +41,11 @@ void lp_emit_func_record(const char *name, const char *origin, tree decl, uint32
 void lp_emit_unit_records(const char *gcc_version);
 void lp_clones_capture_start(void);
 void lp_add_link(uint32_t type, const char *from, const char *to);
+
+// nowrite.cc: the GIMPLE pass proving tables are never written; the
+// variables of this unit it proved (LPMETA_NOWRITE records).
+void lp_nowrite_register(const char *plugin_name);
+bool lp_nowrite_candidate(tree var);
+std::vector<tree> lp_nowrite_proven(void);
 
 #endif

@@ -23,6 +23,8 @@
  *   .livepatch.static  one section per function-scope static, holding one
  *                      LPMETA_STATIC record, SHF_LINK_ORDER to the variable's
  *                      section (dropped with it).
+ *   .livepatch.nowrite LPMETA_NOWRITE records (format 2): tables proven
+ *                      never written.
  *
  * A unit is identified by unit_id: XXH3-64 of the unit's source path as
  * written after -ffile-prefix-map / -fdebug-prefix-map remapping, so it is
@@ -33,18 +35,22 @@
 
 #include <stdint.h>
 
-#define LPMETA_FORMAT_VERSION 1
+/* 1: FUNC, UNIT, LINK, STATIC.  2: adds NOWRITE; a unit of format 1 has
+ * none, so a reader must treat its variables as unproven. */
+#define LPMETA_FORMAT_VERSION 2
 
-#define LPMETA_SEC_FUNC   ".livepatch.func"
-#define LPMETA_SEC_UNIT   ".livepatch.unit"
-#define LPMETA_SEC_LINK   ".livepatch.link"
-#define LPMETA_SEC_STATIC ".livepatch.static"
+#define LPMETA_SEC_FUNC    ".livepatch.func"
+#define LPMETA_SEC_UNIT    ".livepatch.unit"
+#define LPMETA_SEC_LINK    ".livepatch.link"
+#define LPMETA_SEC_STATIC  ".livepatch.static"
+#define LPMETA_SEC_NOWRITE ".livepatch.nowrite"
 
 enum lpmeta_kind {
     LPMETA_FUNC = 1,
     LPMETA_UNIT = 2,
     LPMETA_LINK = 3,
     LPMETA_STATIC = 4,
+    LPMETA_NOWRITE = 5,
 };
 
 struct lpmeta_hdr {
@@ -128,6 +134,23 @@ struct lpmeta_link {
 struct lpmeta_static {
     struct lpmeta_hdr hdr;
     uint64_t addr; /* R_X86_64_64 against the variable symbol */
+    uint64_t unit_id;
+    /* char strings[]; */
+};
+
+/*
+ * LPMETA_NOWRITE (format 2): a file-scope static variable in writable
+ * storage that no code of its unit writes, and whose address is used only to
+ * read it inside the unit's functions (never stored, passed to a call,
+ * converted to an integer or returned; no initializer, alias or asm names
+ * it).  The running process therefore still holds its initial value, and
+ * only the unit's functions that refer to it read it: a patch may carry a
+ * changed table like read-only data if it replaces all of them.  The proof
+ * is made per build by the plugin (gcc-plugin/nowrite.cc).
+ * Strings: assembler name of the variable.
+ */
+struct lpmeta_nowrite {
+    struct lpmeta_hdr hdr;
     uint64_t unit_id;
     /* char strings[]; */
 };

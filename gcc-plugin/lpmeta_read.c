@@ -89,10 +89,9 @@ static int section_kind(const char *name)
         const char *name;
         int kind;
     } map[] = {
-        {LPMETA_SEC_FUNC, LPMETA_FUNC},
-        {LPMETA_SEC_UNIT, LPMETA_UNIT},
-        {LPMETA_SEC_LINK, LPMETA_LINK},
-        {LPMETA_SEC_STATIC, LPMETA_STATIC},
+        {LPMETA_SEC_FUNC, LPMETA_FUNC},       {LPMETA_SEC_UNIT, LPMETA_UNIT},
+        {LPMETA_SEC_LINK, LPMETA_LINK},       {LPMETA_SEC_STATIC, LPMETA_STATIC},
+        {LPMETA_SEC_NOWRITE, LPMETA_NOWRITE},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         size_t n = strlen(map[i].name);
@@ -288,8 +287,28 @@ static int parse_static(struct lpm_module *m, size_t *cap, struct section_ctx *c
     return 0;
 }
 
+static int parse_nowrite(struct lpm_module *m, size_t *cap, struct section_ctx *c, size_t off,
+                         const struct lpmeta_hdr *h)
+{
+    struct lpmeta_nowrite rec;
+    if (h->size < sizeof(rec))
+        return record_error(c, off, "nowrite record too short");
+    memcpy(&rec, c->base + off, sizeof(rec));
+    struct strings s = {(const char *)c->base + off + sizeof(rec),
+                        (const char *)c->base + off + h->size};
+    const char *asm_name = next_string(&s);
+    if (!asm_name || !*asm_name)
+        return record_error(c, off, "nowrite record strings are not terminated");
+    if (grow((void **)&m->nowrites, cap, m->nnowrites + 1, sizeof(*m->nowrites)))
+        return fail(c->err, "%s: out of memory", c->path);
+    struct lpm_nowrite *v = &m->nowrites[m->nnowrites++];
+    v->unit_id = rec.unit_id;
+    v->asm_name = asm_name;
+    return 0;
+}
+
 struct caps {
-    size_t funcs, units, links, statics;
+    size_t funcs, units, links, statics, nowrites;
 };
 
 /* Walk one record section; unknown record kinds are skipped. */
@@ -316,6 +335,9 @@ static int parse_section(struct lpm_module *m, struct caps *caps, struct section
             break;
         case LPMETA_STATIC:
             rc = parse_static(m, &caps->statics, c, off, &h);
+            break;
+        case LPMETA_NOWRITE:
+            rc = parse_nowrite(m, &caps->nowrites, c, off, &h);
             break;
         default:
             break;
@@ -402,6 +424,7 @@ static int append_module(struct lpm_module *to, struct lpm_module *from)
     APPEND(units, nunits);
     APPEND(links, nlinks);
     APPEND(statics, nstatics);
+    APPEND(nowrites, nnowrites);
 #undef APPEND
     struct reader_store *dst = to->priv, *src = from->priv;
     /* Room for all first, so that no buffer is owned twice on failure. */
@@ -485,5 +508,6 @@ void lpm_free(struct lpm_module *m)
     free(m->units);
     free(m->links);
     free(m->statics);
+    free(m->nowrites);
     free(m);
 }

@@ -43,6 +43,11 @@ struct lpm_static {
     const char *asm_name, *stable_name;
 };
 
+struct lpm_nowrite {
+    uint64_t unit_id;
+    const char *asm_name; /* a variable proven never written */
+};
+
 /* Everything one file holds; owns all strings. */
 struct lpm_module {
     struct lpm_func *funcs;
@@ -53,6 +58,8 @@ struct lpm_module {
     size_t nlinks;
     struct lpm_static *statics;
     size_t nstatics;
+    struct lpm_nowrite *nowrites;
+    size_t nnowrites;
     void *priv; /* reader's storage */
 };
 

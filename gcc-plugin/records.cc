@@ -234,6 +234,24 @@ static void emit_statics(uint64_t unit_id)
     }
 }
 
+// ---- tables never written --------------------------------------------------
+
+static void emit_nowrite(uint64_t unit_id)
+{
+    std::vector<tree> vars = lp_nowrite_proven();
+    if (vars.empty())
+        return;
+    push_plain_section(LPMETA_SEC_NOWRITE);
+    for (tree var : vars) {
+        std::vector<const char *> strings = {lp_asm_name(var)};
+        size_t size = record_size(sizeof(struct lpmeta_nowrite), strings);
+        put_header(LPMETA_NOWRITE, size);
+        fprintf(asm_out_file, "\t.quad 0x%016llx\n", (unsigned long long)unit_id);
+        put_strings(strings, sizeof(struct lpmeta_nowrite), size);
+    }
+    fputs("\t.popsection\n", asm_out_file);
+}
+
 // ---- the unit record ------------------------------------------------------
 
 // Options that change code, in a canonical order: the last setting of each
@@ -330,4 +348,5 @@ void lp_emit_unit_records(const char *gcc_version)
         fputs("\t.popsection\n", asm_out_file);
     }
     emit_statics(unit_id);
+    emit_nowrite(unit_id);
 }

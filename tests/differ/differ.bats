@@ -57,6 +57,40 @@ load helpers
   refute_output --partial "twice"
 }
 
+@test "a never-written static table that shrinks is carried in the patch, every reader patched, applied live" {
+  diff_case nowritetable pie
+  assert_success
+  # is_allowed's code is the same: it is patched because it reads the table
+  assert_equal "$(json .changed)" '["is_allowed","lp_probe"]'
+  assert_equal "$(json .carried_tables)" '["allowed (m.c)"]'
+  assert_line "tables never written, carried in the patch (every reader patched) (1):"
+  assert_line "  allowed (m.c)"
+  refute_output --partial GLOBAL_SIZE
+  dump
+  assert_output --regexp '-> patch allowed \.lp\.data\+0x'
+  refute_output --partial "-> module allowed"
+  live_check
+}
+
+@test "a never-written static table whose strings change (same size) is carried, not DATA_INIT" {
+  diff_case nowritechange pie
+  assert_success
+  assert_equal "$(json .carried_tables)" '["allowed (m.c)"]'
+  assert_equal "$(json .refused)" '[]'
+  live_check
+}
+
+@test "a static table that code writes, or whose address escapes, is still refused" {
+  diff_case writtentable pie
+  assert_failure 3
+  assert_output --partial "lpdiff: refused [GLOBAL_SIZE] variable allowed: size 40 -> 32 bytes (m.c:4)"
+  assert_equal "$(json .carried_tables)" '[]'
+  diff_case escapetable pie
+  assert_failure 3
+  assert_output --partial "lpdiff: refused [GLOBAL_SIZE] variable allowed: size 40 -> 32 bytes (m.c:4)"
+  assert_equal "$(json .carried_tables)" '[]'
+}
+
 @test "a change in an inlined helper reaches its callers only" {
   diff_case inline pie
   assert_success
@@ -81,6 +115,28 @@ load helpers
   assert_equal "$(json '.refused[0].code')" '"LAYOUT_TYPE"'
   assert_equal "$(json .patch)" null
   [[ ! -e $T/p.lpatch ]]
+}
+
+@test "a bit-field added in unused bits is refused (BITFIELD_ADDED), then accepted and applied live" {
+  diff_case bitsadded pie
+  assert_failure 3
+  assert_output --partial "lpdiff: refused [BITFIELD_ADDED] type struct conn: bit-field 'closing' at offset 4 bit 2 (1 bit) added in bits no member used (size 8 bytes and every other member unchanged); in objects that already exist these bits hold whatever they held before: 0 if the objects were zero-allocated (calloc, static storage, memset) (c.c:6)"
+  assert_equal "$(json '[.refused[].code]')" '["BITFIELD_ADDED"]'
+  assert_equal "$(json '.refused[0].name')" '"conn"'
+  [[ ! -e $T/p.lpatch ]]
+  diff_case bitsadded pie --accept BITFIELD_ADDED:conn
+  assert_success
+  assert_equal "$(json '[.accepted[].code]')" '["BITFIELD_ADDED"]'
+  assert_equal "$(json .refused)" '[]'
+  live_check
+}
+
+@test "a bit-field struct that grows is still LAYOUT_TYPE, with bit offsets in the message" {
+  diff_case bitsgrow pie
+  assert_failure 3
+  assert_output --partial "lpdiff: refused [LAYOUT_TYPE] type struct perm: member 'exec' added at offset 4 bit 0 (1 bit); size 4 -> 8 bytes (c.c:5)"
+  refute_output --partial "BITFIELD_ADDED"
+  refute_output --partial "offset -1"
 }
 
 @test "an anonymous struct is named by its typedef in the refusal" {

@@ -145,3 +145,24 @@ corrupt() {
   run "$LPDIFF" --list --statics "$BATS_TEST_TMPDIR/prog"
   assert_output "_ZN7Counter4nextEv::n	_ZZN7Counter4nextEvE1n"
 }
+
+@test "nowrite: writable tables only read through their address are recorded, written or escaping ones not" {
+  for opt in -O0 -O2 -O3; do
+    plugin_obj "$BATS_TEST_TMPDIR/n.o" "$SRC_DIR/nowrite.c" "$opt"
+    run "$LPDIFF" --list --nowrite "$BATS_TEST_TMPDIR/n.o"
+    assert_success
+    # holder is itself never written (it only holds in_initializer's address)
+    assert_equal "$output" "$(printf '%s\n' holder never_written_int read_indexed read_only_loop)"
+  done
+  # the records survive linking into a shared library
+  plugin_obj "$BATS_TEST_TMPDIR/n.o" "$SRC_DIR/nowrite.c" -fPIC
+  gcc -shared -o "$BATS_TEST_TMPDIR/n.so" "$BATS_TEST_TMPDIR/n.o"
+  run "$LPDIFF" --list --nowrite "$BATS_TEST_TMPDIR/n.so"
+  assert_success
+  assert_line read_only_loop
+  # an asm statement anywhere in the unit: nothing is proven
+  plugin_obj "$BATS_TEST_TMPDIR/a.o" "$SRC_DIR/nowrite.c" -DWITH_ASM
+  run "$LPDIFF" --list --nowrite "$BATS_TEST_TMPDIR/a.o"
+  assert_success
+  assert_output ""
+}

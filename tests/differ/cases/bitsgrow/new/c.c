@@ -1,0 +1,12 @@
+#include <stdio.h>
+struct perm {
+    unsigned read : 16;
+    unsigned write : 16;
+    unsigned exec : 1;
+};
+static struct perm perms[2] = {{1, 0, 0}, {1, 1, 0}};
+void lp_probe(void)
+{
+    for (int i = 0; i < 2; i++)
+        printf("perm read %u write %u exec %u\n", perms[i].read, perms[i].write, perms[i].exec);
+}
