@@ -158,6 +158,7 @@ static unsigned int livepatch_execute(function *fun)
         flags |= LPMETA_F_CLONE;
     lp_emit_func_record(name, origin.c_str(), decl, flags, hash, patchable ? LP_ENTRY_PAD : 0,
                         entry_off);
+    lp_note_anon_refs(name, decl);
 
     if (crtl->has_bb_partition) {
         // The cold part: its own symbol, never an entry point, same hash.

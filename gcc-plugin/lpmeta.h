@@ -23,6 +23,10 @@
  *   .livepatch.static  one section per function-scope static, holding one
  *                      LPMETA_STATIC record, SHF_LINK_ORDER to the variable's
  *                      section (dropped with it).
+ *   .livepatch.anon    LPMETA_ANON records: the anonymous constants (string
+ *                      literals, initializer templates, constant-pool
+ *                      entries) a function refers to, one section per
+ *                      function, SHF_LINK_ORDER to the function.
  *
  * A unit is identified by unit_id: XXH3-64 of the unit's source path as
  * written after -ffile-prefix-map / -fdebug-prefix-map remapping, so it is
@@ -39,12 +43,14 @@
 #define LPMETA_SEC_UNIT   ".livepatch.unit"
 #define LPMETA_SEC_LINK   ".livepatch.link"
 #define LPMETA_SEC_STATIC ".livepatch.static"
+#define LPMETA_SEC_ANON   ".livepatch.anon"
 
 enum lpmeta_kind {
     LPMETA_FUNC = 1,
     LPMETA_UNIT = 2,
     LPMETA_LINK = 3,
     LPMETA_STATIC = 4,
+    LPMETA_ANON = 5,
 };
 
 struct lpmeta_hdr {
@@ -129,6 +135,32 @@ struct lpmeta_static {
     struct lpmeta_hdr hdr;
     uint64_t addr; /* R_X86_64_64 against the variable symbol */
     uint64_t unit_id;
+    /* char strings[]; */
+};
+
+enum lpmeta_anon_flags {
+    LPMETA_ANON_CONST = 1u << 0, /* a constant the compiler made: nothing writes it */
+};
+
+/*
+ * LPMETA_ANON: an object with no symbol (an assembler-local .LCn label) that
+ * a function refers to, and the constants such an object refers to in turn
+ * (the strings of an initializer template).  GCC puts an initializer
+ * template with addresses in it (`const char *help[] = {"a", "b"}` inside
+ * a function) in writable .data when compiling PIC, and at -O0 string
+ * literals in plain .rodata: only this record tells such an object from
+ * state, and gives its extent.  A function's records are emitted once per
+ * object it uses; several functions may record the same object.
+ * Strings: the function's assembler name.
+ */
+struct lpmeta_anon {
+    struct lpmeta_hdr hdr;
+    uint64_t addr; /* R_X86_64_64 against the object's label (a section
+                      symbol + offset in an object file) */
+    uint64_t unit_id;
+    uint64_t size;  /* bytes */
+    uint32_t flags; /* enum lpmeta_anon_flags */
+    uint32_t reserved;
     /* char strings[]; */
 };
 

@@ -11,6 +11,7 @@
 #include "file-prefix-map.h"
 #include "opts.h"
 #include "output.h"
+#include "rtl-iter.h"
 #include "toplev.h"
 #include "varasm.h"
 
@@ -234,6 +235,121 @@ static void emit_statics(uint64_t unit_id)
     }
 }
 
+// ---- anonymous constants ----------------------------------------------------
+//
+// The RTL pass notes which constant-pool symbols (.LCn: string literals,
+// initializer templates, floating-point and vector constants) each function
+// refers to; at the end of the unit, when GCC has written them, one
+// LPMETA_ANON record per object gives lpdiff its extent and that it is a
+// constant.  Objects a template refers to (its strings) are recorded too.
+// The SYMBOL_REFs stay alive: GCC's constant tables (GC roots) hold them.
+
+struct anon_use {
+    std::string fn;
+    tree fn_decl;
+    rtx sym;
+};
+static std::vector<anon_use> anon_uses;
+
+static bool is_anon_const(const_rtx x)
+{
+    return GET_CODE(x) == SYMBOL_REF && (CONSTANT_POOL_ADDRESS_P(x) || TREE_CONSTANT_POOL_ADDRESS_P(x));
+}
+
+void lp_note_anon_refs(const char *fn, tree fn_decl)
+{
+    std::set<const_rtx> seen;
+    for (rtx_insn *insn = get_insns(); insn; insn = NEXT_INSN(insn)) {
+        if (!NONDEBUG_INSN_P(insn))
+            continue;
+        subrtx_iterator::array_type array;
+        FOR_EACH_SUBRTX(iter, array, PATTERN(insn), ALL)
+        {
+            const_rtx x = *iter;
+            if (is_anon_const(x) && seen.insert(x).second)
+                anon_uses.push_back({fn, fn_decl, CONST_CAST_RTX(x)});
+        }
+    }
+}
+
+// The value and size of an anonymous constant GCC wrote out; false when it
+// was not written (its reference was optimised away late).
+static bool anon_written(rtx sym, tree *value, uint64_t *size)
+{
+    *value = NULL_TREE;
+    if (CONSTANT_POOL_ADDRESS_P(sym)) {
+        bool marked = false;
+        get_pool_constant_mark(sym, &marked);
+        *size = GET_MODE_SIZE(get_pool_mode(sym));
+        return marked && *size > 0;
+    }
+    tree decl = SYMBOL_REF_DECL(sym);
+    tree v = decl && DECL_P(decl) ? DECL_INITIAL(decl) : decl;
+    if (!v || !(TREE_ASM_WRITTEN(v) || (decl && TREE_ASM_WRITTEN(decl))))
+        return false;
+    HOST_WIDE_INT n = int_size_in_bytes(TREE_TYPE(v));
+    if (TREE_CODE(v) == STRING_CST && TREE_STRING_LENGTH(v) > n)
+        n = TREE_STRING_LENGTH(v);
+    *value = v;
+    *size = n > 0 ? (uint64_t)n : 0;
+    return *size > 0;
+}
+
+// Constants a constant refers to by address: the strings of a template.
+static void nested_consts(tree t, std::vector<rtx> &out, int depth)
+{
+    if (!t || depth > 16)
+        return;
+    if (TREE_CODE(t) == CONSTRUCTOR) {
+        unsigned i;
+        tree val;
+        FOR_EACH_CONSTRUCTOR_VALUE(CONSTRUCTOR_ELTS(t), i, val)
+        nested_consts(val, out, depth + 1);
+        return;
+    }
+    if (TREE_CODE(t) == ADDR_EXPR) {
+        tree base = TREE_OPERAND(t, 0);
+        while (handled_component_p(base))
+            base = TREE_OPERAND(base, 0);
+        if (CONSTANT_CLASS_P(base) || TREE_CODE(base) == CONSTRUCTOR) {
+            rtx mem = lookup_constant_def(base);
+            if (mem && MEM_P(mem) && is_anon_const(XEXP(mem, 0)))
+                out.push_back(XEXP(mem, 0));
+        }
+        return;
+    }
+    if (EXPR_P(t))
+        for (int i = 0; i < TREE_OPERAND_LENGTH(t); i++)
+            nested_consts(TREE_OPERAND(t, i), out, depth + 1);
+}
+
+static void emit_anons(uint64_t unit_id)
+{
+    std::set<std::pair<std::string, std::string>> done; // (function, label)
+    for (size_t i = 0; i < anon_uses.size(); i++) {
+        const anon_use use = anon_uses[i]; // a copy: the loop appends
+        tree value;
+        uint64_t size;
+        const char *label = XSTR(use.sym, 0);
+        label += label[0] == '*';
+        if (!anon_written(use.sym, &value, &size) || !done.insert({use.fn, label}).second)
+            continue;
+        std::vector<rtx> inner;
+        nested_consts(value, inner, 0);
+        for (rtx x : inner)
+            anon_uses.push_back({use.fn, use.fn_decl, x});
+        std::vector<const char *> strings = {use.fn.c_str()};
+        size_t rsize = record_size(sizeof(struct lpmeta_anon), strings);
+        push_linked_section(LPMETA_SEC_ANON, use.fn.c_str(), use.fn_decl);
+        put_header(LPMETA_ANON, rsize);
+        fprintf(asm_out_file, "\t.quad %s\n\t.quad 0x%016llx\n\t.quad %llu\n\t.long %u, 0\n",
+                label, (unsigned long long)unit_id, (unsigned long long)size, LPMETA_ANON_CONST);
+        put_strings(strings, sizeof(struct lpmeta_anon), rsize);
+        fputs("\t.popsection\n", asm_out_file);
+    }
+    anon_uses.clear();
+}
+
 // ---- the unit record ------------------------------------------------------
 
 // Options that change code, in a canonical order: the last setting of each
@@ -330,4 +446,5 @@ void lp_emit_unit_records(const char *gcc_version)
         fputs("\t.popsection\n", asm_out_file);
     }
     emit_statics(unit_id);
+    emit_anons(unit_id);
 }
