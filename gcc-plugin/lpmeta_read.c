@@ -92,10 +92,8 @@ static int section_kind(const char *name)
         const char *name;
         int kind;
     } map[] = {
-        {LPMETA_SEC_FUNC, LPMETA_FUNC},
-        {LPMETA_SEC_UNIT, LPMETA_UNIT},
-        {LPMETA_SEC_LINK, LPMETA_LINK},
-        {LPMETA_SEC_STATIC, LPMETA_STATIC},
+        {LPMETA_SEC_FUNC, LPMETA_FUNC}, {LPMETA_SEC_UNIT, LPMETA_UNIT},
+        {LPMETA_SEC_LINK, LPMETA_LINK}, {LPMETA_SEC_STATIC, LPMETA_STATIC},
         {LPMETA_SEC_ANON, LPMETA_ANON},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -319,8 +317,8 @@ static int parse_anon(struct lpm_module *m, size_t *cap, struct section_ctx *c, 
     if (grow((void **)&m->anons, cap, m->nanons + 1, sizeof(*m->anons)))
         return fail(c->err, "%s: out of memory", c->path);
     struct lpm_anon *a = &m->anons[m->nanons++];
-    a->addr = addr_sec_at(&c->relocs, off + offsetof(struct lpmeta_anon, addr), rec.addr,
-                          &a->shndx);
+    a->addr =
+        addr_sec_at(&c->relocs, off + offsetof(struct lpmeta_anon, addr), rec.addr, &a->shndx);
     a->flags = rec.flags;
     a->unit_id = rec.unit_id;
     a->size = rec.size;

@@ -253,7 +253,8 @@ static std::vector<anon_use> anon_uses;
 
 static bool is_anon_const(const_rtx x)
 {
-    return GET_CODE(x) == SYMBOL_REF && (CONSTANT_POOL_ADDRESS_P(x) || TREE_CONSTANT_POOL_ADDRESS_P(x));
+    return GET_CODE(x) == SYMBOL_REF &&
+           (CONSTANT_POOL_ADDRESS_P(x) || TREE_CONSTANT_POOL_ADDRESS_P(x));
 }
 
 void lp_note_anon_refs(const char *fn, tree fn_decl)
@@ -342,8 +343,8 @@ static void emit_anons(uint64_t unit_id)
         size_t rsize = record_size(sizeof(struct lpmeta_anon), strings);
         push_linked_section(LPMETA_SEC_ANON, use.fn.c_str(), use.fn_decl);
         put_header(LPMETA_ANON, rsize);
-        fprintf(asm_out_file, "\t.quad %s\n\t.quad 0x%016llx\n\t.quad %llu\n\t.long %u, 0\n",
-                label, (unsigned long long)unit_id, (unsigned long long)size, LPMETA_ANON_CONST);
+        fprintf(asm_out_file, "\t.quad %s\n\t.quad 0x%016llx\n\t.quad %llu\n\t.long %u, 0\n", label,
+                (unsigned long long)unit_id, (unsigned long long)size, LPMETA_ANON_CONST);
         put_strings(strings, sizeof(struct lpmeta_anon), rsize);
         fputs("\t.popsection\n", asm_out_file);
     }

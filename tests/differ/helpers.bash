@@ -88,8 +88,9 @@ dump() {
 # live_check: after a successful diff_case on a live case, run the OLD
 # program, apply $T/p.lpatch to it while it runs, and assert that its
 # output switches from OLD's to NEW's; revert and assert OLD's again.
+# shellcheck disable=SC2154 # status and output are set by bats' run
 live_check() {
-  local want_old want_new got pid
+  local want_old want_new got pid wfd
   want_old=$("$T/old/prog" once)
   want_new=$("$T/new/prog" once)
   [[ $want_old != "$want_new" ]] || fail "OLD and NEW print the same: nothing to see"
@@ -105,7 +106,8 @@ live_check() {
   [[ $status == 0 ]] || { kill "$pid"; fail "lpatch revert failed ($status): $output"; }
   got=$(_live_probe)
   [[ $got == "$want_old" ]] || { kill "$pid"; fail "after revert printed: $got, OLD prints: $want_old"; }
-  exec {LIVE[1]}>&-
+  wfd=${LIVE[1]}
+  exec {wfd}>&-
   wait "$pid" || true
 }
 
