@@ -538,13 +538,14 @@ twin_tree() { # DIR VERSION KIND
 }
 
 @test "at -O0 a string added in one function does not change another that uses later strings, live" {
-  # plain .rodata: the new string shifts banner()'s strings to other offsets
+  # plain .rodata: the new string shifts banner()'s strings and those the
+  # initializer of the writable table names points to (no DATA_INIT)
   local mode
   for mode in O0 nopie-O0; do
     diff_case ostrings $mode
     assert_success
     assert_equal "$(json .changed)" '["greet"]'
-    refute_output --partial HASH_MISMATCH
+    assert_equal "$(json .refused)" '[]'
     live_check
   done
 }
