@@ -10,10 +10,10 @@
 #include "lpdiff.h"
 #include "lpmeta_read.h"
 
-enum list_what { LIST_FUNCS, LIST_UNITS, LIST_LINKS, LIST_STATICS };
+enum list_what { LIST_FUNCS, LIST_UNITS, LIST_LINKS, LIST_STATICS, LIST_ANONS };
 
 static const char usage[] =
-    "usage: lpdiff --list [-v] [--links|--statics] FILE...\n"
+    "usage: lpdiff --list [-v] [--links|--statics|--anons] FILE...\n"
     "       lpdiff --units FILE...\n"
     "\n"
     "Print the livepatch records of object files, ar archives of them, executables\n"
@@ -24,6 +24,8 @@ static const char usage[] =
     "  -v, --verbose  --list adds address, pad bytes, entry offset and origin columns\n"
     "  --links      --list prints inline/clone/cold links: type<TAB>from<TAB>to\n"
     "  --statics    --list prints function-scope statics: stable-name<TAB>asm-name\n"
+    "  --anons      --list prints the anonymous constants functions refer to:\n"
+    "               function<TAB>section-index<TAB>address<TAB>size (index 0: linked)\n"
     "  --units      one line per compilation unit: source<TAB>gcc-version<TAB>format<TAB>options\n"
     "\n"
     "Exit status: 0 records printed, 1 a file has no livepatch records (built without\n"
@@ -133,6 +135,15 @@ static int collect(const struct lpm_module *m, enum list_what what, int verbose,
                 return -1;
         }
         break;
+    case LIST_ANONS:
+        for (size_t i = 0; i < m->nanons; i++) {
+            const struct lpm_anon *a = &m->anons[i];
+            if (asprintf(&line, "%s\t%u\t0x%llx\t%llu", a->user, a->shndx,
+                         (unsigned long long)a->addr, (unsigned long long)a->size) < 0 ||
+                add_row(rows, line))
+                return -1;
+        }
+        break;
     }
     return 0;
 }
@@ -142,13 +153,10 @@ int lpdiff_list_main(int argc, char **argv)
     enum list_what what = strcmp(argv[0], "--units") ? LIST_FUNCS : LIST_UNITS;
     int verbose = 0;
     static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"links", no_argument, NULL, 'L'},
-        {"statics", no_argument, NULL, 'S'},
-        {"list", no_argument, NULL, 'l'},
-        {"units", no_argument, NULL, 'u'},
-        {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},  {"verbose", no_argument, NULL, 'v'},
+        {"links", no_argument, NULL, 'L'}, {"statics", no_argument, NULL, 'S'},
+        {"anons", no_argument, NULL, 'A'}, {"list", no_argument, NULL, 'l'},
+        {"units", no_argument, NULL, 'u'}, {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
@@ -165,6 +173,9 @@ int lpdiff_list_main(int argc, char **argv)
             break;
         case 'S':
             what = LIST_STATICS;
+            break;
+        case 'A':
+            what = LIST_ANONS;
             break;
         case 'l':
             break;
