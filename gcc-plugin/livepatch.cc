@@ -280,6 +280,8 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *ver)
     struct register_pass_info pass = {new livepatch_pass(g), "final", 1, PASS_POS_INSERT_BEFORE};
     register_callback(info->base_name, PLUGIN_PASS_MANAGER_SETUP, NULL, &pass);
     register_callback(info->base_name, PLUGIN_FINISH_UNIT, finish_unit, NULL);
+    register_callback(info->base_name, PLUGIN_REGISTER_GGC_ROOTS, NULL,
+                      const_cast<ggc_root_tab *>(lp_anon_gc_roots()));
     register_callback(info->base_name, PLUGIN_INFO, NULL, &livepatch_info);
     return 0;
 }

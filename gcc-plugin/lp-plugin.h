@@ -42,6 +42,8 @@ void lp_clones_capture_start(void);
 // Note the anonymous constants the current function refers to (recorded at
 // the end of the unit, LPMETA_ANON).
 void lp_note_anon_refs(const char *fn, tree fn_decl);
+// The GC roots that keep the noted constants alive until then.
+const struct ggc_root_tab *lp_anon_gc_roots(void);
 void lp_add_link(uint32_t type, const char *from, const char *to);
 
 #endif

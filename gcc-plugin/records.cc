@@ -14,6 +14,8 @@
 #include "rtl-iter.h"
 #include "toplev.h"
 #include "varasm.h"
+#include "ggc.h"
+#include "gtype-desc.h"
 
 #include <algorithm>
 #include <map>
@@ -239,17 +241,31 @@ static void emit_statics(uint64_t unit_id)
 //
 // The RTL pass notes which constant-pool symbols (.LCn: string literals,
 // initializer templates, floating-point and vector constants) each function
-// refers to; at the end of the unit, when GCC has written them, one
-// LPMETA_ANON record per object gives lpdiff its extent and that it is a
-// constant.  Objects a template refers to (its strings) are recorded too.
-// The SYMBOL_REFs stay alive: GCC's constant tables (GC roots) hold them.
+// refers to.  An RTL-pool constant (float, vector) referenced by the final
+// insns is written with the function: its record goes out at once.  A tree
+// constant (string, template) may be written later, and the constants a
+// template refers to (its strings) only exist then: those records go out at
+// the end of the unit, for what GCC did write.  Until then the constants'
+// symbols (and their decls) are held in GC roots: GCC's collector runs
+// between functions.
 
 struct anon_use {
-    std::string fn;
-    tree fn_decl;
-    rtx sym;
+    std::string fn, group; // the function, its COMDAT group ("" if none)
 };
-static std::vector<anon_use> anon_uses;
+static std::vector<anon_use> anon_uses; // parallel to the lists, oldest first
+static rtx anon_syms;                   // EXPR_LIST of their SYMBOL_REFs, newest first
+static tree anon_decls;                 // TREE_LIST of their decls, newest first
+
+static const struct ggc_root_tab anon_root_tab[] = {
+    {&anon_syms, 1, sizeof(anon_syms), &gt_ggc_mx_rtx_def, &gt_pch_nx_rtx_def},
+    {&anon_decls, 1, sizeof(anon_decls), &gt_ggc_mx_tree_node, &gt_pch_nx_tree_node},
+    LAST_GGC_ROOT_TAB,
+};
+
+const struct ggc_root_tab *lp_anon_gc_roots(void)
+{
+    return anon_root_tab;
+}
 
 static bool is_anon_const(const_rtx x)
 {
@@ -257,9 +273,35 @@ static bool is_anon_const(const_rtx x)
            (CONSTANT_POOL_ADDRESS_P(x) || TREE_CONSTANT_POOL_ADDRESS_P(x));
 }
 
+static void emit_anon(const anon_use &use, const char *label, uint64_t size)
+{
+    std::vector<const char *> strings = {use.fn.c_str()};
+    size_t rsize = record_size(sizeof(struct lpmeta_anon), strings);
+    if (!use.group.empty())
+        fprintf(asm_out_file, "\t.pushsection %s,\"oG\",@progbits,%s,%s,comdat\n\t.balign 8\n",
+                LPMETA_SEC_ANON, use.fn.c_str(), use.group.c_str());
+    else
+        fprintf(asm_out_file, "\t.pushsection %s,\"o\",@progbits,%s\n\t.balign 8\n",
+                LPMETA_SEC_ANON, use.fn.c_str());
+    put_header(LPMETA_ANON, rsize);
+    fprintf(asm_out_file, "\t.quad %s\n\t.quad 0x%016llx\n\t.quad %llu\n\t.long %u, 0\n", label,
+            (unsigned long long)lp_unit_id(), (unsigned long long)size, LPMETA_ANON_CONST);
+    put_strings(strings, sizeof(struct lpmeta_anon), rsize);
+    fputs("\t.popsection\n", asm_out_file);
+}
+
+static const char *label_of(const_rtx sym)
+{
+    const char *label = XSTR(sym, 0);
+    return label + (label[0] == '*');
+}
+
 void lp_note_anon_refs(const char *fn, tree fn_decl)
 {
-    std::set<const_rtx> seen;
+    anon_use use = {fn, ""};
+    if (DECL_COMDAT_GROUP(fn_decl))
+        use.group = IDENTIFIER_POINTER(DECL_COMDAT_GROUP(fn_decl));
+    std::set<std::string> seen;
     for (rtx_insn *insn = get_insns(); insn; insn = NEXT_INSN(insn)) {
         if (!NONDEBUG_INSN_P(insn))
             continue;
@@ -267,26 +309,27 @@ void lp_note_anon_refs(const char *fn, tree fn_decl)
         FOR_EACH_SUBRTX(iter, array, PATTERN(insn), ALL)
         {
             const_rtx x = *iter;
-            if (is_anon_const(x) && seen.insert(x).second)
-                anon_uses.push_back({fn, fn_decl, CONST_CAST_RTX(x)});
+            if (!is_anon_const(x) || !seen.insert(label_of(x)).second)
+                continue;
+            if (CONSTANT_POOL_ADDRESS_P(x)) {
+                uint64_t size = GET_MODE_SIZE(get_pool_mode(x));
+                if (size)
+                    emit_anon(use, label_of(x), size);
+            } else if (SYMBOL_REF_DECL(x)) {
+                anon_syms = gen_rtx_EXPR_LIST(VOIDmode, CONST_CAST_RTX(x), anon_syms);
+                anon_decls = tree_cons(NULL_TREE, SYMBOL_REF_DECL(x), anon_decls);
+                anon_uses.push_back(use);
+            }
         }
     }
 }
 
-// The value and size of an anonymous constant GCC wrote out; false when it
-// was not written (its reference was optimised away late).
-static bool anon_written(rtx sym, tree *value, uint64_t *size)
+// The value and size of a tree constant (the decl of its .LCn) that GCC
+// wrote out; false when it was not written (optimised away late).
+static bool anon_written(tree decl, tree *value, uint64_t *size)
 {
-    *value = NULL_TREE;
-    if (CONSTANT_POOL_ADDRESS_P(sym)) {
-        bool marked = false;
-        get_pool_constant_mark(sym, &marked);
-        *size = GET_MODE_SIZE(get_pool_mode(sym));
-        return marked && *size > 0;
-    }
-    tree decl = SYMBOL_REF_DECL(sym);
-    tree v = decl && DECL_P(decl) ? DECL_INITIAL(decl) : decl;
-    if (!v || !(TREE_ASM_WRITTEN(v) || (decl && TREE_ASM_WRITTEN(decl))))
+    tree v = DECL_P(decl) ? DECL_INITIAL(decl) : decl;
+    if (!v || !(TREE_ASM_WRITTEN(v) || TREE_ASM_WRITTEN(decl)))
         return false;
     HOST_WIDE_INT n = int_size_in_bytes(TREE_TYPE(v));
     if (TREE_CODE(v) == STRING_CST && TREE_STRING_LENGTH(v) > n)
@@ -314,7 +357,7 @@ static void nested_consts(tree t, std::vector<rtx> &out, int depth)
             base = TREE_OPERAND(base, 0);
         if (CONSTANT_CLASS_P(base) || TREE_CODE(base) == CONSTRUCTOR) {
             rtx mem = lookup_constant_def(base);
-            if (mem && MEM_P(mem) && is_anon_const(XEXP(mem, 0)))
+            if (mem && MEM_P(mem) && is_anon_const(XEXP(mem, 0)) && SYMBOL_REF_DECL(XEXP(mem, 0)))
                 out.push_back(XEXP(mem, 0));
         }
         return;
@@ -324,31 +367,34 @@ static void nested_consts(tree t, std::vector<rtx> &out, int depth)
             nested_consts(TREE_OPERAND(t, i), out, depth + 1);
 }
 
-static void emit_anons(uint64_t unit_id)
+static void emit_anons(void)
 {
+    std::vector<std::pair<anon_use, rtx>> work; // in the order noted
+    for (rtx l = anon_syms; l; l = XEXP(l, 1))
+        work.push_back({anon_use(), XEXP(l, 0)});
+    std::reverse(work.begin(), work.end());
+    gcc_assert(work.size() == anon_uses.size());
+    for (size_t i = 0; i < work.size(); i++)
+        work[i].first = anon_uses[i];
     std::set<std::pair<std::string, std::string>> done; // (function, label)
-    for (size_t i = 0; i < anon_uses.size(); i++) {
-        const anon_use use = anon_uses[i]; // a copy: the loop appends
+    // No collection runs here: the nested constants found need no root.
+    for (size_t i = 0; i < work.size(); i++) {
+        const anon_use use = work[i].first; // copies: the loop appends
+        rtx sym = work[i].second;
         tree value;
         uint64_t size;
-        const char *label = XSTR(use.sym, 0);
-        label += label[0] == '*';
-        if (!anon_written(use.sym, &value, &size) || !done.insert({use.fn, label}).second)
+        if (!anon_written(SYMBOL_REF_DECL(sym), &value, &size) ||
+            !done.insert({use.fn, label_of(sym)}).second)
             continue;
         std::vector<rtx> inner;
         nested_consts(value, inner, 0);
         for (rtx x : inner)
-            anon_uses.push_back({use.fn, use.fn_decl, x});
-        std::vector<const char *> strings = {use.fn.c_str()};
-        size_t rsize = record_size(sizeof(struct lpmeta_anon), strings);
-        push_linked_section(LPMETA_SEC_ANON, use.fn.c_str(), use.fn_decl);
-        put_header(LPMETA_ANON, rsize);
-        fprintf(asm_out_file, "\t.quad %s\n\t.quad 0x%016llx\n\t.quad %llu\n\t.long %u, 0\n", label,
-                (unsigned long long)unit_id, (unsigned long long)size, LPMETA_ANON_CONST);
-        put_strings(strings, sizeof(struct lpmeta_anon), rsize);
-        fputs("\t.popsection\n", asm_out_file);
+            work.push_back({use, x});
+        emit_anon(use, label_of(sym), size);
     }
     anon_uses.clear();
+    anon_syms = NULL_RTX;
+    anon_decls = NULL_TREE;
 }
 
 // ---- the unit record ------------------------------------------------------
@@ -447,5 +493,5 @@ void lp_emit_unit_records(const char *gcc_version)
         fputs("\t.popsection\n", asm_out_file);
     }
     emit_statics(unit_id);
-    emit_anons(unit_id);
+    emit_anons();
 }
