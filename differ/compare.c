@@ -6,8 +6,10 @@
  * statics ignored when unambiguous).  A function is changed when the
  * plugin's hash differs or its object code differs; the two are cross-
  * checked and a disagreement is refused (HASH_MISMATCH).  Object code is
- * compared with relocations normalised: targets by name, anonymous
- * constants (strings, constant pools, switch tables) by content.  A change
+ * compared with relocations normalised: targets by name plus offset,
+ * anonymous data (strings, constant pools, switch tables, initializer
+ * templates) by content - bytes and what its own relocations refer to -
+ * never by where it lies in its section.  A change
  * of named read-only data changes every function that references it.
  * A function whose only difference is the line numbers its assert()s pass
  * is left out; that is decided on instructions decoded with Zydis.
