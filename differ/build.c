@@ -182,6 +182,107 @@ size_t unit_sym_at(const struct unit *u, size_t sec, uint64_t off)
     return best;
 }
 
+static int cmp_mark(const void *a, const void *b)
+{
+    const struct anon_mark *x = a, *y = b;
+    if (x->sec != y->sec)
+        return x->sec < y->sec ? -1 : 1;
+    if (x->off != y->off)
+        return x->off < y->off ? -1 : 1;
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/* First mark at or after (sec, off). */
+static size_t mark_lower_bound(const struct anon_mark *v, size_t n, size_t sec, uint64_t off)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].sec < sec || (v[mid].sec == sec && v[mid].off < off))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The plugin's anonymous objects of this unit, and the boundaries: every
+ * symbol, every recorded object's start and end, every place a
+ * section-relative relocation points to. */
+static void add_anon_marks(struct unit *u)
+{
+    const struct eo_file *o = u->obj;
+    VEC(struct anon_mark) anons = {0}, bounds = {0};
+    for (size_t i = 0; i < u->meta->nanons; i++) {
+        const struct lpm_anon *a = &u->meta->anons[i];
+        if (!(a->flags & LPMETA_ANON_CONST) || !a->shndx || a->shndx >= o->nsecs ||
+            a->addr > o->secs[a->shndx].size || a->size > o->secs[a->shndx].size - a->addr)
+            continue; /* not a constant, or not in this object: nothing known */
+        struct anon_mark m = {a->shndx, a->addr, a->size};
+        VEC_PUSH(anons, m);
+        struct anon_mark b0 = {a->shndx, a->addr, 0}, b1 = {a->shndx, a->addr + a->size, 0};
+        VEC_PUSH(bounds, b0);
+        VEC_PUSH(bounds, b1);
+    }
+    for (size_t i = 1; i < o->nsyms; i++) {
+        const struct eo_sym *y = &o->syms[i];
+        if (y->shndx == SHN_UNDEF || y->shndx >= o->nsecs || y->type == STT_SECTION ||
+            y->type == STT_FILE)
+            continue;
+        struct anon_mark b = {y->shndx, y->value, 0}, e = {y->shndx, y->value + y->size, 0};
+        VEC_PUSH(bounds, b);
+        if (y->size)
+            VEC_PUSH(bounds, e);
+    }
+    for (size_t s = 1; s < o->nsecs; s++)
+        for (size_t i = 0; i < o->secs[s].nrelas; i++) {
+            const struct eo_rela *r = &o->secs[s].relas[i];
+            const struct eo_sym *y = &o->syms[r->sym];
+            if (y->shndx == SHN_UNDEF || y->shndx >= o->nsecs)
+                continue;
+            int64_t t = (int64_t)y->value + r->addend + (eo_is_pcrel(r->type) ? 4 : 0);
+            struct anon_mark b = {y->shndx, t < 0 ? 0 : (uint64_t)t, 0};
+            VEC_PUSH(bounds, b);
+        }
+    if (anons.n)
+        qsort(anons.v, anons.n, sizeof(*anons.v), cmp_mark);
+    if (bounds.n)
+        qsort(bounds.v, bounds.n, sizeof(*bounds.v), cmp_mark);
+    u->anons = anons.v;
+    u->nanons = anons.n;
+    u->bounds = bounds.v;
+    u->nbounds = bounds.n;
+}
+
+int unit_anon_at(const struct unit *u, size_t sec, uint64_t off, struct anon_obj *out)
+{
+    if (sec == 0 || sec >= u->obj->nsecs)
+        return 0;
+    const struct eo_sec *s = &u->obj->secs[sec];
+    /* a recorded object starting at or shortly before off that covers it
+     * (objects do not overlap: the nearest few are enough) */
+    size_t k = mark_lower_bound(u->anons, u->nanons, sec, off + 1);
+    for (int tries = 0; tries < 8 && k > 0 && u->anons[k - 1].sec == sec; tries++) {
+        const struct anon_mark *m = &u->anons[--k];
+        if (off >= m->off && off - m->off < m->size) {
+            out->start = m->off;
+            out->size = m->size;
+            out->recorded = 1;
+            return 1;
+        }
+    }
+    if (sec_is_text(s) || !sec_is_rodata(s) || off >= s->size)
+        return 0;
+    size_t b = mark_lower_bound(u->bounds, u->nbounds, sec, off + 1);
+    uint64_t end = b < u->nbounds && u->bounds[b].sec == sec ? u->bounds[b].off : s->size;
+    if (end > s->size)
+        end = s->size;
+    out->start = off;
+    out->size = end - off;
+    out->recorded = 0;
+    return out->size > 0;
+}
+
 static int is_named_sym(const struct eo_sym *y)
 {
     return (y->type == STT_FUNC || y->type == STT_OBJECT || y->type == STT_TLS) &&
@@ -306,6 +407,7 @@ static void add_symbols(struct unit *u)
     strmap_free(&meta_static);
     for (size_t i = 1; i < o->nsecs; i++)
         sort_syms(o, u->sec_syms[i], u->sec_nsyms[i]);
+    add_anon_marks(u);
     for (size_t i = 0; i < u->fns.n; i++) {
         struct fn *f = &u->fns.v[i];
         u->fn_of_sym[f->sym] = f;
@@ -559,6 +661,8 @@ static void unit_free(struct unit *u)
         free(u->sec_syms[i]);
     free(u->sec_syms);
     free(u->sec_nsyms);
+    free(u->anons);
+    free(u->bounds);
     free(u->fn_of_sym);
     free(u->var_of_sym);
     lpm_free(u->meta);

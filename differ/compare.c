@@ -6,8 +6,10 @@
  * statics ignored when unambiguous).  A function is changed when the
  * plugin's hash differs or its object code differs; the two are cross-
  * checked and a disagreement is refused (HASH_MISMATCH).  Object code is
- * compared with relocations normalised: targets by name, anonymous
- * constants (strings, constant pools, switch tables) by content.  A change
+ * compared with relocations normalised: targets by name plus offset,
+ * anonymous data (strings, constant pools, switch tables, initializer
+ * templates) by content - bytes and what its own relocations refer to -
+ * never by where it lies in its section.  A change
  * of named read-only data changes every function that references it.
  * A function whose only difference is the line numbers its assert()s pass
  * is left out; that is decided on instructions decoded with Zydis.
@@ -217,11 +219,40 @@ static struct var *reloc_var(const struct unit *u, const struct eo_rela *r)
 }
 
 static uint64_t var_content_hash(const struct var *v);
+static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf, size_t len,
+                       int64_t *addend, int depth);
+
+/* How deep anonymous objects referring to anonymous objects are followed
+ * (a template -> its strings is 1). */
+#define ANON_DEPTH_MAX 4
+
+/* Content of an anonymous object: its bytes and what its relocations refer
+ * to (normalised, as for code), never where it lies in its section. */
+static uint64_t anon_content_hash(const struct unit *u, size_t sec, const struct anon_obj *a,
+                                  int depth)
+{
+    const struct eo_sec *s = &u->obj->secs[sec];
+    assert(a->start + a->size <= s->size);
+    struct sbuf desc = {0};
+    sb_addf(&desc, "%" PRIu64 ":", a->size);
+    size_t n, k = eo_relas_in(s, a->start, a->start + a->size, &n);
+    for (size_t i = 0; i < n; i++) {
+        const struct eo_rela *r = &s->relas[k + i];
+        char d[512];
+        int64_t add;
+        reloc_desc(u, r, d, sizeof(d), &add, depth + 1);
+        sb_addf(&desc, "%" PRIu64 ",%u,%s,%" PRId64 ";", r->off - a->start, r->type, d, add);
+    }
+    uint64_t h = XXH3_64bits_withSeed(sb_str(&desc), strlen(sb_str(&desc)),
+                                      s->data ? XXH3_64bits(s->data + a->start, a->size) : 0);
+    sb_free(&desc);
+    return h;
+}
 
 /* Canonical description of what relocation r of unit u refers to, with the
  * addend made relative to that target. */
 static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf, size_t len,
-                       int64_t *addend)
+                       int64_t *addend, int depth)
 {
     const struct eo_file *o = u->obj;
     const struct eo_sym *y = &o->syms[r->sym];
@@ -269,7 +300,15 @@ static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf,
             snprintf(buf, len, "%s:%s", f ? "F" : "V", f ? f->key : v ? v->key : "?");
         return;
     }
-    /* Anonymous: a label in a function (jump table) or an unnamed table. */
+    /* Anonymous data (a string, an initializer template, a jump table):
+     * by content, the addend relative to the object's start. */
+    struct anon_obj a;
+    if (depth < ANON_DEPTH_MAX && unit_anon_at(u, y->shndx, t, &a)) {
+        snprintf(buf, len, "K:%016" PRIx64, anon_content_hash(u, y->shndx, &a, depth));
+        *addend = r->addend + (int64_t)y->value - (int64_t)a.start;
+        return;
+    }
+    /* A label in a function (its own section: offsets are the code's). */
     char *key = strip_gcc_suffix(s->name);
     snprintf(buf, len, "A:%s", key);
     free(key);
@@ -292,8 +331,8 @@ static int relocs_equal(const struct unit *ua, size_t asec, uint64_t aoff, const
             return 0;
         char da[512], db[512];
         int64_t xa, xb;
-        reloc_desc(ua, ra, da, sizeof(da), &xa);
-        reloc_desc(ub, rb, db, sizeof(db), &xb);
+        reloc_desc(ua, ra, da, sizeof(da), &xa, 0);
+        reloc_desc(ub, rb, db, sizeof(db), &xb, 0);
         if (xa != xb || strcmp(da, db))
             return 0;
     }

@@ -12,10 +12,15 @@
  *     static): the running copy, so state is kept;
  *   - read-only data, code new in this patch, new variables: copied into
  *     the patch (LP_SYM_PATCH);
+ *   - an anonymous constant in writable data (a PIC initializer template
+ *     the plugin recorded, LPMETA_ANON): that object alone, copied into the
+ *     patch's read-only data; anonymous writable data nobody recorded is
+ *     refused (it may be state);
  *   - TLS: offset in the OLD module's TLS block;
  *   - anything the module does not define: by name (LP_SYM_DYNAMIC).
  * Relocation types are kept as the compiler emitted them.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +37,8 @@ struct copy {
     struct unit *u;
     size_t sec;
     enum lp_section lps;
-    uint64_t base;
+    uint64_t base;        /* where offset 0 of the section would be in the patch section */
+    uint64_t start, size; /* the part of the section copied: all of it, or one object */
 };
 
 struct emitter {
@@ -62,6 +68,7 @@ static struct copy *copy_section(struct emitter *e, struct unit *u, size_t sec)
     c = xcalloc(1, sizeof(*c));
     c->u = u;
     c->sec = sec;
+    c->size = s->size;
     uint64_t align = s->sh.sh_addralign ? s->sh.sh_addralign : 1;
     if (sec_is_text(s)) {
         c->lps = LP_SEC_TEXT;
@@ -75,6 +82,33 @@ static struct copy *copy_section(struct emitter *e, struct unit *u, size_t sec)
     if (align > 4096)
         align = 4096;
     c->base = lp_writer_append(e->w, c->lps, c->lps == LP_SEC_BSS ? NULL : s->data, s->size, align);
+    strmap_put(&e->copies, own(e, xstrdup(key)), c);
+    VEC_PUSH(e->work, c);
+    return c;
+}
+
+/* One anonymous constant [start, start+size) of a writable section, copied
+ * alone into the patch's read-only data (nothing writes it). */
+static struct copy *copy_anon(struct emitter *e, struct unit *u, size_t sec,
+                              const struct anon_obj *a)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "%p:%zu:%" PRIx64, (void *)u, sec, a->start);
+    struct copy *c = strmap_get(&e->copies, key);
+    if (c)
+        return c;
+    const struct eo_sec *s = &u->obj->secs[sec];
+    assert(s->data && a->start + a->size <= s->size);
+    c = xcalloc(1, sizeof(*c));
+    c->u = u;
+    c->sec = sec;
+    c->lps = LP_SEC_RODATA;
+    c->start = a->start;
+    c->size = a->size;
+    uint64_t align = s->sh.sh_addralign ? s->sh.sh_addralign : 1;
+    if (align > 4096)
+        align = 4096;
+    c->base = lp_writer_append(e->w, c->lps, s->data + a->start, a->size, align) - a->start;
     strmap_put(&e->copies, own(e, xstrdup(key)), c);
     VEC_PUSH(e->work, c);
     return c;
@@ -232,7 +266,7 @@ static int resolve(struct emitter *e, struct copy *c, const struct eo_rela *r, s
     const struct eo_sec *sec = &u->obj->secs[y->shndx];
     int64_t rel = r->addend + (int64_t)y->value;
     int64_t t = rel + (eo_is_pcrel(r->type) ? 4 : 0);
-    if (y->shndx == c->sec || sec_is_rodata(sec)) {
+    if ((y->shndx == c->sec && c->size == sec->size) || sec_is_rodata(sec)) {
         struct copy *t_copy = copy_section(e, u, y->shndx);
         patch_sym(s, t_copy, 0, 0);
         s->name = lp_writer_str(e->w, sec->name);
@@ -258,7 +292,21 @@ static int resolve(struct emitter *e, struct copy *c, const struct eo_rela *r, s
         *addend = rel - (int64_t)u->var_of_sym[k]->off;
         return sym_for_var(e, u->var_of_sym[k], s);
     }
-    unresolved(e, u, sec->name, "reference into writable data with no variable there");
+    struct anon_obj a;
+    if (t >= 0 && unit_anon_at(u, y->shndx, (uint64_t)t, &a) && a.recorded && sec->data) {
+        /* A constant the compiler placed in writable data (an initializer
+         * template under PIC): the patch carries its new content. */
+        struct copy *t_copy = copy_anon(e, u, y->shndx, &a);
+        patch_sym(s, t_copy, a.start, a.size);
+        s->name = lp_writer_str(e->w, sec->name);
+        *addend = rel - (int64_t)a.start;
+        return 0;
+    }
+    char at[128];
+    snprintf(at, sizeof(at), "%s+0x%" PRIx64, sec->name, t < 0 ? (uint64_t)0 : (uint64_t)t);
+    unresolved(e, u, at,
+               "anonymous writable data: no variable there and not a constant the plugin "
+               "recorded, so it may be state the running process holds");
     return -1;
 }
 
@@ -278,7 +326,8 @@ static uint32_t add_sym(struct emitter *e, const struct lp_sym *s)
 static void relocate_copy(struct emitter *e, struct copy *c)
 {
     const struct eo_sec *s = &c->u->obj->secs[c->sec];
-    for (size_t i = 0; i < s->nrelas; i++) {
+    size_t n, first = eo_relas_in(s, c->start, c->start + c->size, &n);
+    for (size_t i = first; i < first + n; i++) {
         const struct eo_rela *r = &s->relas[i];
         if (r->type == R_X86_64_NONE)
             continue;

@@ -10,10 +10,10 @@
 #include "lpdiff.h"
 #include "lpmeta_read.h"
 
-enum list_what { LIST_FUNCS, LIST_UNITS, LIST_LINKS, LIST_STATICS, LIST_NOWRITE };
+enum list_what { LIST_FUNCS, LIST_UNITS, LIST_LINKS, LIST_STATICS, LIST_NOWRITE, LIST_ANONS };
 
 static const char usage[] =
-    "usage: lpdiff --list [-v] [--links|--statics|--nowrite] FILE...\n"
+    "usage: lpdiff --list [-v] [--links|--statics|--nowrite|--anons] FILE...\n"
     "       lpdiff --units FILE...\n"
     "\n"
     "Print the livepatch records of object files, ar archives of them, executables\n"
@@ -26,6 +26,8 @@ static const char usage[] =
     "  --statics    --list prints function-scope statics: stable-name<TAB>asm-name\n"
     "  --nowrite    --list prints writable tables the plugin proved are never written\n"
     "               (carried in a patch like read-only data): asm-name\n"
+    "  --anons      --list prints the anonymous constants functions refer to:\n"
+    "               function<TAB>section-index<TAB>address<TAB>size (index 0: linked)\n"
     "  --units      one line per compilation unit: source<TAB>gcc-version<TAB>format<TAB>options\n"
     "\n"
     "Exit status: 0 records printed, 1 a file has no livepatch records (built without\n"
@@ -140,6 +142,15 @@ static int collect(const struct lpm_module *m, enum list_what what, int verbose,
             if (asprintf(&line, "%s", m->nowrites[i].asm_name) < 0 || add_row(rows, line))
                 return -1;
         break;
+    case LIST_ANONS:
+        for (size_t i = 0; i < m->nanons; i++) {
+            const struct lpm_anon *a = &m->anons[i];
+            if (asprintf(&line, "%s\t%u\t0x%llx\t%llu", a->user, a->shndx,
+                         (unsigned long long)a->addr, (unsigned long long)a->size) < 0 ||
+                add_row(rows, line))
+                return -1;
+        }
+        break;
     }
     return 0;
 }
@@ -151,8 +162,9 @@ int lpdiff_list_main(int argc, char **argv)
     static const struct option opts[] = {
         {"help", no_argument, NULL, 'h'},    {"verbose", no_argument, NULL, 'v'},
         {"links", no_argument, NULL, 'L'},   {"statics", no_argument, NULL, 'S'},
-        {"nowrite", no_argument, NULL, 'N'}, {"list", no_argument, NULL, 'l'},
-        {"units", no_argument, NULL, 'u'},   {NULL, 0, NULL, 0},
+        {"nowrite", no_argument, NULL, 'N'}, {"anons", no_argument, NULL, 'A'},
+        {"list", no_argument, NULL, 'l'},    {"units", no_argument, NULL, 'u'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
@@ -172,6 +184,9 @@ int lpdiff_list_main(int argc, char **argv)
             break;
         case 'N':
             what = LIST_NOWRITE;
+            break;
+        case 'A':
+            what = LIST_ANONS;
             break;
         case 'l':
             break;

@@ -48,6 +48,20 @@ struct var {
     unsigned carried : 1;
 };
 
+/* A place in a section of a unit's object: an anonymous object recorded by
+ * the plugin (size > 0), or a boundary (size 0: where some reference or
+ * symbol points, so no inferred anonymous object reaches over it). */
+struct anon_mark {
+    size_t sec;
+    uint64_t off, size;
+};
+
+/* The anonymous object a reference lands in (no symbol there). */
+struct anon_obj {
+    uint64_t start, size;
+    int recorded; /* the plugin recorded it as a constant (LPMETA_ANON_CONST) */
+};
+
 struct unit {
     struct side *side;
     char *obj_path;
@@ -64,6 +78,10 @@ struct unit {
     struct var **var_of_sym; /* symbol index -> variable */
     size_t **sec_syms;       /* per section: defined symbols sorted by value */
     size_t *sec_nsyms;
+    struct anon_mark *anons; /* recorded objects, sorted by (sec, off) */
+    size_t nanons;
+    struct anon_mark *bounds; /* boundaries, sorted by (sec, off) */
+    size_t nbounds;
     struct unit *peer;
     int link_score; /* how well it matches the module's records */
 };
@@ -105,5 +123,10 @@ int sec_is_tls(const struct eo_sec *s);
 /* The named symbol of unit u whose extent covers offset `off` of section
  * `sec` (or starts there); SIZE_MAX if none. */
 size_t unit_sym_at(const struct unit *u, size_t sec, uint64_t off);
+/* The anonymous object at offset `off` of section `sec` of unit u: one the
+ * plugin recorded there, else (read-only data only) the bytes from `off` to
+ * the next boundary.  0 if there is none (writable data nobody recorded,
+ * text, or no bytes). */
+int unit_anon_at(const struct unit *u, size_t sec, uint64_t off, struct anon_obj *out);
 
 #endif /* DIFFER_MODEL_H */

@@ -158,6 +158,7 @@ static unsigned int livepatch_execute(function *fun)
         flags |= LPMETA_F_CLONE;
     lp_emit_func_record(name, origin.c_str(), decl, flags, hash, patchable ? LP_ENTRY_PAD : 0,
                         entry_off);
+    lp_note_anon_refs(name, decl);
 
     if (crtl->has_bb_partition) {
         // The cold part: its own symbol, never an entry point, same hash.
@@ -280,6 +281,8 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *ver)
     register_callback(info->base_name, PLUGIN_PASS_MANAGER_SETUP, NULL, &pass);
     lp_nowrite_register(info->base_name);
     register_callback(info->base_name, PLUGIN_FINISH_UNIT, finish_unit, NULL);
+    register_callback(info->base_name, PLUGIN_REGISTER_GGC_ROOTS, NULL,
+                      const_cast<ggc_root_tab *>(lp_anon_gc_roots()));
     register_callback(info->base_name, PLUGIN_INFO, NULL, &livepatch_info);
     return 0;
 }

@@ -40,6 +40,11 @@ void lp_emit_func_record(const char *name, const char *origin, tree decl, uint32
                          const uint8_t hash[16], unsigned prepad, unsigned entry_off);
 void lp_emit_unit_records(const char *gcc_version);
 void lp_clones_capture_start(void);
+// Note the anonymous constants the current function refers to (recorded at
+// the end of the unit, LPMETA_ANON).
+void lp_note_anon_refs(const char *fn, tree fn_decl);
+// The GC roots that keep the noted constants alive until then.
+const struct ggc_root_tab *lp_anon_gc_roots(void);
 void lp_add_link(uint32_t type, const char *from, const char *to);
 
 // nowrite.cc: the GIMPLE pass proving tables are never written; the

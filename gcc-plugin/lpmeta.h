@@ -25,6 +25,10 @@
  *                      section (dropped with it).
  *   .livepatch.nowrite LPMETA_NOWRITE records (format 2): tables proven
  *                      never written.
+ *   .livepatch.anon    LPMETA_ANON records: the anonymous constants (string
+ *                      literals, initializer templates, constant-pool
+ *                      entries) a function refers to, one section per
+ *                      function, SHF_LINK_ORDER to the function.
  *
  * A unit is identified by unit_id: XXH3-64 of the unit's source path as
  * written after -ffile-prefix-map / -fdebug-prefix-map remapping, so it is
@@ -35,8 +39,9 @@
 
 #include <stdint.h>
 
-/* 1: FUNC, UNIT, LINK, STATIC.  2: adds NOWRITE; a unit of format 1 has
- * none, so a reader must treat its variables as unproven. */
+/* 1: FUNC, UNIT, LINK, STATIC.  2: adds NOWRITE and ANON; a unit of format 1
+ * has neither, so a reader must treat its variables as unproven and its
+ * anonymous objects as unrecorded. */
 #define LPMETA_FORMAT_VERSION 2
 
 #define LPMETA_SEC_FUNC    ".livepatch.func"
@@ -44,6 +49,7 @@
 #define LPMETA_SEC_LINK    ".livepatch.link"
 #define LPMETA_SEC_STATIC  ".livepatch.static"
 #define LPMETA_SEC_NOWRITE ".livepatch.nowrite"
+#define LPMETA_SEC_ANON    ".livepatch.anon"
 
 enum lpmeta_kind {
     LPMETA_FUNC = 1,
@@ -51,6 +57,7 @@ enum lpmeta_kind {
     LPMETA_LINK = 3,
     LPMETA_STATIC = 4,
     LPMETA_NOWRITE = 5,
+    LPMETA_ANON = 6,
 };
 
 struct lpmeta_hdr {
@@ -152,6 +159,32 @@ struct lpmeta_static {
 struct lpmeta_nowrite {
     struct lpmeta_hdr hdr;
     uint64_t unit_id;
+    /* char strings[]; */
+};
+
+enum lpmeta_anon_flags {
+    LPMETA_ANON_CONST = 1u << 0, /* a constant the compiler made: nothing writes it */
+};
+
+/*
+ * LPMETA_ANON: an object with no symbol (an assembler-local .LCn label) that
+ * a function refers to, and the constants such an object refers to in turn
+ * (the strings of an initializer template).  GCC puts an initializer
+ * template with addresses in it (`const char *help[] = {"a", "b"}` inside
+ * a function) in writable .data when compiling PIC, and at -O0 string
+ * literals in plain .rodata: only this record tells such an object from
+ * state, and gives its extent.  A function's records are emitted once per
+ * object it uses; several functions may record the same object.
+ * Strings: the function's assembler name.
+ */
+struct lpmeta_anon {
+    struct lpmeta_hdr hdr;
+    uint64_t addr; /* R_X86_64_64 against the object's label (a section
+                      symbol + offset in an object file) */
+    uint64_t unit_id;
+    uint64_t size;  /* bytes */
+    uint32_t flags; /* enum lpmeta_anon_flags */
+    uint32_t reserved;
     /* char strings[]; */
 };
 

@@ -3,10 +3,12 @@
  * file, executable or shared library (liblpmeta.a; lpmeta_read.h).
  *
  * Records live in sections named .livepatch.func, .livepatch.unit,
- * .livepatch.link and .livepatch.static (an object has one .func section per
- * function and one .static section per static; see lpmeta.h).  In an object file
+ * .livepatch.link, .livepatch.static and .livepatch.anon (an object has one
+ * .func section per function and one .static section per static; see
+ * lpmeta.h).  In an object file
  * the `addr` fields are zero in the section data and filled by RELA
- * relocations; we resolve them to the target symbol's st_value + addend.  In
+ * relocations; we resolve them to the target symbol's st_value + addend
+ * (and keep its section index).  In
  * a linked module the linker already wrote the link-time address.
  */
 #include <errno.h>
@@ -31,6 +33,7 @@ struct reader_store {
 /* One resolved relocation of a record section: offset -> value. */
 struct reloc_value {
     uint64_t offset, value;
+    uint32_t shndx; /* the target symbol's section */
 };
 
 struct reloc_map {
@@ -91,7 +94,7 @@ static int section_kind(const char *name)
     } map[] = {
         {LPMETA_SEC_FUNC, LPMETA_FUNC},       {LPMETA_SEC_UNIT, LPMETA_UNIT},
         {LPMETA_SEC_LINK, LPMETA_LINK},       {LPMETA_SEC_STATIC, LPMETA_STATIC},
-        {LPMETA_SEC_NOWRITE, LPMETA_NOWRITE},
+        {LPMETA_SEC_NOWRITE, LPMETA_NOWRITE}, {LPMETA_SEC_ANON, LPMETA_ANON},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         size_t n = strlen(map[i].name);
@@ -144,6 +147,7 @@ static int load_relocs(Elf *elf, size_t target, struct reloc_map *map, const cha
             }
             v[n].offset = r.r_offset;
             v[n].value = sym.st_value + (uint64_t)r.r_addend;
+            v[n].shndx = sym.st_shndx;
             n++;
         }
     }
@@ -154,13 +158,22 @@ static int load_relocs(Elf *elf, size_t target, struct reloc_map *map, const cha
     return 0;
 }
 
-/* The value at `offset` of a record section: relocated in an object file. */
-static uint64_t addr_at(const struct reloc_map *map, uint64_t offset, uint64_t raw)
+/* The value at `offset` of a record section: relocated in an object file
+ * (*shndx, when asked for, the target's section; 0 in a linked module). */
+static uint64_t addr_sec_at(const struct reloc_map *map, uint64_t offset, uint64_t raw,
+                            uint32_t *shndx)
 {
     struct reloc_value key = {.offset = offset};
     const struct reloc_value *hit =
         map->n ? bsearch(&key, map->v, map->n, sizeof(*map->v), cmp_reloc) : NULL;
+    if (shndx)
+        *shndx = hit ? hit->shndx : 0;
     return hit ? hit->value : raw;
+}
+
+static uint64_t addr_at(const struct reloc_map *map, uint64_t offset, uint64_t raw)
+{
+    return addr_sec_at(map, offset, raw, NULL);
 }
 
 /* Cursor over the NUL-terminated strings following a record's fixed part. */
@@ -307,8 +320,34 @@ static int parse_nowrite(struct lpm_module *m, size_t *cap, struct section_ctx *
     return 0;
 }
 
+static int parse_anon(struct lpm_module *m, size_t *cap, struct section_ctx *c, size_t off,
+                      const struct lpmeta_hdr *h)
+{
+    struct lpmeta_anon rec;
+    if (h->size < sizeof(rec))
+        return record_error(c, off, "anonymous-object record too short");
+    memcpy(&rec, c->base + off, sizeof(rec));
+    struct strings s = {(const char *)c->base + off + sizeof(rec),
+                        (const char *)c->base + off + h->size};
+    const char *user = next_string(&s);
+    if (!user)
+        return record_error(c, off, "anonymous-object record strings are not terminated");
+    if (!rec.size)
+        return record_error(c, off, "anonymous-object record of size 0");
+    if (grow((void **)&m->anons, cap, m->nanons + 1, sizeof(*m->anons)))
+        return fail(c->err, "%s: out of memory", c->path);
+    struct lpm_anon *a = &m->anons[m->nanons++];
+    a->addr =
+        addr_sec_at(&c->relocs, off + offsetof(struct lpmeta_anon, addr), rec.addr, &a->shndx);
+    a->flags = rec.flags;
+    a->unit_id = rec.unit_id;
+    a->size = rec.size;
+    a->user = user;
+    return 0;
+}
+
 struct caps {
-    size_t funcs, units, links, statics, nowrites;
+    size_t funcs, units, links, statics, nowrites, anons;
 };
 
 /* Walk one record section; unknown record kinds are skipped. */
@@ -338,6 +377,9 @@ static int parse_section(struct lpm_module *m, struct caps *caps, struct section
             break;
         case LPMETA_NOWRITE:
             rc = parse_nowrite(m, &caps->nowrites, c, off, &h);
+            break;
+        case LPMETA_ANON:
+            rc = parse_anon(m, &caps->anons, c, off, &h);
             break;
         default:
             break;
@@ -425,6 +467,7 @@ static int append_module(struct lpm_module *to, struct lpm_module *from)
     APPEND(links, nlinks);
     APPEND(statics, nstatics);
     APPEND(nowrites, nnowrites);
+    APPEND(anons, nanons);
 #undef APPEND
     struct reader_store *dst = to->priv, *src = from->priv;
     /* Room for all first, so that no buffer is owned twice on failure. */
@@ -509,5 +552,6 @@ void lpm_free(struct lpm_module *m)
     free(m->links);
     free(m->statics);
     free(m->nowrites);
+    free(m->anons);
     free(m);
 }

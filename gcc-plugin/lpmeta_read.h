@@ -48,6 +48,14 @@ struct lpm_nowrite {
     const char *asm_name; /* a variable proven never written */
 };
 
+struct lpm_anon {
+    uint64_t addr;  /* linked module: link-time address; object: offset in `shndx` */
+    uint32_t shndx; /* object: section index of the object; 0 in a linked module */
+    uint32_t flags; /* enum lpmeta_anon_flags */
+    uint64_t unit_id, size;
+    const char *user; /* the function that refers to it */
+};
+
 /* Everything one file holds; owns all strings. */
 struct lpm_module {
     struct lpm_func *funcs;
@@ -60,6 +68,8 @@ struct lpm_module {
     size_t nstatics;
     struct lpm_nowrite *nowrites;
     size_t nnowrites;
+    struct lpm_anon *anons;
+    size_t nanons;
     void *priv; /* reader's storage */
 };
 

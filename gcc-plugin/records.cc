@@ -11,8 +11,11 @@
 #include "file-prefix-map.h"
 #include "opts.h"
 #include "output.h"
+#include "rtl-iter.h"
 #include "toplev.h"
 #include "varasm.h"
+#include "ggc.h"
+#include "gtype-desc.h"
 
 #include <algorithm>
 #include <map>
@@ -252,6 +255,166 @@ static void emit_nowrite(uint64_t unit_id)
     fputs("\t.popsection\n", asm_out_file);
 }
 
+// ---- anonymous constants ----------------------------------------------------
+//
+// The RTL pass notes which constant-pool symbols (.LCn: string literals,
+// initializer templates, floating-point and vector constants) each function
+// refers to.  An RTL-pool constant (float, vector) referenced by the final
+// insns is written with the function: its record goes out at once.  A tree
+// constant (string, template) may be written later, and the constants a
+// template refers to (its strings) only exist then: those records go out at
+// the end of the unit, for what GCC did write.  Until then the constants'
+// symbols (and their decls) are held in GC roots: GCC's collector runs
+// between functions.
+
+struct anon_use {
+    std::string fn, group; // the function, its COMDAT group ("" if none)
+};
+static std::vector<anon_use> anon_uses; // parallel to the lists, oldest first
+static rtx anon_syms;                   // EXPR_LIST of their SYMBOL_REFs, newest first
+static tree anon_decls;                 // TREE_LIST of their decls, newest first
+
+static const struct ggc_root_tab anon_root_tab[] = {
+    {&anon_syms, 1, sizeof(anon_syms), &gt_ggc_mx_rtx_def, &gt_pch_nx_rtx_def},
+    {&anon_decls, 1, sizeof(anon_decls), &gt_ggc_mx_tree_node, &gt_pch_nx_tree_node},
+    LAST_GGC_ROOT_TAB,
+};
+
+const struct ggc_root_tab *lp_anon_gc_roots(void)
+{
+    return anon_root_tab;
+}
+
+static bool is_anon_const(const_rtx x)
+{
+    return GET_CODE(x) == SYMBOL_REF &&
+           (CONSTANT_POOL_ADDRESS_P(x) || TREE_CONSTANT_POOL_ADDRESS_P(x));
+}
+
+static void emit_anon(const anon_use &use, const char *label, uint64_t size)
+{
+    std::vector<const char *> strings = {use.fn.c_str()};
+    size_t rsize = record_size(sizeof(struct lpmeta_anon), strings);
+    if (!use.group.empty())
+        fprintf(asm_out_file, "\t.pushsection %s,\"oG\",@progbits,%s,%s,comdat\n\t.balign 8\n",
+                LPMETA_SEC_ANON, use.fn.c_str(), use.group.c_str());
+    else
+        fprintf(asm_out_file, "\t.pushsection %s,\"o\",@progbits,%s\n\t.balign 8\n",
+                LPMETA_SEC_ANON, use.fn.c_str());
+    put_header(LPMETA_ANON, rsize);
+    fprintf(asm_out_file, "\t.quad %s\n\t.quad 0x%016llx\n\t.quad %llu\n\t.long %u, 0\n", label,
+            (unsigned long long)lp_unit_id(), (unsigned long long)size, LPMETA_ANON_CONST);
+    put_strings(strings, sizeof(struct lpmeta_anon), rsize);
+    fputs("\t.popsection\n", asm_out_file);
+}
+
+static const char *label_of(const_rtx sym)
+{
+    const char *label = XSTR(sym, 0);
+    return label + (label[0] == '*');
+}
+
+void lp_note_anon_refs(const char *fn, tree fn_decl)
+{
+    anon_use use = {fn, ""};
+    if (DECL_COMDAT_GROUP(fn_decl))
+        use.group = IDENTIFIER_POINTER(DECL_COMDAT_GROUP(fn_decl));
+    std::set<std::string> seen;
+    for (rtx_insn *insn = get_insns(); insn; insn = NEXT_INSN(insn)) {
+        if (!NONDEBUG_INSN_P(insn))
+            continue;
+        subrtx_iterator::array_type array;
+        FOR_EACH_SUBRTX(iter, array, PATTERN(insn), ALL)
+        {
+            const_rtx x = *iter;
+            if (!is_anon_const(x) || !seen.insert(label_of(x)).second)
+                continue;
+            if (CONSTANT_POOL_ADDRESS_P(x)) {
+                uint64_t size = GET_MODE_SIZE(get_pool_mode(x));
+                if (size)
+                    emit_anon(use, label_of(x), size);
+            } else if (SYMBOL_REF_DECL(x)) {
+                anon_syms = gen_rtx_EXPR_LIST(VOIDmode, CONST_CAST_RTX(x), anon_syms);
+                anon_decls = tree_cons(NULL_TREE, SYMBOL_REF_DECL(x), anon_decls);
+                anon_uses.push_back(use);
+            }
+        }
+    }
+}
+
+// The value and size of a tree constant (the decl of its .LCn) that GCC
+// wrote out; false when it was not written (optimised away late).
+static bool anon_written(tree decl, tree *value, uint64_t *size)
+{
+    tree v = DECL_P(decl) ? DECL_INITIAL(decl) : decl;
+    if (!v || !(TREE_ASM_WRITTEN(v) || TREE_ASM_WRITTEN(decl)))
+        return false;
+    HOST_WIDE_INT n = int_size_in_bytes(TREE_TYPE(v));
+    if (TREE_CODE(v) == STRING_CST && TREE_STRING_LENGTH(v) > n)
+        n = TREE_STRING_LENGTH(v);
+    *value = v;
+    *size = n > 0 ? (uint64_t)n : 0;
+    return *size > 0;
+}
+
+// Constants a constant refers to by address: the strings of a template.
+static void nested_consts(tree t, std::vector<rtx> &out, int depth)
+{
+    if (!t || depth > 16)
+        return;
+    if (TREE_CODE(t) == CONSTRUCTOR) {
+        unsigned i;
+        tree val;
+        FOR_EACH_CONSTRUCTOR_VALUE(CONSTRUCTOR_ELTS(t), i, val)
+        nested_consts(val, out, depth + 1);
+        return;
+    }
+    if (TREE_CODE(t) == ADDR_EXPR) {
+        tree base = TREE_OPERAND(t, 0);
+        while (handled_component_p(base))
+            base = TREE_OPERAND(base, 0);
+        if (CONSTANT_CLASS_P(base) || TREE_CODE(base) == CONSTRUCTOR) {
+            rtx mem = lookup_constant_def(base);
+            if (mem && MEM_P(mem) && is_anon_const(XEXP(mem, 0)) && SYMBOL_REF_DECL(XEXP(mem, 0)))
+                out.push_back(XEXP(mem, 0));
+        }
+        return;
+    }
+    if (EXPR_P(t))
+        for (int i = 0; i < TREE_OPERAND_LENGTH(t); i++)
+            nested_consts(TREE_OPERAND(t, i), out, depth + 1);
+}
+
+static void emit_anons(void)
+{
+    std::vector<std::pair<anon_use, rtx>> work; // in the order noted
+    for (rtx l = anon_syms; l; l = XEXP(l, 1))
+        work.push_back({anon_use(), XEXP(l, 0)});
+    std::reverse(work.begin(), work.end());
+    gcc_assert(work.size() == anon_uses.size());
+    for (size_t i = 0; i < work.size(); i++)
+        work[i].first = anon_uses[i];
+    std::set<std::pair<std::string, std::string>> done; // (function, label)
+    // No collection runs here: the nested constants found need no root.
+    for (size_t i = 0; i < work.size(); i++) {
+        const anon_use use = work[i].first; // copies: the loop appends
+        rtx sym = work[i].second;
+        tree value;
+        uint64_t size;
+        if (!anon_written(SYMBOL_REF_DECL(sym), &value, &size) ||
+            !done.insert({use.fn, label_of(sym)}).second)
+            continue;
+        std::vector<rtx> inner;
+        nested_consts(value, inner, 0);
+        for (rtx x : inner)
+            work.push_back({use, x});
+        emit_anon(use, label_of(sym), size);
+    }
+    anon_uses.clear();
+    anon_syms = NULL_RTX;
+    anon_decls = NULL_TREE;
+}
+
 // ---- the unit record ------------------------------------------------------
 
 // Options that change code, in a canonical order: the last setting of each
@@ -349,4 +512,5 @@ void lp_emit_unit_records(const char *gcc_version)
     }
     emit_statics(unit_id);
     emit_nowrite(unit_id);
+    emit_anons();
 }

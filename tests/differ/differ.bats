@@ -577,3 +577,44 @@ twin_tree() { # DIR VERSION KIND
   assert_equal "$(json '.changed | index("scale") != null')" true
   refute_output --partial "only assert() line numbers changed"
 }
+
+@test "a large automatic array's initializer template (anonymous, writable .data under PIC) travels in the patch, live" {
+  # const char *help[] = {60 strings} inside usage(): GCC copies it from an
+  # unnamed template, in .data under PIC and in .rodata otherwise
+  local mode
+  for mode in pie nopie O0 nopie-O0; do
+    diff_case helptable $mode
+    assert_success
+    assert_equal "$(json .changed)" '["usage"]'
+    assert_equal "$(json .refused)" '[]'
+    dump
+    # the template alone (488 bytes: 61 pointers) in the patch's read-only
+    # data, with its strings; never the OLD module's
+    if [[ $mode == pie || $mode == O0 ]]; then
+      assert_output --regexp 'R_X86_64_PC32 -> patch \.data \.lp\.rodata\+0x'
+    fi
+    refute_output --regexp '-> module \.(data|rodata)'
+    assert_output --partial "data 0, bss 0 bytes"
+    live_check
+  done
+}
+
+@test "at -O0 a string added in one function does not change another that uses later strings, live" {
+  # plain .rodata: the new string shifts banner()'s strings and those the
+  # initializer of the writable table names points to (no DATA_INIT)
+  local mode
+  for mode in O0 nopie-O0; do
+    diff_case ostrings $mode
+    assert_success
+    assert_equal "$(json .changed)" '["greet"]'
+    assert_equal "$(json .refused)" '[]'
+    live_check
+  done
+}
+
+@test "anonymous writable data that code writes (assembly, no symbol) is refused, naming it" {
+  diff_case anonstate pie
+  assert_failure 3
+  assert_equal "$(json '[.refused[].code]')" '["UNRESOLVED"]'
+  assert_output --regexp 'symbol \.data\+0x[0-9a-f]+ \(referenced from count\.c\): anonymous writable data'
+}

@@ -8,10 +8,11 @@ CASES=$BATS_TEST_DIRNAME/cases
 # SRC, so unit names are the same relative paths in both trees) and link
 # OUT/prog (or OUT/libt.so for MODE=shared).
 #   MODE: pie (default) | nopie | shared | plain (no plugin, the plugin's
-#   flags by hand) | noentry (no plugin, no patchable entries) | O1 (pie, -O1)
-#   | nodebug (pie, no -g) | gc (pie, linked with --gc-sections)
-#   CASE_OPT (default -O2) is the optimisation level of every mode but O1.
-#   Sources are *.c (gcc) and *.cc (g++, and the link with g++).
+#   flags by hand) | noentry (no plugin, no patchable entries) | nodebug (pie,
+#   no -g) | gc (pie, linked with --gc-sections) | O0 O1 O2 O3 Os Og (pie at
+#   that level) | nopie-O0 ... nopie-Og (non-PIE at that level)
+#   CASE_OPT (default -O2) is the optimisation level of the modes that name
+#   none.  Sources are *.c (gcc) and *.cc (g++, and the link with g++).
 build_tree() {
   local src=$1 out=$2 mode=${3:-pie}
   local -a cflags=(-g "${CASE_OPT:--O2}") ldflags=(-pie) plugin=(-fplugin="$LP_PLUGIN")
@@ -19,7 +20,8 @@ build_tree() {
   # shellcheck disable=SC2054 # commas belong to GCC and linker options
   case $mode in
     pie) cflags+=(-fPIE) ;;
-    O1) cflags=(-g -O1 -fPIE) ;;
+    O[0123sg]) cflags=(-g "-$mode" -fPIE) ;;
+    nopie-O[0123sg]) cflags=(-g "-${mode#nopie-}" -fno-PIE); ldflags=(-no-pie) ;;
     nodebug) cflags=(-O2 -fPIE) ;;
     gc) cflags+=(-fPIE); ldflags+=(-Wl,--gc-sections) ;;
     nopie) cflags+=(-fno-PIE); ldflags=(-no-pie) ;;

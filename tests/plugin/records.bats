@@ -166,3 +166,39 @@ corrupt() {
   assert_success
   assert_output ""
 }
+
+# anon_src FILE: usage() with an automatic array of 40 strings (copied from
+# an unnamed initializer template) and scale() with a double constant.
+anon_src() {
+  {
+    echo '#include <stdio.h>'
+    echo 'void usage(unsigned step) { const char *help[] = {'
+    for i in $(seq 1 40); do echo "  \"option $i\","; done
+    echo '}; for (unsigned i = 0; i < 40; i += step) puts(help[i]); }'
+    echo 'double scale(double x) { return x * 3.25; }'
+  } >"$1"
+}
+
+# sec_index OBJ NAME: section header index of section NAME.
+sec_index() {
+  readelf -SW "$1" | sed -n "s/^ *\[ *\([0-9]*\)\] $2 .*/\1/p"
+}
+
+@test "anons: initializer templates, their strings and pool constants are recorded with their extent" {
+  anon_src "$BATS_TEST_TMPDIR/a.c"
+  # PIC: the template (40 pointers) is in writable .data, its strings in .rodata.*
+  plugin_obj "$BATS_TEST_TMPDIR/pie.o" "$BATS_TEST_TMPDIR/a.c" -fPIE
+  run "$LPDIFF" --list --anons "$BATS_TEST_TMPDIR/pie.o"
+  assert_success
+  assert_line "usage	$(sec_index "$BATS_TEST_TMPDIR/pie.o" .data)	0x0	320"
+  [[ $(grep -c $'^usage\t' <<<"$output") == 41 ]]       # the template and its 40 strings
+  assert_line --regexp $'^usage\t[0-9]+\t0x[0-9a-f]+\t10$' # "option 10" and its NUL
+  # -O0 non-PIC: template, strings and the double all in plain .rodata
+  plugin_obj "$BATS_TEST_TMPDIR/o0.o" "$BATS_TEST_TMPDIR/a.c" -O0 -fno-PIE
+  run "$LPDIFF" --list --anons "$BATS_TEST_TMPDIR/o0.o"
+  assert_success
+  local ro
+  ro=$(sec_index "$BATS_TEST_TMPDIR/o0.o" .rodata)
+  assert_line --regexp "^usage	$ro	0x[0-9a-f]+	320\$"
+  assert_line --regexp "^scale	$ro	0x[0-9a-f]+	8\$"
+}
