@@ -160,10 +160,14 @@ int lpdiff_list_main(int argc, char **argv)
     enum list_what what = strcmp(argv[0], "--units") ? LIST_FUNCS : LIST_UNITS;
     int verbose = 0;
     static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},    {"verbose", no_argument, NULL, 'v'},
-        {"links", no_argument, NULL, 'L'},   {"statics", no_argument, NULL, 'S'},
-        {"nowrite", no_argument, NULL, 'N'}, {"anons", no_argument, NULL, 'A'},
-        {"list", no_argument, NULL, 'l'},    {"units", no_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"links", no_argument, NULL, 'L'},
+        {"statics", no_argument, NULL, 'S'},
+        {"nowrite", no_argument, NULL, 'N'},
+        {"anons", no_argument, NULL, 'A'},
+        {"list", no_argument, NULL, 'l'},
+        {"units", no_argument, NULL, 'u'},
         {NULL, 0, NULL, 0},
     };
     int c;
