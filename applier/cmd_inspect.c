@@ -4,7 +4,6 @@
  * patch applied, applicable, and if not, why) and `info` (describe a patch
  * file).  Text for people, one JSON object per line with --json.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -83,35 +82,34 @@ static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
         printf("]}\n");
 }
 
+/* list --all: every process with patches recorded. */
+static int list_if_patched(pid_t pid, void *ctx)
+{
+    char err[LP_ERR_MAX];
+    int fd = lpa_mem_open(pid, err);
+    if (fd < 0)
+        return 0;
+    struct lps_state s;
+    if (lps_load(pid, fd, &s, err) == 0 && lps_hdr(&s)->npatches)
+        list_one(ctx, pid, &s);
+    lps_free(&s);
+    close(fd);
+    return 0;
+}
+
 int cmd_list(struct cli *c)
 {
     char err[LP_ERR_MAX];
     if (c->all) {
         if (c->nargs)
             return fail(LPA_USAGE, "list: --all takes no PID");
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            pid_t pid;
-            if (parse_pid(de->d_name, &pid))
-                continue;
-            int fd = lpa_mem_open(pid, err);
-            if (fd < 0)
-                continue;
-            struct lps_state s;
-            if (lps_load(pid, fd, &s, err) == 0 && lps_hdr(&s)->npatches)
-                list_one(c, pid, &s);
-            lps_free(&s);
-            close(fd);
-        }
-        if (d)
-            closedir(d);
+        lpa_each_process(list_if_patched, c);
         return 0;
     }
     pid_t pid;
     if (c->nargs != 1)
         return fail(LPA_USAGE, "list: expected PID or --all");
-    if (parse_pid(c->args[0], &pid))
+    if (lpa_parse_pid(c->args[0], &pid))
         return fail(LPA_USAGE, "list: not a process id: '%s'", c->args[0]);
     struct lpa_target t;
     int rc = lpa_target_open(&t, pid, err);
@@ -130,7 +128,7 @@ int cmd_check(struct cli *c)
     pid_t pid;
     if (c->nargs != 2)
         return fail(LPA_USAGE, "check: expected PID PATCH");
-    if (parse_pid(c->args[0], &pid))
+    if (lpa_parse_pid(c->args[0], &pid))
         return fail(LPA_USAGE, "check: not a process id: '%s'", c->args[0]);
     struct lp_patch *p;
     int rc = load_patch(c->args[1], &p);

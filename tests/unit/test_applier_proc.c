@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "elfread.h"
 #include "proc.h"
 #include "safety.h"
 #include "state.h"
@@ -34,7 +35,7 @@ TEST(free_near_takes_the_closest_gap_within_reach)
         mk(0x550000020000, 0x550000030000, "/lib/x.so"), /* gap of 0x10000 between */
         mk(0x7f0000000000, 0x7f0000001000, "/lib/y.so"),
     };
-    struct lpa_maps m = {v, 4};
+    struct lpa_maps m = {.v = v, .n = 4};
     uint64_t a = lpa_maps_free_near(&m, 0x550000000000, 0x550000010000, 0x4000);
     CHECK(a >= 0x550000010000 && a + 0x4000 <= 0x550000020000);
     /* too big for that gap: a free range next to the module, either side,
@@ -53,7 +54,7 @@ TEST(free_near_avoids_heap_growth_and_unreachable_gaps)
         mk(0x402000, 0x500000, "[heap]"),
         mk(0x7f0000000000, 0x7f0000001000, "/lib/libc.so.6"),
     };
-    struct lpa_maps m = {v, 3};
+    struct lpa_maps m = {.v = v, .n = 3};
     /* gaps: [0x10000,0x400000) below (fits), [0x401000,0x402000) (too
      * small), above the heap only from 1 GiB up (brk grows there) */
     uint64_t a = lpa_maps_free_near(&m, 0x400000, 0x401000, 0x2000);
@@ -75,7 +76,7 @@ TEST(free_near_a_library_uses_the_space_above_the_heap)
         mk(0x7f0000040000, 0x7f0000200000, "/usr/lib/libc.so.6"),
         mk(0x7ffffffde000, 0x7ffffffff000, "[stack]"),
     };
-    struct lpa_maps m = {v, 5};
+    struct lpa_maps m = {.v = v, .n = 5};
     uint64_t a = lpa_maps_free_near(&m, 0x7f0000000000, 0x7f0000040000, 0x10000);
     CHECK(a + 0x10000 <= 0x7f0000000000 && 0x7f0000040000 - a <= 2 * GiB);
     CHECK(a >= 0x555555700000 + GiB);
