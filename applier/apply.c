@@ -52,11 +52,11 @@ void lpa_opts_default(struct lpa_opts *o)
 /* ---- Remote system calls ---------------------------------------------- */
 
 /* Status changes rewrite the whole record area: one write, checksummed. */
-static int set_status(int memfd, struct lps_state *s, struct lps_patch *p, uint32_t status)
+static int set_status(int memfd, struct lpa_state *s, struct lps_patch *p, uint32_t status)
 {
-    char e[512];
+    char e[LP_ERR_MAX];
     p->status = status;
-    return lps_store(memfd, s, e);
+    return lpa_state_store(memfd, s, e);
 }
 
 /* ---- apply ------------------------------------------------------------ */
@@ -91,7 +91,8 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     }
     struct lpa_safety *sf = lpa_safety_new(pid, t.memfd);
     int sf_ok = sf != NULL;
-    for (struct lps_patch *q = lps_next(&t.state, NULL); q && sf_ok; q = lps_next(&t.state, q))
+    for (struct lps_patch *q = lpa_state_next(&t.state, NULL); q && sf_ok;
+         q = lpa_state_next(&t.state, q))
         sf_ok = lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size) == 0;
     if (!sf_ok) {
         lpa_safety_free(sf);
@@ -192,14 +193,14 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
         rc = LPA_USAGE;
         goto out_unmap;
     }
-    struct lps_patch *sr = lps_append(&t.state, &rec, rf, full);
+    struct lps_patch *sr = lpa_state_append(&t.state, &rec, rf, full);
     if (!sr) {
         lpa_err(err, "process %d: %s", (int)pid, full);
         rc = LPA_REFUSED;
         goto out_unmap;
     }
     assert(sr->nfuncs == t.nfp && sr->status == LPS_APPLYING);
-    if (lps_store(t.memfd, &t.state, err) != 0) {
+    if (lpa_state_store(t.memfd, &t.state, err) != 0) {
         rc = LPA_REFUSED;
         goto out_drop;
     }
@@ -251,13 +252,13 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out_drop:
     if (rc != LPA_OK) { /* dead pads back, record gone: the process as it was */
-        char e2[512];
+        char e2[LP_ERR_MAX];
         for (size_t k = 0; k < t.nfp; k++)
             if (pad_done[k] == 1)
                 lpa_mem_write(t.memfd, rf[k].pad_addr, rf[k].prev_pad, rf[k].pad_len);
-        lps_remove(&t.state, sr);
-        lps_hdr(&t.state)->next_seq--;
-        lps_store(t.memfd, &t.state, e2);
+        lpa_state_remove(&t.state, sr);
+        lpa_state_hdr(&t.state)->next_seq--;
+        lpa_state_store(t.memfd, &t.state, e2);
     }
 out_unmap:
     if (rc != LPA_OK)
@@ -282,10 +283,10 @@ static int same_bid(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl
 
 /* A later patch that needs `p`: built on its new build, or replacing one
  * of the same functions (its record holds p's redirection as "previous"). */
-static struct lps_patch *dependent(struct lps_state *s, struct lps_patch *p)
+static struct lps_patch *dependent(struct lpa_state *s, struct lps_patch *p)
 {
     int later = 0;
-    for (struct lps_patch *q = lps_next(s, NULL); q; q = lps_next(s, q)) {
+    for (struct lps_patch *q = lpa_state_next(s, NULL); q; q = lpa_state_next(s, q)) {
         if (q == p) {
             later = 1;
             continue;
@@ -297,7 +298,7 @@ static struct lps_patch *dependent(struct lps_state *s, struct lps_patch *p)
             return q;
         for (uint32_t i = 0; i < p->nfuncs; i++)
             for (uint32_t j = 0; j < q->nfuncs; j++)
-                if (lps_funcs(p)[i].sym_addr == lps_funcs(q)[j].sym_addr)
+                if (lpa_state_funcs(p)[i].sym_addr == lpa_state_funcs(q)[j].sym_addr)
                     return q;
     }
     return NULL;
@@ -315,9 +316,10 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
         goto out_close;
     struct lps_patch *p = NULL;
     if (id_prefix) {
-        p = lps_find_id(&t.state, id_prefix);
+        p = lpa_state_find_id(&t.state, id_prefix);
     } else {
-        for (struct lps_patch *q = lps_next(&t.state, NULL); q; q = lps_next(&t.state, q))
+        for (struct lps_patch *q = lpa_state_next(&t.state, NULL); q;
+             q = lpa_state_next(&t.state, q))
             p = q;
     }
     if (!p) {
@@ -344,7 +346,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
         rc = LPA_REFUSED;
         goto out_close;
     }
-    struct lps_func *f = lps_funcs(p);
+    struct lps_func *f = lpa_state_funcs(p);
     int any_active = 0;
     for (uint32_t i = 0; i < p->nfuncs; i++)
         any_active |= (f[i].flags & LP_FUNC_ALLOW_ACTIVE) != 0;
@@ -375,7 +377,8 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     assert(nr <= 2 * (size_t)p->nfuncs + 1);
     sf = lpa_safety_new(pid, t.memfd);
     int sf_ok = sf != NULL;
-    for (struct lps_patch *q = lps_next(&t.state, NULL); q && sf_ok; q = lps_next(&t.state, q))
+    for (struct lps_patch *q = lpa_state_next(&t.state, NULL); q && sf_ok;
+         q = lpa_state_next(&t.state, q))
         sf_ok = lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size) == 0;
     if (!sf_ok) {
         lpa_err(err, "process %d: out of memory", (int)pid);
@@ -403,7 +406,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     }
     lpa_block_signals(&oldmask);
     uint64_t tw = lpa_now_ns();
-    char why[512];
+    char why[LP_ERR_MAX];
     int keep = any_active && lpa_safety_check(sf, &w, &whole, 1, t.memfd, why) != 0;
     /* In the pause: entries, and the pads that stay live (an earlier
      * patch's redirect).  A pad whose entry is back to 66 90 is dead. */
@@ -423,8 +426,8 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
             lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
             rc = LPA_REFUSED;
     if (rc == LPA_OK) {
-        lps_remove(&t.state, p);
-        if (lps_store(t.memfd, &t.state, err) != 0)
+        lpa_state_remove(&t.state, p);
+        if (lpa_state_store(t.memfd, &t.state, err) != 0)
             rc = LPA_REFUSED;
     } else {
         lpa_err(err, "process %d: writing code: %s (patch left 'reverting'; run revert again)",

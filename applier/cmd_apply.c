@@ -101,7 +101,7 @@ static int maps_one_of(pid_t pid, const struct scan *q)
     struct lpa_maps m;
     struct lpa_module *mods;
     size_t nm;
-    char err[512];
+    char err[LP_ERR_MAX];
     if (lpa_maps_read(pid, &m, err) != 0)
         return 0;
     int match = 0;
@@ -195,7 +195,7 @@ int cmd_apply(struct cli *c)
         if (c->module) {
             struct lpa_module m = {0};
             uint64_t v, o;
-            char err[512];
+            char err[LP_ERR_MAX];
             if (lpa_elf_identify(c->module, &m, &v, &o, err) != 0 || !m.build_id_len) {
                 rc = fail(LPA_USAGE, "--module %s: %s", c->module,
                           m.build_id_len || err[0] ? err : "no GNU build-id");

@@ -26,7 +26,7 @@ static const char *status_name(uint32_t s)
                                 : "unknown";
 }
 
-static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
+static void list_one(const struct cli *c, pid_t pid, struct lpa_state *s)
 {
     char comm[32];
     lpa_comm(pid, comm, sizeof comm);
@@ -35,18 +35,18 @@ static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
         lpcli_json_print(stdout, comm);
         printf(",\"patches\":[");
     } else {
-        printf("process %d (%s): %u patch%s\n", (int)pid, comm, lps_hdr(s)->npatches,
-               lps_hdr(s)->npatches == 1 ? "" : "es");
+        printf("process %d (%s): %u patch%s\n", (int)pid, comm, lpa_state_hdr(s)->npatches,
+               lpa_state_hdr(s)->npatches == 1 ? "" : "es");
     }
     int first = 1;
-    for (struct lps_patch *p = lps_next(s, NULL); p; p = lps_next(s, p)) {
+    for (struct lps_patch *p = lpa_state_next(s, NULL); p; p = lpa_state_next(s, p)) {
         char id[33], ob[65], nb[65], when[32];
         lp_hex(p->patch_id, 16, id);
         lp_hex(p->old_build_id, p->old_build_id_len, ob);
         lp_hex(p->new_build_id, p->new_build_id_len, nb);
         time_t at = (time_t)p->applied_at;
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&at));
-        struct lps_func *f = lps_funcs(p);
+        struct lps_func *f = lpa_state_funcs(p);
         if (c->json) {
             printf("%s{\"id\":\"%s\",\"seq\":%llu,\"status\":\"%s\",\"module\":", first ? "" : ",",
                    id, (unsigned long long)p->seq,
@@ -89,10 +89,10 @@ static int list_if_patched(pid_t pid, void *ctx)
     int fd = lpa_mem_open(pid, err);
     if (fd < 0)
         return 0;
-    struct lps_state s;
-    if (lps_load(pid, fd, &s, err) == 0 && lps_hdr(&s)->npatches)
+    struct lpa_state s;
+    if (lpa_state_load(pid, fd, &s, err) == 0 && lpa_state_hdr(&s)->npatches)
         list_one(ctx, pid, &s);
-    lps_free(&s);
+    lpa_state_free(&s);
     close(fd);
     return 0;
 }
@@ -140,7 +140,7 @@ int cmd_check(struct cli *c)
     const char *status;
     rc = lpa_target_open(&t, pid, err);
     if (rc == 0) {
-        struct lps_patch *r = lps_find_id(&t.state, id);
+        struct lps_patch *r = lpa_state_find_id(&t.state, id);
         if (r) {
             status = r->status == LPS_APPLIED ? "applied" : status_name(r->status);
         } else if (lpa_target_bind(&t, p, c->o.allow_active, c->o.nallow, err) == 0) {

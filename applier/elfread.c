@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 /* Look a defined symbol up by name in `path` (.dynsym only if dyn_only). */
-int lpa_elf_find_sym(const char *path, const char *name, int dyn_only, struct found_sym *out)
+int lpa_elf_find_sym(const char *path, const char *name, int dyn_only, struct lpa_elf_sym *out)
 {
     memset(out, 0, sizeof *out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -62,7 +62,7 @@ int lpa_elf_find_sym(const char *path, const char *name, int dyn_only, struct fo
     return 0;
 }
 
-int lpa_elf_each_rela(const char *path, rela_cb cb, void *ctx)
+int lpa_elf_each_rela(const char *path, lpa_rela_cb cb, void *ctx)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)

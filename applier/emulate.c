@@ -40,38 +40,10 @@ int lpa_emu_allowed(pid_t pid)
 
 /* ---- target memory ----------------------------------------------------- */
 
-/* Load the window at addr: its size, or up to the page end when the next
- * page is unmapped.  The bytes now there. */
-static size_t win_load(int memfd, struct lpa_emu_win *w, uint64_t addr)
-{
-    size_t to_page = 4096 - (size_t)(addr & 4095);
-    ssize_t r = pread(memfd, w->b, sizeof w->b, (off_t)addr);
-    if (r <= 0 && to_page < sizeof w->b)
-        r = pread(memfd, w->b, to_page, (off_t)addr);
-    w->base = addr;
-    w->len = r > 0 ? (size_t)r : 0;
-    return w->len;
-}
-
-/* Up to n bytes at addr into out; how many there are. */
-static size_t win_peek(int memfd, struct lpa_emu_win *w, uint64_t addr, void *out, size_t n)
-{
-    int inside = w->len && addr >= w->base && addr - w->base + n <= w->len;
-    if (!inside && win_load(memfd, w, addr) == 0)
-        return 0;
-    if (addr < w->base || addr - w->base >= w->len)
-        return 0;
-    size_t have = w->len - (size_t)(addr - w->base);
-    if (have > n)
-        have = n;
-    memcpy(out, w->b + (addr - w->base), have);
-    return have;
-}
-
 static int load(struct lpa_emu *e, uint64_t addr, int size, uint64_t *v)
 {
     uint8_t b[8] = {0};
-    if (win_peek(e->memfd, &e->data, addr, b, (size_t)size) != (size_t)size)
+    if (lpa_pages_read(&e->mem, addr, b, (size_t)size) != 0)
         return -1;
     uint64_t x = 0;
     memcpy(&x, b, (size_t)size); /* little-endian */
@@ -408,7 +380,7 @@ static int group1(int sub, enum alu *op)
 static int step(struct lpa_emu *e, struct user_regs_struct *r)
 {
     uint8_t b[16] = {0};
-    size_t n = win_peek(e->memfd, &e->code, r->rip, b, sizeof b);
+    size_t n = lpa_pages_peek(&e->mem, r->rip, b, sizeof b);
     struct insn d = {.p = b, .n = n};
     if (n == 0)
         return -1;
@@ -758,6 +730,8 @@ static int step(struct lpa_emu *e, struct user_regs_struct *r)
 
 int lpa_emu_step(struct lpa_emu *e, struct user_regs_struct *regs)
 {
+    if (!e->mem.n)
+        lpa_pages_init(&e->mem, e->memfd, 4, e->tag, e->page);
     struct user_regs_struct r = *regs;
     if (step(e, &r) != 0)
         return 0;

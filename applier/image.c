@@ -174,7 +174,7 @@ void lpa_image_unmap(pid_t pid, uint64_t insn, uint64_t addr, uint64_t size,
                      const struct lpa_opts *o)
 {
     struct lpa_world w;
-    char e[512];
+    char e[LP_ERR_MAX];
     if (lpa_stop(&w, pid, 1, o->timeout_ms, e) != LPA_STOP_OK)
         return;
     rcall(&w, insn, SYS_munmap, addr, size, 0, 0, 0, 0, e);

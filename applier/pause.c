@@ -66,7 +66,7 @@ int lpa_stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf, const s
                   size_t nr, int memfd, const struct lpa_opts *o, struct lpa_stats *st, char *err)
 {
     unsigned backoff = o->backoff_us;
-    char why[512] = "";
+    char why[LP_ERR_MAX] = "";
     int tries = o->retries > 0 ? o->retries : 1;
     for (int i = 0; i < tries; i++) {
         st->tries = i + 1;

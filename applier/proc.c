@@ -80,7 +80,7 @@ int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, si
         snprintf(mod.open_path, sizeof mod.open_path, "/proc/%d/map_files/%llx-%llx", (int)live,
                  (unsigned long long)mp->start, (unsigned long long)mp->end);
         uint64_t lv = 0, lo = 0;
-        char e2[512];
+        char e2[LP_ERR_MAX];
         if (lpa_elf_identify(mod.open_path, &mod, &lv, &lo, e2) != 0 &&
             lpa_elf_identify(mod.path, &mod, &lv, &lo, e2) != 0)
             continue; /* not ELF (a locale archive, a data file) */
@@ -197,7 +197,7 @@ int lpa_err(char *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, 512, fmt, ap);
+    vsnprintf(err, LP_ERR_MAX, fmt, ap);
     va_end(ap);
     return -1;
 }

@@ -69,7 +69,9 @@ int lpa_mem_open(pid_t pid, char *err); /* fd, or -1 */
 int lpa_mem_read(int fd, uint64_t addr, void *buf, size_t len);
 int lpa_mem_write(int fd, uint64_t addr, const void *buf, size_t len);
 
-/* One error line into err (LP_ERR_MAX bytes); returns -1. */
+/* One error line into err (LP_ERR_MAX bytes); returns -1.  lpatch's only
+ * formatter of error lines (runtime/ has its own, lp_fail, internal to it;
+ * cli.c's fail() prints one to stderr). */
 int lpa_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Process name (comm) for messages. */

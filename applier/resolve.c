@@ -117,7 +117,7 @@ static int resolve_by_link_map(struct lpa_target *t, const char *name, uint64_t 
         for (size_t i = 0; i < t->nmods && !m; i++)
             if (t->mods[i].load_bias == l[0])
                 m = &t->mods[i];
-        struct found_sym s;
+        struct lpa_elf_sym s;
         if (m && lpa_elf_find_sym(m->open_path, name, 1, &s) == 0 && s.count) {
             if (s.type == STT_GNU_IFUNC) {
                 lpa_err(err, "symbol %s is an IFUNC in %s and %s does not import it", name, m->path,
@@ -198,7 +198,7 @@ static int resolve_sym(struct lpa_target *t, const struct lp_patch *p, const str
         if (rc == -2)
             return -1;
         /* static executables: the symbol lives in the module itself */
-        struct found_sym fs;
+        struct lpa_elf_sym fs;
         lpa_elf_find_sym(t->mod->open_path, name, 0, &fs);
         if (fs.count) {
             *addr = fs.value + t->mod->load_bias;
@@ -216,7 +216,7 @@ static int resolve_sym(struct lpa_target *t, const struct lp_patch *p, const str
         }
         if (strstr(name, "::")) /* lpdiff's stable name for a function-scope static */
             return find_static(t, s->unit_id, name, addr, err) == 0 ? 0 : -1;
-        struct found_sym fs;
+        struct lpa_elf_sym fs;
         lpa_elf_find_sym(t->mod->open_path, name, 0, &fs);
         if (fs.count == 1 && fs.type == STT_OBJECT && gcc_numbered_name(name)) {
             lpa_err(err,

@@ -50,14 +50,14 @@ size_t lpa_step_done(struct lpa_safety *s, struct stepping *v, size_t live,
         v[k].steps++;
         if (!ok[k]) { /* could not step it, or it did not stop again */
             *rc = 1;
-            snprintf(why, 512, "%s", v[k].why);
+            lpa_err(why, "%s", v[k].why);
             return 0;
         }
         if (!v[k].ret && lpa_hit(s, r, nr, v[k].rip, 0) &&
             lpa_run_here(s, v[k].tid, &regs[k], r, nr, memfd))
             v[k].rip = regs[k].rip;
         if (v[k].ret ? v[k].rip == v[k].ret : !lpa_hit(s, r, nr, v[k].rip, 0)) {
-            memset(s->page_addr, 0, sizeof s->page_addr); /* it moved */
+            lpa_pages_forget(&s->mem); /* it moved */
             int c = lpa_check_thread(s, v[k].tid, r, nr, memfd, v[k].why);
             if (c == 0) {
                 s->stepped++;
@@ -65,14 +65,14 @@ size_t lpa_step_done(struct lpa_safety *s, struct stepping *v, size_t live,
             }
             if (c == 1) {
                 *rc = 1;
-                snprintf(why, 512, "%s", v[k].why);
+                lpa_err(why, "%s", v[k].why);
                 return 0;
             }
             v[k].ret = c == 3 ? s->ret_target : 0;
         }
         if (v[k].steps >= MAX_STEPS) {
             *rc = 1;
-            snprintf(why, 512, "%s", v[k].why);
+            lpa_err(why, "%s", v[k].why);
             return 0;
         }
         if (keep != k)

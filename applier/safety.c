@@ -29,6 +29,7 @@ struct lpa_safety *lpa_safety_new(pid_t pid, int memfd)
         lpa_safety_free(s);
         return NULL;
     }
+    lpa_pages_init(&s->mem, memfd, NPAGES, s->page_addr, s->page);
     s->emulate = lpa_emu_allowed(pid);
     return s;
 }
@@ -38,7 +39,6 @@ void lpa_safety_free(struct lpa_safety *s)
     if (!s)
         return;
     lpa_unwind_free(s);
-    lpa_maps_free(&s->stopmaps);
     free(s->words);
     if (s->batch)
         munmap(s->batch, s->batch_size);
@@ -75,8 +75,7 @@ void lpa_safety_begin(struct lpa_safety *s)
     lpa_unwind_use(s);
     s->idx_r = NULL; /* the range index is rebuilt for the array checked now */
     s->emu_budget = MAX_EMULATED;
-    lpa_maps_free(&s->stopmaps);                  /* read again only if a raw scan needs it */
-    memset(s->page_addr, 0, sizeof s->page_addr); /* memory moved since the last stop */
+    lpa_pages_forget(&s->mem); /* memory moved since the last stop */
 }
 
 int lpa_safety_thread(struct lpa_safety *s, struct lpa_world *w, size_t i,
@@ -88,7 +87,7 @@ int lpa_safety_thread(struct lpa_safety *s, struct lpa_world *w, size_t i,
     struct user_regs_struct x;
     if (rc == 2 && ptrace(PTRACE_GETREGS, tid, 0, &x) == 0 &&
         lpa_run_here(s, tid, &x, r, nr, memfd)) {
-        memset(s->page_addr, 0, sizeof s->page_addr);
+        lpa_pages_forget(&s->mem);
         rc = lpa_check_thread(s, tid, r, nr, memfd, why);
     }
     /* A thread caught inside a replaced function (its IP, not a caller's
@@ -99,7 +98,7 @@ int lpa_safety_thread(struct lpa_safety *s, struct lpa_world *w, size_t i,
         if (lpa_step(w, i, &ip) != 0 || i >= w->n || w->t[i].tid != tid)
             break;
         if (rc == 3 ? ip == s->ret_target : !lpa_hit(s, r, nr, ip, 0)) {
-            memset(s->page_addr, 0, sizeof s->page_addr);
+            lpa_pages_forget(&s->mem);
             rc = lpa_check_thread(s, tid, r, nr, memfd, why);
             if (rc == 0)
                 s->stepped++;
@@ -165,8 +164,7 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
     size_t n = w->n, nstack = 0, total = 0, nstep = 0;
     int rc = 0;
     if (n > s->thr_cap) { /* threads appeared since lpa_safety_reserve */
-        snprintf(why, 512, "process %d: %zu threads, room made for %zu", (int)s->pid, n,
-                 s->thr_cap);
+        lpa_err(why, "process %d: %zu threads, room made for %zu", (int)s->pid, n, s->thr_cap);
         return 1;
     }
     pid_t *tid = s->tid;
@@ -238,7 +236,7 @@ int lpa_safety_all(struct lpa_safety *s, struct lpa_world *w, const struct lpa_r
             lpa_check_regs(s, tid[i], &regs[i], r, nr, memfd, state[i] == T_UNCLEAN, v[nstep].why);
         if (c == 1) {
             rc = 1;
-            snprintf(why, 512, "%s", v[nstep].why);
+            lpa_err(why, "%s", v[nstep].why);
         } else if (c == 2 || c == 3) {
             v[nstep].tid = tid[i];
             v[nstep].rip = regs[i].rip;

@@ -10,6 +10,7 @@
 
 #include "safety.h"
 #include "proc.h"
+#include "pages.h"
 
 #include <libunwind-ptrace.h>
 #include <stddef.h>
@@ -36,7 +37,7 @@ struct stepping {
     pid_t tid;
     uint64_t rip, ret;
     int steps;
-    char why[512];
+    char why[LP_ERR_MAX];
 };
 
 struct lpa_safety {
@@ -47,17 +48,15 @@ struct lpa_safety {
     unw_accessors_t acc;
     uint64_t (*opaque)[2];
     size_t nopaque;
-    struct lpa_maps modmaps; /* for choosing a libunwind handle per module */
-    struct upt_slot *upts;
+    struct upt_slot *upts; /* made before the pause (lpa_safety_warm) */
     size_t nupts;
     void *upt_any;
     struct user_regs_struct regs;
+    struct lpa_pages mem; /* NPAGES, valid for one stop (forgotten when a thread moves) */
     uint64_t page_addr[NPAGES];
-    uint8_t (*page)[4096];
-    unsigned next_page;
+    uint8_t (*page)[LPA_PAGE];
     uint64_t ret_target; /* check_regs 3: where the current callee returns */
     /* stackscan.c */
-    struct lpa_maps stopmaps;       /* of the current stop, read lazily */
     const struct lpa_maps *premaps; /* read before the pause: stack bounds */
     uint64_t *words;                /* RAW_SCAN bytes */
     uint64_t *batch;                /* every stack of a stop, mapped and faulted in before it */

@@ -12,29 +12,36 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 int lpa_raw_scan(struct lpa_safety *s, pid_t tid, uint64_t sp, const struct lpa_range *r, size_t nr,
                  int memfd, char *why)
 {
-    char e[512];
-    if (!s->stopmaps.n)
-        lpa_maps_read(s->pid, &s->stopmaps, e);
-    const struct lpa_map *mp = lpa_maps_find(&s->stopmaps, sp);
-    uint64_t end = mp ? mp->end : sp + RAW_SCAN;
+    /* Bounded by the stack's mapping as read before the pause (nothing is
+     * read from /proc in it); a stack mapped since: as far as memory reads,
+     * up to RAW_SCAN. */
+    const struct lpa_map *mp = s->premaps ? lpa_maps_find(s->premaps, sp) : NULL;
+    uint64_t end = mp && mp->end > sp ? mp->end : sp + RAW_SCAN;
     if (end - sp > RAW_SCAN)
         end = sp + RAW_SCAN;
     size_t n = (size_t)((end - sp) / 8);
     uint64_t *words = s->raw; /* RAW_SCAN bytes or more, made before the pause */
     assert(n * 8 <= RAW_SCAN);
-    if (!words || lpa_mem_read(memfd, sp, words, n * 8) != 0)
+    if (!words) {
         n = 0;
+    } else if (mp) {
+        if (lpa_mem_read(memfd, sp, words, n * 8) != 0)
+            n = 0;
+    } else {
+        ssize_t got = pread(memfd, words, n * 8, (off_t)sp); /* short at the mapping's end */
+        n = got > 0 ? (size_t)got / 8 : 0;
+    }
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         const struct lpa_range *h = lpa_hit(s, r, nr, words[i], 1);
         if (h) {
-            snprintf(why, 512,
-                     "thread %d may be inside %s (stack word %#llx at sp+%#zx; no unwind info)",
-                     (int)tid, h->name, (unsigned long long)words[i], i * 8);
+            lpa_err(why, "thread %d may be inside %s (stack word %#llx at sp+%#zx; no unwind info)",
+                    (int)tid, h->name, (unsigned long long)words[i], i * 8);
             rc = 1;
         }
     }

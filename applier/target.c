@@ -38,7 +38,7 @@ int lpa_target_open(struct lpa_target *t, pid_t pid, char *err)
         return 2;
     if (lpa_modules(pid, &t->maps, &t->mods, &t->nmods, err) != 0)
         return 2;
-    if (lps_load(pid, t->memfd, &t->state, err) != 0)
+    if (lpa_state_load(pid, t->memfd, &t->state, err) != 0)
         return 1;
     return 0;
 }
@@ -49,7 +49,7 @@ void lpa_target_close(struct lpa_target *t)
         close(t->memfd);
     lpa_maps_free(&t->maps);
     free(t->mods);
-    lps_free(&t->state);
+    lpa_state_free(&t->state);
     free(t->fp);
     free(t->resolved);
     free(t->is_resolved);
@@ -82,11 +82,12 @@ static struct lpa_module *module_of_record(struct lpa_target *t, const struct lp
 struct lps_func *lpa_newest_redirect(struct lpa_target *t, uint64_t sym_addr, const char *name)
 {
     struct lps_func *found = NULL;
-    for (struct lps_patch *r = lps_next(&t->state, NULL); r; r = lps_next(&t->state, r)) {
+    for (struct lps_patch *r = lpa_state_next(&t->state, NULL); r;
+         r = lpa_state_next(&t->state, r)) {
         if (module_of_record(t, r) != t->mod)
             continue;
         for (uint32_t i = 0; i < r->nfuncs; i++) {
-            struct lps_func *f = &lps_funcs(r)[i];
+            struct lps_func *f = &lpa_state_funcs(r)[i];
             if ((sym_addr && f->sym_addr == sym_addr) ||
                 (!sym_addr && name && strcmp(f->name, name) == 0))
                 found = f;
@@ -113,7 +114,7 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
         if (r) {
             fp->sym_addr = r->sym_addr;
         } else {
-            struct found_sym s;
+            struct lpa_elf_sym s;
             lpa_elf_find_sym(t->mod->open_path, fp->name, 0, &s);
             if (s.count != 1) {
                 lpa_err(err, "%s: function %s %s", t->mod->path, fp->name,
@@ -175,7 +176,7 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
     t->patch = p;
     t->mod = NULL;
     t->stacked = 0;
-    for (struct lps_patch *r = lps_next(&t->state, NULL); r; r = lps_next(&t->state, r))
+    for (struct lps_patch *r = lpa_state_next(&t->state, NULL); r; r = lpa_state_next(&t->state, r))
         if (memcmp(r->patch_id, h->patch_id, 16) == 0) {
             lp_hex(h->patch_id, 16, idhex);
             if (r->status == LPS_APPLIED)
@@ -194,7 +195,8 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
             t->mod = &t->mods[i];
     if (!t->mod) { /* stacked: on top of the newest patch of some module */
         struct lps_patch *newest = NULL;
-        for (struct lps_patch *r = lps_next(&t->state, NULL); r; r = lps_next(&t->state, r))
+        for (struct lps_patch *r = lpa_state_next(&t->state, NULL); r;
+             r = lpa_state_next(&t->state, r))
             if (same_id(r->new_build_id, r->new_build_id_len, h->old_build_id, h->old_build_id_len))
                 newest = r;
         if (newest && (t->mod = module_of_record(t, newest)))

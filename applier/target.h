@@ -34,7 +34,7 @@ struct lpa_target {
     size_t nmods;
     struct lpa_module *mod; /* the module the patch is for */
     int stacked;            /* matched via an applied patch's new build-id */
-    struct lps_state state;
+    struct lpa_state state;
     struct lpa_fplace *fp;
     size_t nfp;
     /* Symbols of `patch` resolved so far (by index): resolution reads

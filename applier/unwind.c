@@ -35,23 +35,7 @@ static int acc_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int wr
     struct lpa_safety *s = cur;
     if (write)
         return -UNW_EINVAL;
-    uint64_t pa = addr & ~4095ull, off = addr & 4095;
-    if (off + 8 > 4096) { /* straddles two pages: read directly */
-        return lpa_mem_read(s->memfd, addr, val, 8) == 0 ? 0 : -UNW_EINVAL;
-    }
-    for (unsigned i = 0; i < NPAGES; i++)
-        if (s->page_addr[i] == pa + 1) {
-            memcpy(val, s->page[i] + off, 8);
-            return 0;
-        }
-    unsigned i = s->next_page++ % NPAGES;
-    if (pread(s->memfd, s->page[i], 4096, (off_t)pa) != 4096) {
-        s->page_addr[i] = 0;
-        return lpa_mem_read(s->memfd, addr, val, 8) == 0 ? 0 : -UNW_EINVAL;
-    }
-    s->page_addr[i] = pa + 1; /* +1: 0 means empty */
-    memcpy(val, s->page[i] + off, 8);
-    return 0;
+    return lpa_pages_read(&s->mem, addr, val, 8) == 0 ? 0 : -UNW_EINVAL;
 }
 
 static int acc_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
@@ -119,36 +103,42 @@ static int acc_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int w
     return 0;
 }
 
+/* The handle whose module holds ip; the shared one if ip is in no module
+ * seen before the pause (a module mapped since works through it, without
+ * its own cache).  Allocates nothing: it runs in the pause. */
 static void *upt_for(struct lpa_safety *s, uint64_t ip)
 {
     for (size_t i = 0; i < s->nupts; i++)
         if (ip >= s->upts[i].lo && ip < s->upts[i].hi)
             return s->upts[i].upt;
-    char e[512];
-    if (!s->modmaps.n)
-        lpa_maps_read(s->pid, &s->modmaps, e);
-    const struct lpa_map *m = lpa_maps_find(&s->modmaps, ip);
-    if (!m || m->path[0] != '/')
-        return s->upt_any;
-    /* one handle per file: cover all its mappings */
-    uint64_t lo = m->start, hi = m->end;
-    for (size_t i = 0; i < s->modmaps.n; i++)
-        if (!strcmp(s->modmaps.v[i].path, m->path)) {
-            lo = s->modmaps.v[i].start < lo ? s->modmaps.v[i].start : lo;
-            hi = s->modmaps.v[i].end > hi ? s->modmaps.v[i].end : hi;
+    return s->upt_any;
+}
+
+/* Before the pause: a handle of its own for the file mapped at m->v[k],
+ * covering all of its mappings.  Out of memory: none (the shared handle
+ * still works). */
+static void upt_make(struct lpa_safety *s, const struct lpa_maps *m, size_t k)
+{
+    const struct lpa_map *mp = &m->v[k];
+    if (upt_for(s, mp->start) != s->upt_any)
+        return;
+    uint64_t lo = mp->start, hi = mp->end;
+    for (size_t i = 0; i < m->n; i++)
+        if (!strcmp(m->v[i].path, mp->path)) {
+            lo = m->v[i].start < lo ? m->v[i].start : lo;
+            hi = m->v[i].end > hi ? m->v[i].end : hi;
         }
-    /* Out of memory: the shared handle still works (without the cache). */
     void *upt = _UPT_create(s->pid);
     if (!upt)
-        return s->upt_any;
+        return;
     struct upt_slot *grown = realloc(s->upts, (s->nupts + 1) * sizeof *s->upts);
     if (!grown) {
         _UPT_destroy(upt);
-        return s->upt_any;
+        return;
     }
     grown[s->nupts] = (struct upt_slot){lo, hi, upt};
     s->upts = grown;
-    return s->upts[s->nupts++].upt;
+    s->nupts++;
 }
 
 static int acc_find(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
@@ -214,7 +204,6 @@ void lpa_unwind_free(struct lpa_safety *s)
         _UPT_destroy(s->upts[i].upt);
     if (s->upt_any)
         _UPT_destroy(s->upt_any);
-    lpa_maps_free(&s->modmaps);
     free(s->upts);
     free(s->opaque);
 }
@@ -291,7 +280,7 @@ int lpa_check_regs(struct lpa_safety *s, pid_t tid, const struct user_regs_struc
 
 void lpa_safety_warm(struct lpa_safety *s)
 {
-    char e[512];
+    char e[LP_ERR_MAX];
     struct lpa_maps m;
     if (lpa_maps_read(s->pid, &m, e) != 0)
         return;
@@ -299,6 +288,7 @@ void lpa_safety_warm(struct lpa_safety *s)
     for (size_t i = 0; i < m.n; i++) {
         if (m.v[i].perms[2] != 'x' || m.v[i].path[0] != '/')
             continue;
+        upt_make(s, &m, i);
         unw_proc_info_t pi;
         memset(&pi, 0, sizeof pi);
         uint64_t ip = m.v[i].start + (m.v[i].end - m.v[i].start) / 2;

@@ -122,10 +122,10 @@ TEST(state_round_trip_through_proc_mem)
     int mem = lpa_mem_open(getpid(), err);
     CHECK(mem >= 0);
 
-    struct lps_state st;
-    CHECK_EQ_INT(lps_load(getpid(), mem, &st, err), 0);
+    struct lpa_state st;
+    CHECK_EQ_INT(lpa_state_load(getpid(), mem, &st, err), 0);
     CHECK_EQ_INT(st.addr, (uint64_t)(uintptr_t)area);
-    CHECK_EQ_INT(lps_hdr(&st)->npatches, 0);
+    CHECK_EQ_INT(lpa_state_hdr(&st)->npatches, 0);
 
     struct lps_patch p = {.nfuncs = 1, .status = LPS_APPLIED, .seq = 1};
     memset(p.patch_id, 0xab, 16);
@@ -135,23 +135,23 @@ TEST(state_round_trip_through_proc_mem)
                          .pad_addr = 0xff0,
                          .pad_len = 5,
                          .entry_addr = 0x1000};
-    CHECK(lps_append(&st, &p, &f, err) != NULL);
-    CHECK_EQ_INT(lps_store(mem, &st, err), 0);
-    lps_free(&st);
+    CHECK(lpa_state_append(&st, &p, &f, err) != NULL);
+    CHECK_EQ_INT(lpa_state_store(mem, &st, err), 0);
+    lpa_state_free(&st);
 
-    CHECK_EQ_INT(lps_load(getpid(), mem, &st, err), 0);
-    CHECK_EQ_INT(lps_hdr(&st)->npatches, 1);
-    struct lps_patch *q = lps_find_id(&st, "abab");
+    CHECK_EQ_INT(lpa_state_load(getpid(), mem, &st, err), 0);
+    CHECK_EQ_INT(lpa_state_hdr(&st)->npatches, 1);
+    struct lps_patch *q = lpa_state_find_id(&st, "abab");
     CHECK(q != NULL);
     if (q)
-        CHECK_STR(lps_funcs(q)[0].name, "compute");
-    lps_free(&st);
+        CHECK_STR(lpa_state_funcs(q)[0].name, "compute");
+    lpa_state_free(&st);
 
     /* a flipped byte fails the checksum: nothing in it is trusted */
     ((uint8_t *)area)[sizeof(struct lps_header) + 40] ^= 1;
-    CHECK_EQ_INT(lps_load(getpid(), mem, &st, err), -1);
+    CHECK_EQ_INT(lpa_state_load(getpid(), mem, &st, err), -1);
     CHECK(strstr(err, "checksum") != NULL);
-    lps_free(&st);
+    lpa_state_free(&st);
     close(mem);
     munmap(area, LPS_AREA_SIZE);
     close(fd);
