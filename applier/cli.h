@@ -28,8 +28,6 @@ int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* realloc for the command line's own lists; out of memory ends lpatch
  * (before it touched any process). */
 void *grow_list(void *p, size_t bytes);
-/* A process id in 1..0x3fffffff; -1 if s is not one. */
-int parse_pid(const char *s, pid_t *pid);
 /* lp_patch_load, failing with LPA_USAGE and the loader's message. */
 int load_patch(const char *path, struct lp_patch **p);
 

@@ -6,7 +6,6 @@
  * checks the operands, finds the processes and reports, as text or JSON,
  * with the pause's parts under --stats.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "apply.h"
 #include "cli.h"
 #include "liblivepatch.h"
+#include "elfread.h"
 #include "proc.h"
 #include "stop.h"
 #include "target.h"
@@ -86,42 +86,74 @@ static int apply_to(const struct cli *c, pid_t pid, struct lp_patch **ps, char *
     return worst;
 }
 
+struct scan {
+    const uint8_t (*ids)[LPA_BUILD_ID_MAX];
+    const uint32_t *lens;
+    size_t nids;
+    const struct lp_patch *stacked; /* instead: processes this patch binds to as stacked */
+    pid_t *out;
+    size_t n;
+};
+
+/* Whether pid maps a module with one of the build-ids. */
+static int maps_one_of(pid_t pid, const struct scan *q)
+{
+    struct lpa_maps m;
+    struct lpa_module *mods;
+    size_t nm;
+    char err[LP_ERR_MAX];
+    if (lpa_maps_read(pid, &m, err) != 0)
+        return 0;
+    int match = 0;
+    if (lpa_modules(pid, &m, &mods, &nm, err) == 0) {
+        for (size_t i = 0; i < nm && !match; i++)
+            for (size_t j = 0; j < q->nids && !match; j++)
+                match = mods[i].build_id_len == q->lens[j] &&
+                        memcmp(mods[i].build_id, q->ids[j], q->lens[j]) == 0;
+        free(mods);
+    }
+    lpa_maps_free(&m);
+    return match;
+}
+
+/* Whether q->stacked binds to pid through an applied patch's new build-id. */
+static int binds_stacked(pid_t pid, const struct scan *q)
+{
+    struct lpa_target t;
+    char err[LP_ERR_MAX];
+    int yes = lpa_target_open(&t, pid, err) == 0 &&
+              lpa_target_bind(&t, q->stacked, NULL, 0, err) == 0 && t.stacked;
+    lpa_target_close(&t);
+    return yes;
+}
+
+static int scan_one(pid_t pid, void *ctx)
+{
+    struct scan *q = ctx;
+    if (q->stacked ? binds_stacked(pid, q) : maps_one_of(pid, q)) {
+        q->out = grow_list(q->out, (q->n + 1) * sizeof *q->out);
+        q->out[q->n++] = pid;
+    }
+    return 0;
+}
+
 /* Processes mapping a module with one of the build-ids; all when ids empty. */
 static pid_t *processes_with(const uint8_t (*ids)[LPA_BUILD_ID_MAX], const uint32_t *lens,
                              size_t nids, size_t *n)
 {
-    pid_t *out = NULL;
-    *n = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    pid_t self = getpid();
-    while (d && (de = readdir(d))) {
-        pid_t pid;
-        if (parse_pid(de->d_name, &pid) || pid == self)
-            continue;
-        struct lpa_maps m;
-        struct lpa_module *mods;
-        size_t nm;
-        char err[512];
-        if (lpa_maps_read(pid, &m, err) != 0)
-            continue;
-        int match = 0;
-        if (lpa_modules(pid, &m, &mods, &nm, err) == 0) {
-            for (size_t i = 0; i < nm && !match; i++)
-                for (size_t j = 0; j < nids && !match; j++)
-                    match = mods[i].build_id_len == lens[j] &&
-                            memcmp(mods[i].build_id, ids[j], lens[j]) == 0;
-            free(mods);
-        }
-        lpa_maps_free(&m);
-        if (match) {
-            out = grow_list(out, (*n + 1) * sizeof *out);
-            out[(*n)++] = pid;
-        }
-    }
-    if (d)
-        closedir(d);
-    return out;
+    struct scan q = {.ids = ids, .lens = lens, .nids = nids};
+    lpa_each_process(scan_one, &q);
+    *n = q.n;
+    return q.out;
+}
+
+/* Processes p binds to as a stacked patch (their patches reached its old build). */
+static pid_t *processes_stacked(const struct lp_patch *p, size_t *n)
+{
+    struct scan q = {.stacked = p};
+    lpa_each_process(scan_one, &q);
+    *n = q.n;
+    return q.out;
 }
 
 int cmd_apply(struct cli *c)
@@ -131,7 +163,7 @@ int cmd_apply(struct cli *c)
         return fail(LPA_USAGE, "apply: expected %s PATCH...",
                     first_patch ? "PID" : "--all or --module PATH, then");
     pid_t pid = 0;
-    if (first_patch && parse_pid(c->args[0], &pid))
+    if (first_patch && lpa_parse_pid(c->args[0], &pid))
         return fail(LPA_USAGE, "apply: not a process id: '%s'", c->args[0]);
     int np = c->nargs - first_patch;
     struct lp_patch **ps = calloc((size_t)np, sizeof *ps);
@@ -163,7 +195,7 @@ int cmd_apply(struct cli *c)
         if (c->module) {
             struct lpa_module m = {0};
             uint64_t v, o;
-            char err[512];
+            char err[LP_ERR_MAX];
             if (lpa_elf_identify(c->module, &m, &v, &o, err) != 0 || !m.build_id_len) {
                 rc = fail(LPA_USAGE, "--module %s: %s", c->module,
                           m.build_id_len || err[0] ? err : "no GNU build-id");
@@ -180,24 +212,7 @@ int cmd_apply(struct cli *c)
         pid_t *pids = processes_with(ids, lens, nids, &n);
         if (!n && !c->module) { /* stacked: processes whose patches reached that build */
             free(pids);
-            pids = NULL;
-            DIR *d = opendir("/proc");
-            struct dirent *de;
-            while (d && (de = readdir(d))) {
-                pid_t p;
-                if (parse_pid(de->d_name, &p) || p == getpid())
-                    continue;
-                struct lpa_target t;
-                char err[LP_ERR_MAX];
-                if (lpa_target_open(&t, p, err) == 0 &&
-                    lpa_target_bind(&t, ps[0], NULL, 0, err) == 0 && t.stacked) {
-                    pids = grow_list(pids, (n + 1) * sizeof *pids);
-                    pids[n++] = p;
-                }
-                lpa_target_close(&t);
-            }
-            if (d)
-                closedir(d);
+            pids = processes_stacked(ps[0], &n);
         }
         if (!n)
             rc = fail(LPA_REFUSED, "apply: no process maps the %s",
@@ -223,7 +238,7 @@ int cmd_revert(struct cli *c)
     pid_t pid;
     if (c->nargs < 1 || c->nargs > 2)
         return fail(LPA_USAGE, "revert: expected PID [PATCH-ID]");
-    if (parse_pid(c->args[0], &pid))
+    if (lpa_parse_pid(c->args[0], &pid))
         return fail(LPA_USAGE, "revert: not a process id: '%s'", c->args[0]);
     const char *id = c->nargs > 1 ? c->args[1] : NULL;
     if (id && (strlen(id) < 4 || strspn(id, "0123456789abcdef") != strlen(id)))

@@ -4,7 +4,6 @@
  * patch applied, applicable, and if not, why) and `info` (describe a patch
  * file).  Text for people, one JSON object per line with --json.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +26,7 @@ static const char *status_name(uint32_t s)
                                 : "unknown";
 }
 
-static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
+static void list_one(const struct cli *c, pid_t pid, struct lpa_state *s)
 {
     char comm[32];
     lpa_comm(pid, comm, sizeof comm);
@@ -36,18 +35,18 @@ static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
         lpcli_json_print(stdout, comm);
         printf(",\"patches\":[");
     } else {
-        printf("process %d (%s): %u patch%s\n", (int)pid, comm, lps_hdr(s)->npatches,
-               lps_hdr(s)->npatches == 1 ? "" : "es");
+        printf("process %d (%s): %u patch%s\n", (int)pid, comm, lpa_state_hdr(s)->npatches,
+               lpa_state_hdr(s)->npatches == 1 ? "" : "es");
     }
     int first = 1;
-    for (struct lps_patch *p = lps_next(s, NULL); p; p = lps_next(s, p)) {
+    for (struct lps_patch *p = lpa_state_next(s, NULL); p; p = lpa_state_next(s, p)) {
         char id[33], ob[65], nb[65], when[32];
         lp_hex(p->patch_id, 16, id);
         lp_hex(p->old_build_id, p->old_build_id_len, ob);
         lp_hex(p->new_build_id, p->new_build_id_len, nb);
         time_t at = (time_t)p->applied_at;
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&at));
-        struct lps_func *f = lps_funcs(p);
+        struct lps_func *f = lpa_state_funcs(p);
         if (c->json) {
             printf("%s{\"id\":\"%s\",\"seq\":%llu,\"status\":\"%s\",\"module\":", first ? "" : ",",
                    id, (unsigned long long)p->seq,
@@ -83,35 +82,34 @@ static void list_one(const struct cli *c, pid_t pid, struct lps_state *s)
         printf("]}\n");
 }
 
+/* list --all: every process with patches recorded. */
+static int list_if_patched(pid_t pid, void *ctx)
+{
+    char err[LP_ERR_MAX];
+    int fd = lpa_mem_open(pid, err);
+    if (fd < 0)
+        return 0;
+    struct lpa_state s;
+    if (lpa_state_load(pid, fd, &s, err) == 0 && lpa_state_hdr(&s)->npatches)
+        list_one(ctx, pid, &s);
+    lpa_state_free(&s);
+    close(fd);
+    return 0;
+}
+
 int cmd_list(struct cli *c)
 {
     char err[LP_ERR_MAX];
     if (c->all) {
         if (c->nargs)
             return fail(LPA_USAGE, "list: --all takes no PID");
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            pid_t pid;
-            if (parse_pid(de->d_name, &pid))
-                continue;
-            int fd = lpa_mem_open(pid, err);
-            if (fd < 0)
-                continue;
-            struct lps_state s;
-            if (lps_load(pid, fd, &s, err) == 0 && lps_hdr(&s)->npatches)
-                list_one(c, pid, &s);
-            lps_free(&s);
-            close(fd);
-        }
-        if (d)
-            closedir(d);
+        lpa_each_process(list_if_patched, c);
         return 0;
     }
     pid_t pid;
     if (c->nargs != 1)
         return fail(LPA_USAGE, "list: expected PID or --all");
-    if (parse_pid(c->args[0], &pid))
+    if (lpa_parse_pid(c->args[0], &pid))
         return fail(LPA_USAGE, "list: not a process id: '%s'", c->args[0]);
     struct lpa_target t;
     int rc = lpa_target_open(&t, pid, err);
@@ -130,7 +128,7 @@ int cmd_check(struct cli *c)
     pid_t pid;
     if (c->nargs != 2)
         return fail(LPA_USAGE, "check: expected PID PATCH");
-    if (parse_pid(c->args[0], &pid))
+    if (lpa_parse_pid(c->args[0], &pid))
         return fail(LPA_USAGE, "check: not a process id: '%s'", c->args[0]);
     struct lp_patch *p;
     int rc = load_patch(c->args[1], &p);
@@ -142,7 +140,7 @@ int cmd_check(struct cli *c)
     const char *status;
     rc = lpa_target_open(&t, pid, err);
     if (rc == 0) {
-        struct lps_patch *r = lps_find_id(&t.state, id);
+        struct lps_patch *r = lpa_state_find_id(&t.state, id);
         if (r) {
             status = r->status == LPS_APPLIED ? "applied" : status_name(r->status);
         } else if (lpa_target_bind(&t, p, c->o.allow_active, c->o.nallow, err) == 0) {

@@ -16,19 +16,20 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "pages.h"
+
 /* Whether threads of process pid may be run here: not when a hardware
  * shadow stack is on (a return done in software would leave it out of
  * step).  Read from /proc, before the pause. */
 int lpa_emu_allowed(pid_t pid);
 
-/* Code and stack bytes of one thread, read a window at a time. */
+/* Code and stack bytes of one thread, read a page at a time (pages.h):
+ * set memfd, the rest zero; the cache is made on the first step. */
 struct lpa_emu {
     int memfd; /* /proc/PID/mem */
-    struct lpa_emu_win {
-        uint64_t base;
-        size_t len;
-        uint8_t b[256];
-    } code, data;
+    struct lpa_pages mem;
+    uint64_t tag[4];
+    uint8_t page[4][LPA_PAGE];
 };
 
 /* Do the instruction at regs->rip on *regs: 1 done, 0 not one done here

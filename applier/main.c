@@ -300,45 +300,6 @@ static int cmd_help(struct cli *c)
     return 0;
 }
 
-/* ---- shared helpers (cli.h) ------------------------------------------- */
-
-int fail(int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("lpatch: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return code;
-}
-
-void *grow_list(void *p, size_t bytes)
-{
-    void *q = realloc(p, bytes ? bytes : 1);
-    if (!q)
-        exit(fail(LPA_USAGE, "out of memory"));
-    return q;
-}
-
-int parse_pid(const char *s, pid_t *pid)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v <= 0 || v > 0x3fffffff)
-        return -1;
-    *pid = (pid_t)v;
-    return 0;
-}
-
-int load_patch(const char *path, struct lp_patch **p)
-{
-    char err[LP_ERR_MAX];
-    if (lp_patch_load(path, p, err) != 0)
-        return fail(LPA_USAGE, "%s", err);
-    return 0;
-}
-
 static int parse_num(const char *opt, const char *s, long max, long *out)
 {
     char *end;

@@ -16,12 +16,13 @@
 struct lpa_map {
     uint64_t start, end, offset;
     char perms[5]; /* "r-xp" */
-    char *path;    /* "" for anonymous */
+    char *path;    /* "" for anonymous (into lpa_maps.text) */
 };
 
 struct lpa_maps {
     struct lpa_map *v;
     size_t n;
+    char *text; /* the file read; every path points into it */
 };
 
 int lpa_maps_read(pid_t pid, struct lpa_maps *m, char *err);
@@ -48,16 +49,17 @@ struct lpa_module {
     int has_tls;
 };
 
-/* Read the build-id and load layout of an ELF file; load_bias left 0. */
-int lpa_elf_identify(const char *path, struct lpa_module *mod, uint64_t *first_load_vaddr,
-                     uint64_t *first_load_off, char *err);
-
 /* Every distinct file mapping with a build-id; *n modules in *out (malloc). */
 int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, size_t *n, char *err);
 
 /* pid, or a live thread of it when its main thread has exited: the /proc
  * entry to read its memory and mappings through. */
 pid_t lpa_live_tid(pid_t pid);
+
+/* A process id in 1..0x3fffffff; -1 if s is not one. */
+int lpa_parse_pid(const char *s, pid_t *pid);
+/* fn(pid, ctx) for every process but lpatch itself, until fn returns nonzero. */
+void lpa_each_process(int (*fn)(pid_t pid, void *ctx), void *ctx);
 
 /* Thread ids of a process (malloc'd); -1 with errno if the process is gone. */
 int lpa_tids(pid_t pid, pid_t **tids, size_t *n);
@@ -67,7 +69,9 @@ int lpa_mem_open(pid_t pid, char *err); /* fd, or -1 */
 int lpa_mem_read(int fd, uint64_t addr, void *buf, size_t len);
 int lpa_mem_write(int fd, uint64_t addr, const void *buf, size_t len);
 
-/* One error line into err (LP_ERR_MAX bytes); returns -1. */
+/* One error line into err (LP_ERR_MAX bytes); returns -1.  lpatch's only
+ * formatter of error lines (runtime/ has its own, lp_fail, internal to it;
+ * cli.c's fail() prints one to stderr). */
 int lpa_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Process name (comm) for messages. */

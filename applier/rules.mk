@@ -1,7 +1,7 @@
 # applier/: lpatch, the ptrace-based command.
-# The command line (main.c: the command table; cmd_*.c: the commands) is
-# lpatch's own; the rest is also linked into the unit tests.
-LPATCH_CLI_SRCS := applier/main.c $(wildcard applier/cmd_*.c)
+# The command line (main.c: the command table; cli.c: its helpers; cmd_*.c:
+# the commands) is lpatch's own; the rest is also linked into the unit tests.
+LPATCH_CLI_SRCS := applier/main.c applier/cli.c $(wildcard applier/cmd_*.c)
 APPLIER_SRCS := $(filter-out $(LPATCH_CLI_SRCS),$(wildcard applier/*.c))
 # The plugin's record reader (liblpmeta): stacked patches name
 # function-scope statics by their stable names.

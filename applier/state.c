@@ -28,13 +28,13 @@ static uint64_t find_area(pid_t pid, char *err)
 }
 
 /* The area of a process that has none yet, or never committed one. */
-static int fresh(struct lps_state *st)
+static int fresh(struct lpa_state *st)
 {
     lps_area_init(st->area, LPS_AREA_SIZE);
     return 0;
 }
 
-int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err)
+int lpa_state_load(pid_t pid, int memfd, struct lpa_state *st, char *err)
 {
     st->addr = 0;
     st->area = calloc(1, LPS_AREA_SIZE);
@@ -74,32 +74,32 @@ int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err)
     return 0;
 }
 
-void lps_free(struct lps_state *st)
+void lpa_state_free(struct lpa_state *st)
 {
     free(st->area);
     st->area = NULL;
 }
 
-struct lps_patch *lps_next(const struct lps_state *st, struct lps_patch *prev)
+struct lps_patch *lpa_state_next(const struct lpa_state *st, struct lps_patch *prev)
 {
     return lps_area_next(st->area, prev);
 }
 
-struct lps_patch *lps_append(struct lps_state *st, const struct lps_patch *p,
-                             const struct lps_func *funcs, char *err)
+struct lps_patch *lpa_state_append(struct lpa_state *st, const struct lps_patch *p,
+                                   const struct lps_func *funcs, char *err)
 {
     return lps_area_append(st->area, LPS_AREA_SIZE, p, funcs, err);
 }
 
-void lps_remove(struct lps_state *st, struct lps_patch *p)
+void lpa_state_remove(struct lpa_state *st, struct lps_patch *p)
 {
     lps_area_remove(st->area, p);
 }
 
-struct lps_patch *lps_find_id(const struct lps_state *st, const char *id_prefix)
+struct lps_patch *lpa_state_find_id(const struct lpa_state *st, const char *id_prefix)
 {
     struct lps_patch *found = NULL;
-    for (struct lps_patch *p = lps_next(st, NULL); p; p = lps_next(st, p)) {
+    for (struct lps_patch *p = lpa_state_next(st, NULL); p; p = lpa_state_next(st, p)) {
         char hex[33];
         lp_hex(p->patch_id, 16, hex);
         if (strncmp(hex, id_prefix, strlen(id_prefix)) == 0)
@@ -108,7 +108,7 @@ struct lps_patch *lps_find_id(const struct lps_state *st, const char *id_prefix)
     return found;
 }
 
-int lps_store(int memfd, struct lps_state *st, char *err)
+int lpa_state_store(int memfd, struct lpa_state *st, char *err)
 {
     assert(st->area && st->addr); /* loaded, and the area exists in the target */
     uint64_t len = lps_area_seal(st->area);

@@ -13,35 +13,35 @@
 
 #include "lpstate.h" /* the layout, owned by runtime/ */
 
-static inline struct lps_func *lps_funcs(struct lps_patch *p)
+static inline struct lps_func *lpa_state_funcs(struct lps_patch *p)
 {
     return lps_patch_funcs(p);
 }
 
 /* A copy of the area in lpatch's memory; runtime/lpstate.c's lps_area_*
  * helpers do everything to it but the I/O. */
-struct lps_state {
+struct lpa_state {
     uint64_t addr; /* in the target; 0 if the target has none yet */
     uint8_t *area; /* LPS_AREA_SIZE bytes: header, then records */
 };
 
-static inline struct lps_header *lps_hdr(const struct lps_state *st)
+static inline struct lps_header *lpa_state_hdr(const struct lpa_state *st)
 {
     return (struct lps_header *)st->area;
 }
 
 /* Find and read the area; a process with none gives addr 0 and no patches. */
-int lps_load(pid_t pid, int memfd, struct lps_state *st, char *err);
-void lps_free(struct lps_state *st);
+int lpa_state_load(pid_t pid, int memfd, struct lpa_state *st, char *err);
+void lpa_state_free(struct lpa_state *st);
 /* Records in order of application: pass NULL to start. */
-struct lps_patch *lps_next(const struct lps_state *st, struct lps_patch *prev);
+struct lps_patch *lpa_state_next(const struct lpa_state *st, struct lps_patch *prev);
 /* Append a record (copied, given the next sequence number); returns the
  * copy inside st, or NULL with the reason in err when the area is full. */
-struct lps_patch *lps_append(struct lps_state *st, const struct lps_patch *p,
-                             const struct lps_func *funcs, char *err);
-void lps_remove(struct lps_state *st, struct lps_patch *p);
-struct lps_patch *lps_find_id(const struct lps_state *st, const char *id_prefix);
+struct lps_patch *lpa_state_append(struct lpa_state *st, const struct lps_patch *p,
+                                   const struct lps_func *funcs, char *err);
+void lpa_state_remove(struct lpa_state *st, struct lps_patch *p);
+struct lps_patch *lpa_state_find_id(const struct lpa_state *st, const char *id_prefix);
 /* Write header + records to the target in one write (the commit). */
-int lps_store(int memfd, struct lps_state *st, char *err);
+int lpa_state_store(int memfd, struct lpa_state *st, char *err);
 
 #endif

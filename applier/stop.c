@@ -2,10 +2,12 @@
  * stop.c - seize/interrupt/release threads, bounded waits, remote syscalls.
  */
 #include "stop.h"
+#include "pages.h"
 #include "proc.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,17 +74,20 @@ static int wait_bounded(pid_t want, pid_t *got, int *status, uint64_t deadline)
     }
 }
 
-/* Scheduler state letter of a thread (R, S, D, T, t, Z...), '?' if unknown. */
+/* Scheduler state letter of a thread (R, S, D, T, t, Z...), '?' if unknown.
+ * open/read into the stack, not stdio: this runs in the pause (a thread
+ * that did not stop in time is named in the message). */
 static char thread_state(pid_t pid, pid_t tid)
 {
-    char path[64], buf[512] = "";
+    char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-    FILE *f = fopen(path, "re");
-    if (f) {
-        if (!fgets(buf, sizeof buf, f))
-            buf[0] = 0;
-        fclose(f);
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
     }
+    buf[n > 0 ? n : 0] = 0;
     const char *p = strrchr(buf, ')');
     return p && p[1] && p[2] ? p[2] : '?';
 }
@@ -109,9 +114,16 @@ static int reserve_threads(struct lpa_world *w, size_t want)
     return 0;
 }
 
-/* NULL when out of memory (w->oom set). */
+/* NULL when out of memory (w->oom set).
+ *
+ * The one allocation the pause may make: lpa_stop reserves room for 2n+16
+ * threads before it, and a process that creates more while its threads
+ * stop grows the table here.  Refusing instead would leave a new thread
+ * unheld (it would run during the switch) or need it detached mid-clone;
+ * so the table grows, and failure to grow fails the stop (w->oom). */
 static struct lpa_thread *add_thread(struct lpa_world *w, pid_t tid)
 {
+    assert(w->n <= w->cap);
     if (w->n == w->cap && reserve_threads(w, w->cap ? 2 * w->cap : 16) != 0) {
         w->oom = 1;
         return NULL;
@@ -446,7 +458,7 @@ int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
     pid_t tid = w->t[ti].tid;
     struct user_regs_struct r;
     uint8_t insn[2] = {0};
-    char err[512];
+    char err[LP_ERR_MAX];
     /* Never step a syscall instruction: it may block, and a step we must
      * abandon would leave a SIGTRAP queued for the thread. */
     if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
@@ -482,48 +494,23 @@ int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
     return 0;
 }
 
-/* The 2 bytes at addr, through a few cached pages of code (every thread
- * is held: the code does not change while they are looked at). */
-struct code_cache {
-    uint64_t page[4]; /* page address + 1; 0: empty */
-    uint8_t bytes[4][4096];
-    unsigned next;
-};
-
-static int code_read2(struct code_cache *c, int memfd, uint64_t addr, uint8_t out[2])
-{
-    uint64_t pa = addr & ~4095ull, off = addr & 4095;
-    if (off > 4094)
-        return lpa_mem_read(memfd, addr, out, 2);
-    unsigned i = 0;
-    while (i < 4 && c->page[i] != pa + 1)
-        i++;
-    if (i == 4) {
-        i = c->next++ % 4;
-        c->page[i] = 0;
-        if (pread(memfd, c->bytes[i], 4096, (off_t)pa) != 4096)
-            return lpa_mem_read(memfd, addr, out, 2);
-        c->page[i] = pa + 1;
-    }
-    memcpy(out, c->bytes[i] + off, 2);
-    return 0;
-}
-
 void lpa_step_issue(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
                     const struct user_regs_struct *regs, int *ok)
 {
     (void)w;
-    /* Static, not allocated: this runs in the pause (one step at a time). */
-    static struct code_cache cache;
-    struct code_cache *cc = &cache;
-    memset(cc->page, 0, sizeof cc->page);
-    cc->next = 0;
+    /* Static, not allocated: this runs in the pause (one step at a time).
+     * Every thread is held: the code does not change while it is looked at. */
+    static uint64_t tag[4];
+    static uint8_t page[4][LPA_PAGE];
+    struct lpa_pages code;
+    lpa_pages_init(&code, memfd, 4, tag, page);
     for (size_t k = 0; k < n; k++) {
         uint8_t insn[2] = {0};
         ok[k] = 0;
         /* Never step a syscall instruction: it may block, and a step we
          * must abandon would leave a SIGTRAP queued for the thread. */
-        if (code_read2(cc, memfd, regs[k].rip, insn) != 0 || (insn[0] == 0x0f && insn[1] == 0x05))
+        if (lpa_pages_read(&code, regs[k].rip, insn, 2) != 0 ||
+            (insn[0] == 0x0f && insn[1] == 0x05))
             continue;
         if (ptrace(PTRACE_SINGLESTEP, tids[k], 0, 0) != 0)
             continue;

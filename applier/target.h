@@ -34,7 +34,7 @@ struct lpa_target {
     size_t nmods;
     struct lpa_module *mod; /* the module the patch is for */
     int stacked;            /* matched via an applied patch's new build-id */
-    struct lps_state state;
+    struct lpa_state state;
     struct lpa_fplace *fp;
     size_t nfp;
     /* Symbols of `patch` resolved so far (by index): resolution reads
@@ -59,6 +59,10 @@ int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym 
                        char *err);
 /* TLS facts of the bound module for relocation. */
 void lpa_target_tls(struct lpa_target *t, struct lp_target *lt);
+
+/* The newest applied record redirecting the function at sym_addr (or, with
+ * sym_addr 0, named name) in the bound module; NULL if none. */
+struct lps_func *lpa_newest_redirect(struct lpa_target *t, uint64_t sym_addr, const char *name);
 
 /* The applied patch records of the module a record or patch belongs to. */
 int lpa_same_module(const struct lps_patch *a, const struct lps_patch *b);

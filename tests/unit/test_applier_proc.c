@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "elfread.h"
 #include "proc.h"
 #include "safety.h"
 #include "state.h"
@@ -34,7 +35,7 @@ TEST(free_near_takes_the_closest_gap_within_reach)
         mk(0x550000020000, 0x550000030000, "/lib/x.so"), /* gap of 0x10000 between */
         mk(0x7f0000000000, 0x7f0000001000, "/lib/y.so"),
     };
-    struct lpa_maps m = {v, 4};
+    struct lpa_maps m = {.v = v, .n = 4};
     uint64_t a = lpa_maps_free_near(&m, 0x550000000000, 0x550000010000, 0x4000);
     CHECK(a >= 0x550000010000 && a + 0x4000 <= 0x550000020000);
     /* too big for that gap: a free range next to the module, either side,
@@ -53,7 +54,7 @@ TEST(free_near_avoids_heap_growth_and_unreachable_gaps)
         mk(0x402000, 0x500000, "[heap]"),
         mk(0x7f0000000000, 0x7f0000001000, "/lib/libc.so.6"),
     };
-    struct lpa_maps m = {v, 3};
+    struct lpa_maps m = {.v = v, .n = 3};
     /* gaps: [0x10000,0x400000) below (fits), [0x401000,0x402000) (too
      * small), above the heap only from 1 GiB up (brk grows there) */
     uint64_t a = lpa_maps_free_near(&m, 0x400000, 0x401000, 0x2000);
@@ -75,7 +76,7 @@ TEST(free_near_a_library_uses_the_space_above_the_heap)
         mk(0x7f0000040000, 0x7f0000200000, "/usr/lib/libc.so.6"),
         mk(0x7ffffffde000, 0x7ffffffff000, "[stack]"),
     };
-    struct lpa_maps m = {v, 5};
+    struct lpa_maps m = {.v = v, .n = 5};
     uint64_t a = lpa_maps_free_near(&m, 0x7f0000000000, 0x7f0000040000, 0x10000);
     CHECK(a + 0x10000 <= 0x7f0000000000 && 0x7f0000040000 - a <= 2 * GiB);
     CHECK(a >= 0x555555700000 + GiB);
@@ -121,10 +122,10 @@ TEST(state_round_trip_through_proc_mem)
     int mem = lpa_mem_open(getpid(), err);
     CHECK(mem >= 0);
 
-    struct lps_state st;
-    CHECK_EQ_INT(lps_load(getpid(), mem, &st, err), 0);
+    struct lpa_state st;
+    CHECK_EQ_INT(lpa_state_load(getpid(), mem, &st, err), 0);
     CHECK_EQ_INT(st.addr, (uint64_t)(uintptr_t)area);
-    CHECK_EQ_INT(lps_hdr(&st)->npatches, 0);
+    CHECK_EQ_INT(lpa_state_hdr(&st)->npatches, 0);
 
     struct lps_patch p = {.nfuncs = 1, .status = LPS_APPLIED, .seq = 1};
     memset(p.patch_id, 0xab, 16);
@@ -134,23 +135,23 @@ TEST(state_round_trip_through_proc_mem)
                          .pad_addr = 0xff0,
                          .pad_len = 5,
                          .entry_addr = 0x1000};
-    CHECK(lps_append(&st, &p, &f, err) != NULL);
-    CHECK_EQ_INT(lps_store(mem, &st, err), 0);
-    lps_free(&st);
+    CHECK(lpa_state_append(&st, &p, &f, err) != NULL);
+    CHECK_EQ_INT(lpa_state_store(mem, &st, err), 0);
+    lpa_state_free(&st);
 
-    CHECK_EQ_INT(lps_load(getpid(), mem, &st, err), 0);
-    CHECK_EQ_INT(lps_hdr(&st)->npatches, 1);
-    struct lps_patch *q = lps_find_id(&st, "abab");
+    CHECK_EQ_INT(lpa_state_load(getpid(), mem, &st, err), 0);
+    CHECK_EQ_INT(lpa_state_hdr(&st)->npatches, 1);
+    struct lps_patch *q = lpa_state_find_id(&st, "abab");
     CHECK(q != NULL);
     if (q)
-        CHECK_STR(lps_funcs(q)[0].name, "compute");
-    lps_free(&st);
+        CHECK_STR(lpa_state_funcs(q)[0].name, "compute");
+    lpa_state_free(&st);
 
     /* a flipped byte fails the checksum: nothing in it is trusted */
     ((uint8_t *)area)[sizeof(struct lps_header) + 40] ^= 1;
-    CHECK_EQ_INT(lps_load(getpid(), mem, &st, err), -1);
+    CHECK_EQ_INT(lpa_state_load(getpid(), mem, &st, err), -1);
     CHECK(strstr(err, "checksum") != NULL);
-    lps_free(&st);
+    lpa_state_free(&st);
     close(mem);
     munmap(area, LPS_AREA_SIZE);
     close(fd);
