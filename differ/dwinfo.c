@@ -231,6 +231,61 @@ static void resolve_refs(struct loader *L)
 }
 
 /* Errors are reported by return codes; without a handler libdwarf aborts. */
+/* Append the line table of one CU to d->rows. */
+static void read_lines(struct dw_index *d, Dwarf_Die cu_die)
+{
+    Dwarf_Unsigned version;
+    Dwarf_Small count;
+    Dwarf_Line_Context ctx;
+    Dwarf_Line *lines;
+    Dwarf_Signed n;
+    if (dwarf_srclines_b(cu_die, &version, &count, &ctx, NULL) != DW_DLV_OK)
+        return;
+    if (dwarf_srclines_from_linecontext(ctx, &lines, &n, NULL) == DW_DLV_OK) {
+        for (Dwarf_Signed i = 0; i < n; i++) {
+            Dwarf_Addr a;
+            Dwarf_Unsigned no = 0;
+            Dwarf_Bool end = 0;
+            if (dwarf_lineaddr(lines[i], &a, NULL) != DW_DLV_OK ||
+                dwarf_lineendsequence(lines[i], &end, NULL) != DW_DLV_OK)
+                continue;
+            if (!end && dwarf_lineno(lines[i], &no, NULL) != DW_DLV_OK)
+                continue;
+            struct dw_row r = {a, no > UINT32_MAX ? 0 : (uint32_t)no, end != 0,
+                               (uint32_t)(d->rows.n & 0x7fffffff)};
+            VEC_PUSH(d->rows, r);
+        }
+    }
+    dwarf_srclines_dealloc_b(ctx);
+}
+
+/* By address; at one address an end row first (the sequence before ends
+ * where the next begins), then in table order (the last row wins). */
+static int cmp_row(const void *a, const void *b)
+{
+    const struct dw_row *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    if (x->end != y->end)
+        return x->end ? -1 : 1;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+uint32_t dw_line_at(const struct dw_index *d, uint64_t addr)
+{
+    size_t a = 0, b = d->rows.n;
+    while (a < b) { /* first row above addr */
+        size_t m = (a + b) / 2;
+        if (d->rows.v[m].addr <= addr)
+            a = m + 1;
+        else
+            b = m;
+    }
+    if (!a || d->rows.v[a - 1].end)
+        return 0;
+    return d->rows.v[a - 1].line;
+}
+
 static void ignore_error(Dwarf_Error e, Dwarf_Ptr arg)
 {
     (void)e;
@@ -320,6 +375,7 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
             VEC_PUSH(d->owned, copy);
             L.bases[i] = copy;
         }
+        read_lines(d, cu_die);
         uint32_t cu = (uint32_t)d->cus.n;
         uint32_t root = walk(&L, cu_die, DW_NONE, cu);
         struct dw_cu c = {d->nodes.v[root].name, d->nodes.v[root].linkage, root};
@@ -344,6 +400,8 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
         dw_free(d);
         return NULL;
     }
+    if (d->rows.n)
+        qsort(d->rows.v, d->rows.n, sizeof(d->rows.v[0]), cmp_row);
     index_entities(d);
     for (size_t i = 0; i < d->cus.n; i++) {
         const char *name = d->cus.v[i].name;
@@ -362,6 +420,7 @@ void dw_free(struct dw_index *d)
     dwarf_finish((Dwarf_Debug)d->dbg, NULL);
     VEC_FREE(d->nodes);
     VEC_FREE(d->cus);
+    VEC_FREE(d->rows);
     strmap_free(&d->cu_by_name);
     strmap_free(&d->entities);
     for (size_t i = 0; i < d->owned.n; i++)

@@ -33,8 +33,17 @@ struct dw_cu {
     uint32_t root; /* node index of the CU DIE */
 };
 
+/* One row of a line table: code from addr on is line `line`, up to the
+ * next row; an end row closes its sequence. */
+struct dw_row {
+    uint64_t addr;
+    uint32_t line;
+    uint32_t end : 1, ord : 31; /* ord: position in the tables, for a stable sort */
+};
+
 struct dw_index {
     void *dbg;
+    VEC(struct dw_row) rows; /* every CU's line table, sorted by address */
     VEC(struct dw_node) nodes;
     VEC(struct dw_cu) cus;
     struct strmap cu_by_name; /* CU name and basename -> cu index + 1 */
@@ -57,6 +66,9 @@ int dw_cu_for(const struct dw_index *d, const char *file);
  * "" for top-level.  Definitions (with location / code) are preferred. */
 uint32_t dw_find(const struct dw_index *d, int cu, uint16_t tag, const char *function,
                  const char *name);
+/* The source line the line tables give the instruction at link-time
+ * address addr; 0 if no table covers it. */
+uint32_t dw_line_at(const struct dw_index *d, uint64_t addr);
 /* "file.c:LINE" of node i into buf (empty string if unknown). */
 const char *dw_where(const struct dw_index *d, uint32_t i, char *buf, size_t len);
 /* Readable name of a type ("struct conn", "int *", ...) into buf. */
