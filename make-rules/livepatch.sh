@@ -11,6 +11,8 @@
 set -eu
 
 me=livepatch
+# The collect2 that keeps one-step builds' objects, installed next to us.
+keep_objects=$(cd "$(dirname "$0")" && pwd)/keep-objects
 
 say() { printf '%s: %s\n' "$me" "$*"; }
 # LIVEPATCH_DIR may be relative to the project or absolute.
@@ -126,8 +128,10 @@ build_rev() {
     kind=$(rev_kind "$rev" "$var")
     dir=$(abs_path "$LP_WORK")/build/$name
     say "building $rev ($3/$4)"
-    cc=$(cc_for "$LP_GCC" "$dir")
-    cxx=$(cc_for "$LP_GXX" "$dir")
+    # -B: our collect2 keeps the objects of one-step compile-and-link rules
+    # (keep-objects/collect2); the output is the same as LIVEPATCH_CC's.
+    cc="$(cc_for "$LP_GCC" "$dir") -B$keep_objects/"
+    cxx="$(cc_for "$LP_GXX" "$dir") -B$keep_objects/"
     plugin_id=$LP_PLUGIN
     [ -f "$LP_PLUGIN" ] && plugin_id=$(sha256sum <"$LP_PLUGIN")
     stamp="cc=$cc
@@ -159,8 +163,17 @@ build=$LP_BUILD_CMD"
     esac
     flags="$flags -- $(make_override CC "$cc") $(make_override CXX "$cxx")"
     log=$dir/.livepatch-build.log
-    if ! (cd "$dir" && CC=$cc CXX=$cxx MAKEFLAGS=$flags SOURCE_DATE_EPOCH=0 TZ=UTC LC_ALL=C \
-        sh -c "$LP_BUILD_CMD") >"$log" 2>&1; then
+    # The compiler's temporary files in a directory of this build's own:
+    # what keep-objects/collect2 copies is exactly the driver's objects.
+    tmp=$(abs_path "$LP_WORK")/tmp/$name
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    collect2=$($LP_GCC -print-prog-name=collect2)
+    rc=0
+    (cd "$dir" && CC=$cc CXX=$cxx MAKEFLAGS=$flags SOURCE_DATE_EPOCH=0 TZ=UTC LC_ALL=C \
+        TMPDIR=$tmp LP_REAL_COLLECT2=$collect2 sh -c "$LP_BUILD_CMD") >"$log" 2>&1 || rc=$?
+    rm -rf "$tmp"
+    rmdir "$(abs_path "$LP_WORK")/tmp" 2>/dev/null || true
+    if [ "$rc" != 0 ]; then
         tail -n 30 "$log" >&2
         die "building $rev failed: '$LP_BUILD_CMD' in $LP_WORK/build/$name (log: $LP_WORK/build/$name/.livepatch-build.log)"
     fi
