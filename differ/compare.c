@@ -335,8 +335,11 @@ static int fn_code_equal(const struct fn *a, const struct fn *b)
 /* ---- line numbers passed as arguments --------------------------------- */
 
 /* Instructions after the line's mov that may set up the rest of the call
- * (file, function and expression arguments, stack alignment). */
-#define LINE_SETUP_INSNS 8
+ * (file, function and expression arguments, stack alignment; the scheduler
+ * may hoist the mov into the prologue).  Whatever the distance, a value in
+ * an argument register at a call can only be the callee's: those
+ * registers are caller-saved, dead once the call returns. */
+#define LINE_SETUP_INSNS 48
 
 /* One decoded instruction: the Zydis decode, its operands (hidden ones
  * included) and where it starts in the function. */
@@ -452,17 +455,49 @@ static uint64_t fn_module_addr(struct side *s, const struct fn *f)
     return y && !amb ? y->value : 0;
 }
 
-/* Is imm, loaded by the mov of f at module address `at` (0: unknown) into an
- * argument of the call, the source line of that call (or of the mov) as
- * the line tables of f's build say: what __LINE__ in the call's arguments,
- * directly or through a macro, gives? */
-static int is_call_line(const struct fn *f, uint64_t at, const struct insn *mov,
-                        const struct insn *call, uint32_t imm)
+/* How far from a line of the call's code its __LINE__ may be: a call
+ * written over several lines has __LINE__ on a later one. */
+#define LINE_SLACK 8
+
+/* Where the call's source line can be read in the DWARF, for the mov at
+ * module address `at` + mov->off: the line table's lines of the mov, the
+ * call, and the instruction the call returns to (when the call comes from
+ * the body of a partly inlined function, the first two carry the callee's
+ * lines, and the caller's statement resumes after it); and the call lines
+ * of the inlined functions whose body holds the call, innermost first. */
+enum { ANCHOR_MOV, ANCHOR_CALL, ANCHOR_RETURN, ANCHOR_INLINED, NANCHORS = ANCHOR_INLINED + 4 };
+
+static void call_lines(const struct fn *f, uint64_t at, const struct insn *mov,
+                       const struct insn *call, uint32_t line[NANCHORS])
 {
     const struct dw_index *dw = f->u->side->dw;
-    if (!at || !dw || !imm)
-        return 0;
-    return dw_line_at(dw, at + call->off) == imm || dw_line_at(dw, at + mov->off) == imm;
+    memset(line, 0, NANCHORS * sizeof(*line));
+    if (!at || !dw)
+        return;
+    line[ANCHOR_MOV] = dw_line_at(dw, at + mov->off);
+    line[ANCHOR_CALL] = dw_line_at(dw, at + call->off);
+    line[ANCHOR_RETURN] = dw_line_at(dw, at + call->off + call->d.length);
+    /* and, when the call is in the body of inlined functions, the lines
+     * they were called from (__LINE__ passed down to them) */
+    dw_call_lines_at(dw, at + call->off, line + ANCHOR_INLINED, NANCHORS - ANCHOR_INLINED);
+}
+
+/* Are imm_a (OLD) and imm_b (NEW) what __LINE__ in the call's arguments
+ * gives in each build: near the line of the same anchor in each (within
+ * LINE_SLACK) and at the same distance from it?  Lines added above move
+ * __LINE__ and its call together; a constant the author changed moves by
+ * the lines added only by coincidence. */
+static int are_call_lines(const uint32_t la[NANCHORS], uint32_t imm_a, const uint32_t lb[NANCHORS],
+                          uint32_t imm_b)
+{
+    for (int k = 0; k < NANCHORS; k++) {
+        if (!la[k] || !lb[k])
+            continue;
+        int64_t da = (int64_t)imm_a - la[k], db = (int64_t)imm_b - lb[k];
+        if (da == db && da >= -LINE_SLACK && da <= LINE_SLACK)
+            return 1;
+    }
+    return 0;
 }
 
 /* Is there a relocation on any byte of [from, to) of f's section? */
@@ -488,10 +523,12 @@ enum { LINES_ASSERT = 1, LINES_CALL = 2 };
  * whose bytes differ only in the immediate (no relocation on it), followed
  * within a few set-up instructions by a call, and either
  *   - the call is __assert_fail and reg is edx (assert's line argument), or
- *   - in each build, the immediate is the line its own DWARF line table
- *     gives that call (or that mov): __LINE__ of the call, also through a
- *     logging macro.  A real constant changed by the author equals the line
- *     of its call in neither or only one build, so it is still patched.
+ *   - in each build, the immediate is near (LINE_SLACK) the line that
+ *     build's own DWARF line table gives that call (are_call_lines), at the
+ *     same distance in both: __LINE__ in the call's arguments, also through
+ *     a logging macro.  A real constant changed by the author keeps its
+ *     distance from its call's line only if it changed by exactly the lines
+ *     added above, so it is still patched.
  * Anything Zydis cannot decode answers no: the function is patched, the
  * safe side. */
 static int only_lines_differ(const struct fn *a, const struct fn *b)
@@ -538,8 +575,11 @@ static int only_lines_differ(const struct fn *a, const struct fn *b)
             at_b = fn_module_addr(b->u->side, b);
             looked_up = 1;
         }
-        if (!is_call_line(a, at_a, &ia, &ca, (uint32_t)ia.op[1].imm.value.u) ||
-            !is_call_line(b, at_b, &ib, &cb, (uint32_t)ib.op[1].imm.value.u))
+        uint32_t la[NANCHORS], lb[NANCHORS];
+        call_lines(a, at_a, &ia, &ca, la);
+        call_lines(b, at_b, &ib, &cb, lb);
+        if (!are_call_lines(la, (uint32_t)ia.op[1].imm.value.u, lb,
+                            (uint32_t)ib.op[1].imm.value.u))
             return 0;
         kinds |= LINES_CALL;
     }

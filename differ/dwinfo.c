@@ -144,6 +144,87 @@ static void read_attrs(struct loader *L, Dwarf_Die die, struct dw_node *n, uint6
     dwarf_dealloc(L->dbg, attrs, DW_DLA_LIST);
 }
 
+/* An inlined call: its code ranges with its DW_AT_call_line into
+ * d->inlines. */
+static void read_inline(struct loader *L, Dwarf_Die die)
+{
+    Dwarf_Attribute a;
+    uint32_t line = 0;
+    if (dwarf_attr(die, DW_AT_call_line, &a, NULL) == DW_DLV_OK) {
+        int64_t v = attr_int(a);
+        line = v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+        dwarf_dealloc(L->dbg, a, DW_DLA_ATTR);
+    }
+    if (!line)
+        return;
+    Dwarf_Addr lo, hi;
+    Dwarf_Half form;
+    enum Dwarf_Form_Class cls;
+    if (dwarf_lowpc(die, &lo, NULL) == DW_DLV_OK &&
+        dwarf_highpc_b(die, &hi, &form, &cls, NULL) == DW_DLV_OK) {
+        struct dw_inline in = {lo, cls == DW_FORM_CLASS_CONSTANT ? lo + hi : hi, line};
+        if (in.hi > in.lo)
+            VEC_PUSH(L->d->inlines, in);
+        return;
+    }
+    if (L->version < 5 || dwarf_attr(die, DW_AT_ranges, &a, NULL) != DW_DLV_OK)
+        return;
+    Dwarf_Unsigned val = 0, n = 0, global;
+    Dwarf_Off ref;
+    Dwarf_Rnglists_Head head;
+    int ok = dwarf_whatform(a, &form, NULL) == DW_DLV_OK;
+    if (ok && form == DW_FORM_rnglistx)
+        ok = dwarf_formudata(a, &val, NULL) == DW_DLV_OK;
+    else if (ok && (ok = dwarf_global_formref(a, &ref, NULL) == DW_DLV_OK))
+        val = ref;
+    if (ok && dwarf_rnglists_get_rle_head(a, form, val, &head, &n, &global, NULL) == DW_DLV_OK) {
+        for (Dwarf_Unsigned i = 0; i < n; i++) {
+            unsigned len, code;
+            Dwarf_Unsigned raw1, raw2, c1, c2;
+            Dwarf_Bool unavailable = 0;
+            if (dwarf_get_rnglists_entry_fields_a(head, i, &len, &code, &raw1, &raw2, &unavailable,
+                                                  &c1, &c2, NULL) != DW_DLV_OK ||
+                code == DW_RLE_end_of_list)
+                break;
+            if (unavailable || code == DW_RLE_base_address || code == DW_RLE_base_addressx ||
+                c2 <= c1)
+                continue;
+            struct dw_inline in = {c1, c2, line};
+            VEC_PUSH(L->d->inlines, in);
+        }
+        dwarf_dealloc_rnglists_head(head);
+    }
+    dwarf_dealloc(L->dbg, a, DW_DLA_ATTR);
+}
+
+unsigned dw_call_lines_at(const struct dw_index *d, uint64_t addr, uint32_t *lines, unsigned max)
+{
+    uint64_t size[8];
+    unsigned n = 0;
+    if (max > 8)
+        max = 8;
+    for (size_t i = 0; i < d->inlines.n; i++) {
+        const struct dw_inline *in = &d->inlines.v[i];
+        if (addr < in->lo || addr >= in->hi)
+            continue;
+        /* keep the max innermost (smallest) ranges, smallest first */
+        uint64_t sz = in->hi - in->lo;
+        unsigned k = n < max ? n++ : max;
+        while (k > 0 && size[k - 1] > sz) {
+            if (k < max) {
+                size[k] = size[k - 1];
+                lines[k] = lines[k - 1];
+            }
+            k--;
+        }
+        if (k < max) {
+            size[k] = sz;
+            lines[k] = in->call_line;
+        }
+    }
+    return n;
+}
+
 static uint32_t walk(struct loader *L, Dwarf_Die die, uint32_t parent, uint32_t cu)
 {
     struct dw_node n = {.name = "",
@@ -163,6 +244,8 @@ static uint32_t walk(struct loader *L, Dwarf_Die die, uint32_t parent, uint32_t 
     n.off = off;
     uint64_t type_ref = UINT64_MAX, spec_ref = UINT64_MAX;
     read_attrs(L, die, &n, &type_ref, &spec_ref);
+    if (tag == DW_TAG_inlined_subroutine)
+        read_inline(L, die);
     uint32_t me = (uint32_t)L->d->nodes.n;
     VEC_PUSH(L->d->nodes, n);
     VEC_PUSH(L->type_refs, type_ref);
@@ -421,6 +504,7 @@ void dw_free(struct dw_index *d)
     VEC_FREE(d->nodes);
     VEC_FREE(d->cus);
     VEC_FREE(d->rows);
+    VEC_FREE(d->inlines);
     strmap_free(&d->cu_by_name);
     strmap_free(&d->entities);
     for (size_t i = 0; i < d->owned.n; i++)

@@ -127,6 +127,8 @@ build_rev() {
     name=$(rev_name "$rev")
     kind=$(rev_kind "$rev" "$var")
     dir=$(abs_path "$LP_WORK")/build/$name
+    [ -x "$keep_objects/collect2" ] ||
+        die "$keep_objects/collect2 not found: it is installed next to $0"
     say "building $rev ($3/$4)"
     # -B: our collect2 keeps the objects of one-step compile-and-link rules
     # (keep-objects/collect2); the output is the same as LIVEPATCH_CC's.

@@ -154,7 +154,7 @@ teardown() {
 @test "installed livepatch.mk uses the installed tools: -fplugin=livepatch and lpdiff from PATH" {
     share=$BATS_TEST_TMPDIR/share/livepatch
     mkdir -p "$share" "$BATS_TEST_TMPDIR/bin" "$BATS_TEST_TMPDIR/plugins"
-    cp "$LP_MK" "$LP_TOP/make-rules/livepatch.sh" "$share/" # what make install does
+    cp -R "$LP_MK" "$LP_TOP/make-rules/livepatch.sh" "$LP_TOP/make-rules/keep-objects" "$share/" # what make install does
     ln -s "$LPDIFF" "$BATS_TEST_TMPDIR/bin/lpdiff"
     ln -s "$LP_PLUGIN" "$BATS_TEST_TMPDIR/plugins/livepatch.so"
     cd "$KV"

@@ -13,7 +13,8 @@ __attribute__((noinline)) int hot(int x)
 
 __attribute__((noinline)) int direct(int x)
 {
-    log_at(__FILE__, __LINE__, "direct");
+    log_at(__FILE__,
+           __LINE__, "direct, __LINE__ on the call's second line");
     return x + 3;
 }
 
@@ -29,7 +30,19 @@ __attribute__((noinline)) int literal(int x)
     return x + 5;
 }
 
+/* Inlined: the call it makes carries the line it was called from. */
+static inline __attribute__((always_inline)) void account(int line)
+{
+    log_at("account", line, "through an inlined function");
+}
+
+__attribute__((noinline)) int via_inline(int x)
+{
+    account(__LINE__);
+    return x + 7;
+}
+
 void lp_probe(void)
 {
-    printf("%d %d %d %d\n", hot(3), direct(4), moved_and_changed(5), literal(6));
+    printf("%d %d %d %d %d\n", hot(3), direct(4), moved_and_changed(5), literal(6), via_inline(7));
 }
