@@ -578,8 +578,7 @@ static int only_lines_differ(const struct fn *a, const struct fn *b)
         uint32_t la[NANCHORS], lb[NANCHORS];
         call_lines(a, at_a, &ia, &ca, la);
         call_lines(b, at_b, &ib, &cb, lb);
-        if (!are_call_lines(la, (uint32_t)ia.op[1].imm.value.u, lb,
-                            (uint32_t)ib.op[1].imm.value.u))
+        if (!are_call_lines(la, (uint32_t)ia.op[1].imm.value.u, lb, (uint32_t)ib.op[1].imm.value.u))
             return 0;
         kinds |= LINES_CALL;
     }

@@ -86,6 +86,7 @@ dump() {
 # live_check: after a successful diff_case on a live case, run the OLD
 # program, apply $T/p.lpatch to it while it runs, and assert that its
 # output switches from OLD's to NEW's; revert and assert OLD's again.
+# shellcheck disable=SC2154 # status and output: set by bats' run
 live_check() {
   local want_old want_new got pid
   want_old=$("$T/old/prog" once)
@@ -103,7 +104,8 @@ live_check() {
   [[ $status == 0 ]] || { kill "$pid"; fail "lpatch revert failed ($status): $output"; }
   got=$(_live_probe)
   [[ $got == "$want_old" ]] || { kill "$pid"; fail "after revert printed: $got, OLD prints: $want_old"; }
-  exec {LIVE[1]}>&-
+  local wfd=${LIVE[1]}
+  exec {wfd}>&- # end of input: the loop ends
   wait "$pid" || true
 }
 

@@ -12,18 +12,18 @@ void lp_probe(void);
 
 int main(int argc, char **argv)
 {
-  char line[256];
+    char line[256];
 
-  if (argc > 1 && strcmp(argv[1], "loop") == 0) {
-    puts("ready");
-    fflush(stdout);
-    while (fgets(line, sizeof line, stdin)) {
-      lp_probe();
-      puts("--");
-      fflush(stdout);
+    if (argc > 1 && strcmp(argv[1], "loop") == 0) {
+        puts("ready");
+        fflush(stdout);
+        while (fgets(line, sizeof line, stdin)) {
+            lp_probe();
+            puts("--");
+            fflush(stdout);
+        }
+        return 0;
     }
+    lp_probe();
     return 0;
-  }
-  lp_probe();
-  return 0;
 }
