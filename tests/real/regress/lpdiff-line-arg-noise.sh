@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproducer (differ/compare.c, only_lines_differ; fixed by checking call
+# Reproducer (differ/compare.c, only_lines_differ; fixed in b24af8d and 52a3b0c by checking call
 # arguments against each build's DWARF line table): lines added above a
 # function move the __LINE__ it passes to a logging or accounting call
 # (expat: accountingDiffTolerated(..., __LINE__, ...)), which changes one

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproducer (make-rules/livepatch.sh, build_rev; fixed by keep-objects/collect2):
+# Reproducer (make-rules/livepatch.sh, build_rev; fixed in d933e17 by keep-objects/collect2):
 # a foreign project whose Makefile compiles and links in one step,
 #     prog: main.c util.c
 #             $(CC) -O2 -g -o prog main.c util.c
