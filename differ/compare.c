@@ -11,8 +11,10 @@
  * templates) by content - bytes and what its own relocations refer to -
  * never by where it lies in its section.  A change
  * of named read-only data changes every function that references it.
- * A function whose only difference is the line numbers its assert()s pass
- * is left out; that is decided on instructions decoded with Zydis.
+ * A function whose only difference is the line numbers its assert()s or
+ * other calls pass (__LINE__, shifted by lines added above) is left out;
+ * that is decided on instructions decoded with Zydis, the lines checked
+ * against each build's DWARF line table.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -372,11 +374,14 @@ static int fn_code_equal(const struct fn *a, const struct fn *b)
     return a->size == b->size && range_equal(a->u, a->sec, a->off, b->u, b->sec, b->off, a->size);
 }
 
-/* ---- assert() line numbers -------------------------------------------- */
+/* ---- line numbers passed as arguments --------------------------------- */
 
 /* Instructions after the line's mov that may set up the rest of the call
- * (file, function and expression arguments, stack alignment). */
-#define ASSERT_SETUP_INSNS 8
+ * (file, function and expression arguments, stack alignment; the scheduler
+ * may hoist the mov into the prologue).  Whatever the distance, a value in
+ * an argument register at a call can only be the callee's: those
+ * registers are caller-saved, dead once the call returns. */
+#define LINE_SETUP_INSNS 48
 
 /* One decoded instruction: the Zydis decode, its operands (hidden ones
  * included) and where it starts in the function. */
@@ -399,26 +404,39 @@ static int decode_at(const ZydisDecoder *dec, const uint8_t *code, uint64_t size
     return 1;
 }
 
-/* Is it `mov $imm32, %edx` (b8+r or c7 /0, no prefixes that change it)? */
-static int is_edx_imm32_mov(const struct insn *in)
+/* The 64-bit register of the integer argument a `mov $imm32, %r32` loads
+ * (edi, esi, edx, ecx, r8d, r9d: the SysV argument registers), or
+ * ZYDIS_REGISTER_NONE when it is not such a mov (b8+r or c7 /0, no prefixes
+ * that change it). */
+static ZydisRegister arg_imm32_mov(const struct insn *in)
 {
     const ZydisDecodedInstruction *d = &in->d;
-    return d->mnemonic == ZYDIS_MNEMONIC_MOV && d->operand_count_visible == 2 &&
-           d->operand_width == 32 && in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
-           in->op[0].reg.value == ZYDIS_REGISTER_EDX &&
-           in->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && d->raw.imm[0].size == 32 &&
-           !(d->attributes & (ZYDIS_ATTRIB_HAS_LOCK | ZYDIS_ATTRIB_HAS_SEGMENT));
+    if (d->mnemonic != ZYDIS_MNEMONIC_MOV || d->operand_count_visible != 2 ||
+        d->operand_width != 32 || in->op[0].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+        in->op[1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE || d->raw.imm[0].size != 32 ||
+        (d->attributes & (ZYDIS_ATTRIB_HAS_LOCK | ZYDIS_ATTRIB_HAS_SEGMENT)))
+        return ZYDIS_REGISTER_NONE;
+    switch (in->op[0].reg.value) {
+    case ZYDIS_REGISTER_EDI:
+    case ZYDIS_REGISTER_ESI:
+    case ZYDIS_REGISTER_EDX:
+    case ZYDIS_REGISTER_ECX:
+    case ZYDIS_REGISTER_R8D:
+    case ZYDIS_REGISTER_R9D:
+        return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, in->op[0].reg.value);
+    default:
+        return ZYDIS_REGISTER_NONE;
+    }
 }
 
-/* Does the instruction write rdx or any part of it? */
-static int writes_rdx(const struct insn *in)
+/* Does the instruction write reg (a 64-bit register) or any part of it? */
+static int writes_reg(const struct insn *in, ZydisRegister reg)
 {
     for (unsigned i = 0; i < in->d.operand_count; i++) {
         const ZydisDecodedOperand *o = &in->op[i];
         if (o->type == ZYDIS_OPERAND_TYPE_REGISTER &&
             (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
-            ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, o->reg.value) ==
-                ZYDIS_REGISTER_RDX)
+            ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, o->reg.value) == reg)
             return 1;
     }
     return 0;
@@ -451,21 +469,75 @@ static int assert_call_at(const struct unit *u, size_t sec, uint64_t fn_off, con
     return 0;
 }
 
-/* Is the mov `in` of function f the line argument of an assert call: within
- * ASSERT_SETUP_INSNS instructions a call of an assertion-failure function,
- * with nothing in between that branches or writes rdx? */
-static int assert_call_after(const ZydisDecoder *dec, const struct fn *f, const uint8_t *code,
-                             const struct insn *mov)
+/* The call the argument register `reg` that mov sets is passed to: within
+ * LINE_SETUP_INSNS instructions, with nothing in between that branches or
+ * writes reg.  0 if there is none. */
+static int call_after(const ZydisDecoder *dec, const struct fn *f, const uint8_t *code,
+                      const struct insn *mov, ZydisRegister reg, struct insn *call)
 {
-    struct insn in;
     uint64_t off = mov->off + mov->d.length;
-    for (int k = 0; k < ASSERT_SETUP_INSNS && decode_at(dec, code, f->size, off, &in); k++) {
-        if (in.d.mnemonic == ZYDIS_MNEMONIC_CALL)
-            return assert_call_at(f->u, f->sec, f->off, &in);
-        if (in.d.meta.branch_type != ZYDIS_BRANCH_TYPE_NONE ||
-            in.d.meta.category == ZYDIS_CATEGORY_RET || writes_rdx(&in))
+    for (int k = 0; k < LINE_SETUP_INSNS && decode_at(dec, code, f->size, off, call); k++) {
+        if (call->d.mnemonic == ZYDIS_MNEMONIC_CALL)
+            return 1;
+        if (call->d.meta.branch_type != ZYDIS_BRANCH_TYPE_NONE ||
+            call->d.meta.category == ZYDIS_CATEGORY_RET || writes_reg(call, reg))
             return 0;
-        off += in.d.length;
+        off += call->d.length;
+    }
+    return 0;
+}
+
+/* Link-time address of function f in its side's module, 0 if unknown. */
+static uint64_t fn_module_addr(struct side *s, const struct fn *f)
+{
+    const struct eo_sym *y = f->is_local ? NULL : strmap_get(&s->global_syms, f->name);
+    int amb = 0;
+    if (!y)
+        y = side_local_sym(s, f->u, f->name, f->key, &amb);
+    return y && !amb ? y->value : 0;
+}
+
+/* How far from a line of the call's code its __LINE__ may be: a call
+ * written over several lines has __LINE__ on a later one. */
+#define LINE_SLACK 8
+
+/* Where the call's source line can be read in the DWARF, for the mov at
+ * module address `at` + mov->off: the line table's lines of the mov, the
+ * call, and the instruction the call returns to (when the call comes from
+ * the body of a partly inlined function, the first two carry the callee's
+ * lines, and the caller's statement resumes after it); and the call lines
+ * of the inlined functions whose body holds the call, innermost first. */
+enum { ANCHOR_MOV, ANCHOR_CALL, ANCHOR_RETURN, ANCHOR_INLINED, NANCHORS = ANCHOR_INLINED + 4 };
+
+static void call_lines(const struct fn *f, uint64_t at, const struct insn *mov,
+                       const struct insn *call, uint32_t line[NANCHORS])
+{
+    const struct dw_index *dw = f->u->side->dw;
+    memset(line, 0, NANCHORS * sizeof(*line));
+    if (!at || !dw)
+        return;
+    line[ANCHOR_MOV] = dw_line_at(dw, at + mov->off);
+    line[ANCHOR_CALL] = dw_line_at(dw, at + call->off);
+    line[ANCHOR_RETURN] = dw_line_at(dw, at + call->off + call->d.length);
+    /* and, when the call is in the body of inlined functions, the lines
+     * they were called from (__LINE__ passed down to them) */
+    dw_call_lines_at(dw, at + call->off, line + ANCHOR_INLINED, NANCHORS - ANCHOR_INLINED);
+}
+
+/* Are imm_a (OLD) and imm_b (NEW) what __LINE__ in the call's arguments
+ * gives in each build: near the line of the same anchor in each (within
+ * LINE_SLACK) and at the same distance from it?  Lines added above move
+ * __LINE__ and its call together; a constant the author changed moves by
+ * the lines added only by coincidence. */
+static int are_call_lines(const uint32_t la[NANCHORS], uint32_t imm_a, const uint32_t lb[NANCHORS],
+                          uint32_t imm_b)
+{
+    for (int k = 0; k < NANCHORS; k++) {
+        if (!la[k] || !lb[k])
+            continue;
+        int64_t da = (int64_t)imm_a - la[k], db = (int64_t)imm_b - lb[k];
+        if (da == db && da >= -LINE_SLACK && da <= LINE_SLACK)
+            return 1;
     }
     return 0;
 }
@@ -478,18 +550,30 @@ static int reloc_in(const struct fn *f, uint64_t from, uint64_t to)
     return n > 0;
 }
 
-/* Do a and b differ only in the line numbers their failing assert()s pass
- * (`mov $LINE, %edx` a few instructions before `call __assert_fail`)?  Lines
+/* Kinds of line-only change, for the note. */
+enum { LINES_ASSERT = 1, LINES_CALL = 2 };
+
+/* Do a and b differ only in source line numbers passed to calls?  Lines
  * added above a function shift them; replacing the function would change
- * nothing but what a failed assertion prints, at the cost of waiting for
- * a possibly hot function to be left.
+ * nothing but what a failed assertion or a log line prints, at the cost of
+ * waiting for a possibly hot function to be left.  Returns the kinds seen
+ * (LINES_*), 0 when anything else differs.
  *
  * Both versions are decoded instruction by instruction from the start.
  * Every instruction must have the same length in both; one that differs
- * must be a `mov $imm32, %edx` in both whose bytes differ only in the
- * immediate (no relocation on it), followed by an assert call.  Anything
- * Zydis cannot decode answers no: the function is patched, the safe side. */
-static int only_assert_lines_differ(const struct fn *a, const struct fn *b)
+ * must be a `mov $imm32, %reg` into the same argument register in both,
+ * whose bytes differ only in the immediate (no relocation on it), followed
+ * within a few set-up instructions by a call, and either
+ *   - the call is __assert_fail and reg is edx (assert's line argument), or
+ *   - in each build, the immediate is near (LINE_SLACK) the line that
+ *     build's own DWARF line table gives that call (are_call_lines), at the
+ *     same distance in both: __LINE__ in the call's arguments, also through
+ *     a logging macro.  A real constant changed by the author keeps its
+ *     distance from its call's line only if it changed by exactly the lines
+ *     added above, so it is still patched.
+ * Anything Zydis cannot decode answers no: the function is patched, the
+ * safe side. */
+static int only_lines_differ(const struct fn *a, const struct fn *b)
 {
     const struct eo_sec *sa = &a->u->obj->secs[a->sec], *sb = &b->u->obj->secs[b->sec];
     if (a->size != b->size || !sa->data || !sb->data || a->off + a->size > sa->size ||
@@ -499,8 +583,10 @@ static int only_assert_lines_differ(const struct fn *a, const struct fn *b)
     ZydisDecoder dec;
     if (!ZYAN_SUCCESS(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
         return 0;
-    int lines = 0;
-    struct insn ia, ib;
+    int kinds = 0;
+    uint64_t at_a = 0, at_b = 0; /* module addresses, looked up once needed */
+    int looked_up = 0;
+    struct insn ia, ib, ca, cb;
     for (uint64_t off = 0; off < a->size; off += ia.d.length) {
         if (!decode_at(&dec, x, a->size, off, &ia) || !decode_at(&dec, y, b->size, off, &ib) ||
             ia.d.length != ib.d.length)
@@ -508,7 +594,8 @@ static int only_assert_lines_differ(const struct fn *a, const struct fn *b)
         uint64_t len = ia.d.length;
         if (!memcmp(x + off, y + off, len))
             continue;
-        if (!is_edx_imm32_mov(&ia) || !is_edx_imm32_mov(&ib) ||
+        ZydisRegister reg = arg_imm32_mov(&ia);
+        if (reg == ZYDIS_REGISTER_NONE || arg_imm32_mov(&ib) != reg ||
             ia.d.raw.imm[0].offset != ib.d.raw.imm[0].offset)
             return 0;
         uint64_t imm = ia.d.raw.imm[0].offset;
@@ -517,11 +604,29 @@ static int only_assert_lines_differ(const struct fn *a, const struct fn *b)
         if (memcmp(x + off, y + off, imm) ||
             memcmp(x + off + imm + 4, y + off + imm + 4, len - imm - 4) ||
             reloc_in(a, off + imm, off + imm + 4) || reloc_in(b, off + imm, off + imm + 4) ||
-            !assert_call_after(&dec, a, x, &ia) || !assert_call_after(&dec, b, y, &ib))
+            !call_after(&dec, a, x, &ia, reg, &ca) || !call_after(&dec, b, y, &ib, reg, &cb) ||
+            ca.off != cb.off)
             return 0;
-        lines++;
+        if (reg == ZYDIS_REGISTER_RDX && assert_call_at(a->u, a->sec, a->off, &ca) &&
+            assert_call_at(b->u, b->sec, b->off, &cb)) {
+            kinds |= LINES_ASSERT;
+            continue;
+        }
+        if (!looked_up) {
+            at_a = fn_module_addr(a->u->side, a);
+            at_b = fn_module_addr(b->u->side, b);
+            looked_up = 1;
+        }
+        uint32_t la[NANCHORS], lb[NANCHORS];
+        call_lines(a, at_a, &ia, &ca, la);
+        call_lines(b, at_b, &ib, &cb, lb);
+        if (!are_call_lines(la, (uint32_t)ia.op[1].imm.value.u, lb, (uint32_t)ib.op[1].imm.value.u))
+            return 0;
+        kinds |= LINES_CALL;
     }
-    return lines > 0 && relocs_equal(a->u, a->sec, a->off, b->u, b->sec, b->off, a->size);
+    if (!relocs_equal(a->u, a->sec, a->off, b->u, b->sec, b->off, a->size))
+        return 0;
+    return kinds;
 }
 
 static int var_data_equal(const struct var *a, const struct var *b)
@@ -575,11 +680,15 @@ static void compare_functions(struct lpd *d, struct unit *nu)
             continue;
         }
         int code_changed = !fn_code_equal(f, o);
-        if (code_changed && !d->patch_line_changes && only_assert_lines_differ(f, o)) {
+        int lines = code_changed && !d->patch_line_changes ? only_lines_differ(f, o) : 0;
+        if (lines) {
             report_note(&d->rep,
-                        "function %s: only assert() line numbers changed: not patched "
+                        "function %s: only %s line numbers changed: not patched "
                         "(--patch-line-changes to include it)",
-                        f->name);
+                        f->name,
+                        lines == LINES_ASSERT ? "assert()"
+                        : lines == LINES_CALL ? "__LINE__ argument"
+                                              : "assert() and __LINE__ argument");
             continue;
         }
         /* A .cold part carries its parent's hash (one RTL function): the

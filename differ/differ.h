@@ -14,7 +14,7 @@ struct lpd {
     struct report rep;
     const char *module; /* REL/PATH as given */
     int verbose;
-    int patch_line_changes;         /* patch functions whose only change is assert() lines */
+    int patch_line_changes;         /* patch functions whose only change is line numbers */
     VEC(struct fn *) patch;         /* NEW functions whose code goes in the patch */
     VEC(const char *) allow_active; /* --allow-active names */
     size_t nchanged, nadded;

@@ -158,6 +158,87 @@ static void read_attrs(struct loader *L, Dwarf_Die die, struct dw_node *n, uint6
     }
 }
 
+/* An inlined call: its code ranges with its DW_AT_call_line into
+ * d->inlines. */
+static void read_inline(struct loader *L, Dwarf_Die die)
+{
+    Dwarf_Attribute a;
+    uint32_t line = 0;
+    if (dwarf_attr(die, DW_AT_call_line, &a, NULL) == DW_DLV_OK) {
+        int64_t v = attr_int(a);
+        line = v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+        dwarf_dealloc(L->dbg, a, DW_DLA_ATTR);
+    }
+    if (!line)
+        return;
+    Dwarf_Addr lo, hi;
+    Dwarf_Half form;
+    enum Dwarf_Form_Class cls;
+    if (dwarf_lowpc(die, &lo, NULL) == DW_DLV_OK &&
+        dwarf_highpc_b(die, &hi, &form, &cls, NULL) == DW_DLV_OK) {
+        struct dw_inline in = {lo, cls == DW_FORM_CLASS_CONSTANT ? lo + hi : hi, line};
+        if (in.hi > in.lo)
+            VEC_PUSH(L->d->inlines, in);
+        return;
+    }
+    if (L->version < 5 || dwarf_attr(die, DW_AT_ranges, &a, NULL) != DW_DLV_OK)
+        return;
+    Dwarf_Unsigned val = 0, n = 0, global;
+    Dwarf_Off ref;
+    Dwarf_Rnglists_Head head;
+    int ok = dwarf_whatform(a, &form, NULL) == DW_DLV_OK;
+    if (ok && form == DW_FORM_rnglistx)
+        ok = dwarf_formudata(a, &val, NULL) == DW_DLV_OK;
+    else if (ok && (ok = dwarf_global_formref(a, &ref, NULL) == DW_DLV_OK))
+        val = ref;
+    if (ok && dwarf_rnglists_get_rle_head(a, form, val, &head, &n, &global, NULL) == DW_DLV_OK) {
+        for (Dwarf_Unsigned i = 0; i < n; i++) {
+            unsigned len, code;
+            Dwarf_Unsigned raw1, raw2, c1, c2;
+            Dwarf_Bool unavailable = 0;
+            if (dwarf_get_rnglists_entry_fields_a(head, i, &len, &code, &raw1, &raw2, &unavailable,
+                                                  &c1, &c2, NULL) != DW_DLV_OK ||
+                code == DW_RLE_end_of_list)
+                break;
+            if (unavailable || code == DW_RLE_base_address || code == DW_RLE_base_addressx ||
+                c2 <= c1)
+                continue;
+            struct dw_inline in = {c1, c2, line};
+            VEC_PUSH(L->d->inlines, in);
+        }
+        dwarf_dealloc_rnglists_head(head);
+    }
+    dwarf_dealloc(L->dbg, a, DW_DLA_ATTR);
+}
+
+unsigned dw_call_lines_at(const struct dw_index *d, uint64_t addr, uint32_t *lines, unsigned max)
+{
+    uint64_t size[8];
+    unsigned n = 0;
+    if (max > 8)
+        max = 8;
+    for (size_t i = 0; i < d->inlines.n; i++) {
+        const struct dw_inline *in = &d->inlines.v[i];
+        if (addr < in->lo || addr >= in->hi)
+            continue;
+        /* keep the max innermost (smallest) ranges, smallest first */
+        uint64_t sz = in->hi - in->lo;
+        unsigned k = n < max ? n++ : max;
+        while (k > 0 && size[k - 1] > sz) {
+            if (k < max) {
+                size[k] = size[k - 1];
+                lines[k] = lines[k - 1];
+            }
+            k--;
+        }
+        if (k < max) {
+            size[k] = sz;
+            lines[k] = in->call_line;
+        }
+    }
+    return n;
+}
+
 static uint32_t walk(struct loader *L, Dwarf_Die die, uint32_t parent, uint32_t cu)
 {
     struct dw_node n = {.name = "",
@@ -177,6 +258,8 @@ static uint32_t walk(struct loader *L, Dwarf_Die die, uint32_t parent, uint32_t 
     n.off = off;
     uint64_t type_ref = UINT64_MAX, spec_ref = UINT64_MAX;
     read_attrs(L, die, &n, &type_ref, &spec_ref);
+    if (tag == DW_TAG_inlined_subroutine)
+        read_inline(L, die);
     uint32_t me = (uint32_t)L->d->nodes.n;
     VEC_PUSH(L->d->nodes, n);
     VEC_PUSH(L->type_refs, type_ref);
@@ -245,6 +328,61 @@ static void resolve_refs(struct loader *L)
 }
 
 /* Errors are reported by return codes; without a handler libdwarf aborts. */
+/* Append the line table of one CU to d->rows. */
+static void read_lines(struct dw_index *d, Dwarf_Die cu_die)
+{
+    Dwarf_Unsigned version;
+    Dwarf_Small count;
+    Dwarf_Line_Context ctx;
+    Dwarf_Line *lines;
+    Dwarf_Signed n;
+    if (dwarf_srclines_b(cu_die, &version, &count, &ctx, NULL) != DW_DLV_OK)
+        return;
+    if (dwarf_srclines_from_linecontext(ctx, &lines, &n, NULL) == DW_DLV_OK) {
+        for (Dwarf_Signed i = 0; i < n; i++) {
+            Dwarf_Addr a;
+            Dwarf_Unsigned no = 0;
+            Dwarf_Bool end = 0;
+            if (dwarf_lineaddr(lines[i], &a, NULL) != DW_DLV_OK ||
+                dwarf_lineendsequence(lines[i], &end, NULL) != DW_DLV_OK)
+                continue;
+            if (!end && dwarf_lineno(lines[i], &no, NULL) != DW_DLV_OK)
+                continue;
+            struct dw_row r = {a, no > UINT32_MAX ? 0 : (uint32_t)no, end != 0,
+                               (uint32_t)(d->rows.n & 0x7fffffff)};
+            VEC_PUSH(d->rows, r);
+        }
+    }
+    dwarf_srclines_dealloc_b(ctx);
+}
+
+/* By address; at one address an end row first (the sequence before ends
+ * where the next begins), then in table order (the last row wins). */
+static int cmp_row(const void *a, const void *b)
+{
+    const struct dw_row *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    if (x->end != y->end)
+        return x->end ? -1 : 1;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+uint32_t dw_line_at(const struct dw_index *d, uint64_t addr)
+{
+    size_t a = 0, b = d->rows.n;
+    while (a < b) { /* first row above addr */
+        size_t m = (a + b) / 2;
+        if (d->rows.v[m].addr <= addr)
+            a = m + 1;
+        else
+            b = m;
+    }
+    if (!a || d->rows.v[a - 1].end)
+        return 0;
+    return d->rows.v[a - 1].line;
+}
+
 static void ignore_error(Dwarf_Error e, Dwarf_Ptr arg)
 {
     (void)e;
@@ -334,6 +472,7 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
             VEC_PUSH(d->owned, copy);
             L.bases[i] = copy;
         }
+        read_lines(d, cu_die);
         uint32_t cu = (uint32_t)d->cus.n;
         uint32_t root = walk(&L, cu_die, DW_NONE, cu);
         struct dw_cu c = {d->nodes.v[root].name, d->nodes.v[root].linkage, root};
@@ -358,6 +497,8 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
         dw_free(d);
         return NULL;
     }
+    if (d->rows.n)
+        qsort(d->rows.v, d->rows.n, sizeof(d->rows.v[0]), cmp_row);
     index_entities(d);
     for (size_t i = 0; i < d->cus.n; i++) {
         const char *name = d->cus.v[i].name;
@@ -376,6 +517,8 @@ void dw_free(struct dw_index *d)
     dwarf_finish((Dwarf_Debug)d->dbg, NULL);
     VEC_FREE(d->nodes);
     VEC_FREE(d->cus);
+    VEC_FREE(d->rows);
+    VEC_FREE(d->inlines);
     strmap_free(&d->cu_by_name);
     strmap_free(&d->entities);
     for (size_t i = 0; i < d->owned.n; i++)

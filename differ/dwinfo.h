@@ -36,8 +36,25 @@ struct dw_cu {
     uint32_t root; /* node index of the CU DIE */
 };
 
+/* One row of a line table: code from addr on is line `line`, up to the
+ * next row; an end row closes its sequence. */
+struct dw_row {
+    uint64_t addr;
+    uint32_t line;
+    uint32_t end : 1, ord : 31; /* ord: position in the tables, for a stable sort */
+};
+
+/* One code range of an inlined function's body and the line of the call
+ * it was inlined for (DW_AT_call_line). */
+struct dw_inline {
+    uint64_t lo, hi;
+    uint32_t call_line;
+};
+
 struct dw_index {
     void *dbg;
+    VEC(struct dw_row) rows;       /* every CU's line table, sorted by address */
+    VEC(struct dw_inline) inlines; /* every inlined call's code ranges */
     VEC(struct dw_node) nodes;
     VEC(struct dw_cu) cus;
     struct strmap cu_by_name; /* CU name and basename -> cu index + 1 */
@@ -60,6 +77,13 @@ int dw_cu_for(const struct dw_index *d, const char *file);
  * "" for top-level.  Definitions (with location / code) are preferred. */
 uint32_t dw_find(const struct dw_index *d, int cu, uint16_t tag, const char *function,
                  const char *name);
+/* The source line the line tables give the instruction at link-time
+ * address addr; 0 if no table covers it. */
+uint32_t dw_line_at(const struct dw_index *d, uint64_t addr);
+/* The call lines of the inlined calls whose code holds addr, innermost
+ * first, at most max of them; returns how many.  (Ranges of DWARF 5
+ * rnglists and low/high pc; DWARF 4 .debug_ranges are not read.) */
+unsigned dw_call_lines_at(const struct dw_index *d, uint64_t addr, uint32_t *lines, unsigned max);
 /* "file.c:LINE" of node i into buf (empty string if unknown). */
 const char *dw_where(const struct dw_index *d, uint32_t i, char *buf, size_t len);
 /* Readable name of a type ("struct conn", "int *", ...) into buf. */

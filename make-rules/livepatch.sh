@@ -11,6 +11,8 @@
 set -eu
 
 me=livepatch
+# The collect2 that keeps one-step builds' objects, installed next to us.
+keep_objects=$(cd "$(dirname "$0")" && pwd)/keep-objects
 
 say() { printf '%s: %s\n' "$me" "$*"; }
 # LIVEPATCH_DIR may be relative to the project or absolute.
@@ -137,6 +139,8 @@ build_rev() {
     name=$(rev_name "$rev")
     kind=$(rev_kind "$rev" "$var")
     dir=$(abs_path "$LP_WORK")/build/$name
+    [ -x "$keep_objects/collect2" ] ||
+        die "$keep_objects/collect2 not found: it is installed next to $0"
     # Every revision is built at one path, its tree moved there for the
     # build: an absolute path that -ffile-prefix-map cannot reach (the
     # build-tree RUNPATH cmake links in) is then the same in every build, so
@@ -145,8 +149,10 @@ build_rev() {
     at=$(abs_path "$LP_WORK")/build/.at
     restore_at
     say "building $rev ($3/$4)"
-    cc=$(cc_for "$LP_GCC" "$at")
-    cxx=$(cc_for "$LP_GXX" "$at")
+    # -B: our collect2 keeps the objects of one-step compile-and-link rules
+    # (keep-objects/collect2); the output is the same as LIVEPATCH_CC's.
+    cc="$(cc_for "$LP_GCC" "$at") -B$keep_objects/"
+    cxx="$(cc_for "$LP_GXX" "$at") -B$keep_objects/"
     plugin_id=$LP_PLUGIN
     [ -f "$LP_PLUGIN" ] && plugin_id=$(sha256sum <"$LP_PLUGIN")
     stamp="cc=$cc
@@ -178,12 +184,20 @@ build=$LP_BUILD_CMD"
     esac
     flags="$flags -- $(make_override CC "$cc") $(make_override CXX "$cxx")"
     log=$dir/.livepatch-build.log
+    # The compiler's temporary files in a directory of this build's own:
+    # what keep-objects/collect2 copies is exactly the driver's objects.
+    tmp=$(abs_path "$LP_WORK")/tmp/$name
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    collect2=$($LP_GCC -print-prog-name=collect2)
     printf '%s\n' "$name" >"$dir/.livepatch-owner"
     mv "$dir" "$at" || die "cannot move $dir to $at for the build"
     rc=0
     (cd "$at" && CC=$cc CXX=$cxx MAKEFLAGS=$flags SOURCE_DATE_EPOCH=0 TZ=UTC LC_ALL=C \
-        sh -c "$LP_BUILD_CMD") >"$at/.livepatch-build.log" 2>&1 || rc=$?
+        TMPDIR=$tmp LP_REAL_COLLECT2=$collect2 sh -c "$LP_BUILD_CMD") >"$at/.livepatch-build.log" 2>&1 ||
+        rc=$?
     mv "$at" "$dir" || die "cannot move $at back to $dir"
+    rm -rf "$tmp"
+    rmdir "$(abs_path "$LP_WORK")/tmp" 2>/dev/null || true
     if [ "$rc" != 0 ]; then
         tail -n 30 "$log" >&2
         die "building $rev failed: '$LP_BUILD_CMD' in $LP_WORK/build/$name (log: $LP_WORK/build/$name/.livepatch-build.log)"

@@ -569,6 +569,25 @@ twin_tree() { # DIR VERSION KIND
   assert_equal "$(json '.changed | index("hot") != null')" true
 }
 
+@test "functions whose only change is the __LINE__ they pass to a call (directly or by a macro) are not patched" {
+  # two comment lines above every function move each __LINE__ argument by 2:
+  # hot (LOG macro), direct (__LINE__ on the call's second line), via_inline
+  # (passed to an inlined function that makes the call); moved_and_changed
+  # also really changes, literal changes a constant that equals its call's
+  # line in OLD (not in NEW)
+  diff_case lineargs pie
+  assert_success
+  assert_equal "$(json '.changed')" '["moved_and_changed","literal"]'
+  for f in hot direct via_inline; do
+    assert_output --partial "function $f: only __LINE__ argument line numbers changed: not patched"
+  done
+  refute_output --partial "function literal: only"
+  live_check
+  diff_case lineargs pie --patch-line-changes
+  assert_success
+  assert_equal "$(json '.changed | sort')" '["direct","hot","literal","moved_and_changed","via_inline"]'
+}
+
 @test "a real constant change inside an instruction holding an 0xba byte, near an assert, is patched" {
   # imul $0x5634ba -> $0x5734ba (69 c7 ba 34 5X 00) a few instructions before
   # __assert_fail: not a `mov $LINE, %edx`, so not an assert line change

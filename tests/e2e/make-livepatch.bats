@@ -9,6 +9,10 @@ setup() {
     copy_sample kvserver "$KV"
 }
 
+teardown() {
+    stop_all
+}
+
 @test "one revision built in two directories has the same build-id (and the deployed one too)" {
     cp -R "$KV" "$BATS_TEST_TMPDIR/elsewhere"
     run make -s -C "$KV" livepatch-build REV=v1
@@ -150,7 +154,7 @@ setup() {
 @test "installed livepatch.mk uses the installed tools: -fplugin=livepatch and lpdiff from PATH" {
     share=$BATS_TEST_TMPDIR/share/livepatch
     mkdir -p "$share" "$BATS_TEST_TMPDIR/bin" "$BATS_TEST_TMPDIR/plugins"
-    cp "$LP_MK" "$LP_TOP/make-rules/livepatch.sh" "$share/" # what make install does
+    cp -R "$LP_MK" "$LP_TOP/make-rules/livepatch.sh" "$LP_TOP/make-rules/keep-objects" "$share/" # what make install does
     ln -s "$LPDIFF" "$BATS_TEST_TMPDIR/bin/lpdiff"
     ln -s "$LP_PLUGIN" "$BATS_TEST_TMPDIR/plugins/livepatch.so"
     cd "$KV"
@@ -239,4 +243,67 @@ setup() {
     assert [ ! -e "$p/.livepatch/build/.at" ]
     assert [ -f "$p/.livepatch/build/new/prog" ]
     assert [ -f "$p/livepatch/prog.lpatch" ]
+}
+
+# one_step_project DIR SRC...: OLD and NEW of a foreign project whose Makefile
+# compiles and links in one step ($(CC) -o prog SRC...); prog prints step(1)
+# every 20 ms.  NEW's step (in the last SRC) adds 2 instead of 1.
+one_step_project() {
+    local p=$1 v f
+    shift
+    for v in old new; do
+        mkdir -p "$p/$v"
+        printf 'prog: %s\n\t$(CC) -O2 -g -o prog %s\n' "$*" "$*" >"$p/$v/Makefile"
+        for f in "$@"; do
+            mkdir -p "$p/$v/$(dirname "$f")"
+            printf 'int helper_%s(void) { return 0; }\n' "$(echo "$f" | tr -c 'a-z\n' _)" >"$p/$v/$f"
+        done
+        cat >>"$p/$v/$1" <<'C'
+#include <stdio.h>
+#include <unistd.h>
+int step(int x);
+int main(void) { for (;;) { printf("%d\n", step(1)); fflush(stdout); usleep(20000); } }
+C
+    done
+    last=${!#}
+    echo '__attribute__((noinline)) int step(int x) { return x + 1; }' >>"$p/old/$last"
+    echo '__attribute__((noinline)) int step(int x) { return x + 2; }' >>"$p/new/$last"
+}
+
+# live_one_step DIR: make livepatch on it; nothing lands in old/ or new/; the
+# OLD build the user deploys (make with livepatch-cc) takes the patch, its
+# output switches from 2 to 3 and back on revert.
+live_one_step() {
+    local p=$1
+    run make -C "$p" -s -f "$LP_MK" livepatch OLD=old NEW=new LIVEPATCH_MODULES=prog
+    assert_success
+    run jq -r '.patches[0].functions[]' "$p/livepatch/manifest.json"
+    assert_output step
+    run find "$p/old" "$p/new" -type f ! -name Makefile ! -name '*.c'
+    assert_output ""
+    make -s -C "$p/old" CC="$(make -s -C "$p/old" -f "$LP_MK" livepatch-cc)"
+    assert_equal "$(build_id "$p/old/prog")" "$(build_id "$p/.livepatch/build/old/prog")"
+    start_bg prog "$p/old/prog"
+    wait_for "$BATS_TEST_TMPDIR/prog.log" '^2$'
+    run "$LPATCH" apply "$(bg_pid prog)" "$p/livepatch/prog.lpatch"
+    assert_success
+    : >"$BATS_TEST_TMPDIR/prog.log"
+    wait_for "$BATS_TEST_TMPDIR/prog.log" '^3$'
+    run "$LPATCH" revert "$(bg_pid prog)"
+    assert_success
+    : >"$BATS_TEST_TMPDIR/prog.log"
+    wait_for "$BATS_TEST_TMPDIR/prog.log" '^2$'
+}
+
+@test "a Makefile that compiles and links in one step (\$(CC) -o prog main.c): patched live" {
+    one_step_project "$BATS_TEST_TMPDIR/one" main.c
+    live_one_step "$BATS_TEST_TMPDIR/one"
+}
+
+@test "one step over several sources, two of one name (\$(CC) -o prog main.c a/u.c b/u.c): patched live" {
+    one_step_project "$BATS_TEST_TMPDIR/several" main.c a/u.c b/u.c
+    live_one_step "$BATS_TEST_TMPDIR/several"
+    # an unchanged rebuild keeps the kept objects: incremental as before
+    run make -C "$BATS_TEST_TMPDIR/several" -s -f "$LP_MK" livepatch OLD=old NEW=new LIVEPATCH_MODULES=prog
+    assert_success
 }

@@ -10,7 +10,8 @@ setup_file() {
 @test "install puts binaries, library, headers and livepatch.mk under PREFIX" {
   for f in bin/lpdiff bin/lpatch lib/liblivepatch.a lib/liblivepatch.so \
            include/livepatch/liblivepatch.h include/livepatch/lpatch_format.h \
-           include/livepatch/lpmeta.h share/livepatch/livepatch.mk; do
+           include/livepatch/lpmeta.h share/livepatch/livepatch.mk \
+           share/livepatch/keep-objects/collect2; do
     assert [ -e "$DEST/usr/local/$f" ]
   done
   assert [ -x "$DEST/usr/local/bin/lpatch" ]
