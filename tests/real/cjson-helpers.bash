@@ -105,6 +105,7 @@ cjson_fresh() {
 # cjson_start MODE LEVEL: the workload on that build; pid in $CJSON_RUN/pid.
 cjson_start() {
   local i
+  cjson_stop # one workload at a time, even after a failed test
   rm -f "$CJSON_RUN/req" "$CJSON_RUN/resp"
   mkfifo "$CJSON_RUN/req" "$CJSON_RUN/resp"
   echo 0 >"$CJSON_RUN/iterations"
