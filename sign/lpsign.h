@@ -16,7 +16,9 @@
  *
  * Policy: signatures are required when the keys directory ($LIVEPATCH_KEYS_DIR,
  * default /etc/livepatch/keys) holds at least one *.pub file; then a file
- * is accepted only with a good signature by one of those keys.
+ * is accepted only with a good signature by one of those keys.  The directory
+ * and its keys must be owned by root (or the caller) and not writable by
+ * group or others, or the check fails (-1) naming them.
  *
  * Errors: functions returning int give 0 on success and -1 on failure, with
  * one line (no newline) naming the file and the problem in `err`.

@@ -342,6 +342,17 @@ static int ends_with(const char *s, const char *suffix)
     return n > k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* A key source is trusted only if no one but root (or us) can change it. */
+static int check_owner(const char *path, const struct stat *st, char *err)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return fail(err, "%s: owned by uid %u, not root; not trusted", path, (unsigned)st->st_uid);
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return fail(err, "%s: writable by group or others (mode %03o); not trusted", path,
+                    (unsigned)(st->st_mode & 0777));
+    return 0;
+}
+
 /* Every DIR/NAME.pub: count them, and the one whose key number is keynum
  * (when keynum is not NULL) into *found.  A missing directory holds none. */
 static int scan_keys(const char *dir, const uint8_t *keynum, int *nkeys, struct pubkey_blob *found,
@@ -355,6 +366,11 @@ static int scan_keys(const char *dir, const uint8_t *keynum, int *nkeys, struct 
             return 0;
         return fail(err, "keys directory %s: %s", dir, strerror(errno));
     }
+    struct stat st;
+    if (fstat(dirfd(d), &st) != 0 || check_owner(dir, &st, err) != 0) {
+        closedir(d);
+        return -1;
+    }
     int rc = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -366,7 +382,8 @@ static int scan_keys(const char *dir, const uint8_t *keynum, int *nkeys, struct 
             break;
         }
         struct pubkey_blob p;
-        if (read_blob(path, &p, sizeof p, err) != 0) {
+        if (stat(path, &st) != 0 || check_owner(path, &st, err) != 0 ||
+            read_blob(path, &p, sizeof p, err) != 0) {
             rc = -1;
             break;
         }

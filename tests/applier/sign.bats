@@ -196,6 +196,20 @@ untouched() {
   assert_output "lpatch: $P: cannot check its signature: $K/bad.pub: second line is not base64 of 42 bytes"
 }
 
+@test "a keys directory or key others may write is not trusted: named, exit 2" {
+  chmod 757 "$K"
+  run "$LPATCH" apply "$TPID" "$P"
+  assert_failure 2
+  assert_output "lpatch: $P: cannot check its signature: $K: writable by group or others (mode 757); not trusted"
+  chmod 755 "$K"
+  chmod 664 "$K/ops.pub"
+  run "$LPATCH" verify "$P"
+  assert_failure 2
+  assert_output --partial "$K/ops.pub: writable by group or others (mode 664); not trusted"
+  run "$LPATCH" list "$TPID"
+  assert_output --partial "0 patches"
+}
+
 @test "sign needs --key; bad key files are named" {
   run "$LPATCH" sign "$P"
   assert_failure 2
