@@ -1,13 +1,18 @@
 /*
  * cli.c - the helpers lpatch's command handlers share (cli.h): the one
  * error line on stderr, list growth that ends lpatch when memory runs out
- * (before it touched any process), loading a patch file.
+ * (before it touched any process), loading a patch file: its bytes are
+ * read once, checked against its detached signature under the policy of
+ * the keys directory (sign/lpsign.h), and only then parsed, so what is
+ * verified is what is applied and an unverified file never reaches the
+ * parser when signatures are required.
  */
 #include "cli.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int fail(int code, const char *fmt, ...)
 {
@@ -28,10 +33,56 @@ void *grow_list(void *p, size_t bytes)
     return q;
 }
 
-int load_patch(const char *path, struct lp_patch **p)
+const char *sign_refusal(const struct lpsign_result *r, char *buf, size_t len)
+{
+    const char *dir = lpsign_keys_dir();
+    switch (r->status) {
+    case LPSIGN_UNSIGNED:
+        snprintf(buf, len, "unsigned (no .sig; %s requires signatures)", dir);
+        break;
+    case LPSIGN_UNKNOWN_KEY:
+        snprintf(buf, len, "signed by unknown key %s (not in %s)", r->key_id, dir);
+        break;
+    case LPSIGN_BAD:
+        snprintf(buf, len, "bad signature: %s", r->detail);
+        break;
+    case LPSIGN_UNCHECKED:
+    case LPSIGN_GOOD:
+        snprintf(buf, len, "%s", lpsign_status_name(r->status));
+        break;
+    }
+    return buf;
+}
+
+/* Read, check the signature, parse unless refused (refuse != 0). */
+static int load_checked(const char *path, struct lp_patch **p, struct lpsign_result *sig,
+                        int refuse)
 {
     char err[LP_ERR_MAX];
-    if (lp_patch_load(path, p, err) != 0)
+    uint8_t *buf;
+    size_t len;
+    *p = NULL;
+    if (lpsign_read_file(path, &buf, &len, err) != 0)
         return fail(LPA_USAGE, "%s", err);
-    return 0;
+    int rc = 0;
+    if (lpsign_check(buf, len, path, NULL, sig, err) != 0) {
+        rc = fail(LPA_USAGE, "%s: cannot check its signature: %s", path, err);
+    } else if (refuse && !lpsign_acceptable(sig)) {
+        rc = fail(LPA_REFUSED, "%s: refused: %s", path, sign_refusal(sig, err, sizeof err));
+    } else if (lp_patch_parse_named(buf, len, path, p, err) != 0) {
+        rc = fail(LPA_USAGE, "%s", err);
+    }
+    free(buf);
+    return rc;
+}
+
+int load_patch(const char *path, struct lp_patch **p)
+{
+    struct lpsign_result sig;
+    return load_checked(path, p, &sig, 1);
+}
+
+int load_patch_sig(const char *path, struct lp_patch **p, struct lpsign_result *sig)
+{
+    return load_checked(path, p, sig, 0);
 }

@@ -1,8 +1,8 @@
 /*
  * cli.h - what lpatch's command handlers share: the parsed command line
  * (struct cli) and the helpers for errors, JSON strings, process ids and
- * patch files.  main.c owns the command table and the option parser and
- * fills struct cli; the handlers in cmd_*.c only read it.  A handler sees
+ * patch files (checked against the keys directory first: lpsign.h).  main.c owns the command table
+ * and the option parser and fills struct cli; the handlers in cmd_*.c only read it.  A handler sees
  * just the options its command accepts; the rest keep their defaults.
  */
 #ifndef LPATCH_CLI_H
@@ -14,10 +14,12 @@
 #include "apply.h"
 #include "liblivepatch.h"
 #include "lpcli.h" /* lpcli_json_print: every string in --json output */
+#include "lpsign.h"
 
 struct cli {
     int json, stats, all;
     const char *module;
+    const char *out, *key; /* keygen --out, sign --key */
     struct lpa_opts o;
     char **args; /* the operands, after the options */
     int nargs;
@@ -28,8 +30,15 @@ int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* realloc for the command line's own lists; out of memory ends lpatch
  * (before it touched any process). */
 void *grow_list(void *p, size_t bytes);
-/* lp_patch_load, failing with LPA_USAGE and the loader's message. */
+/* Load a patch file whose signature policy allows it: the bytes read are
+ * checked against PATH.sig and the keys directory (lpsign_check) before the
+ * parser sees them; a refusal is LPA_REFUSED with one line naming the file
+ * and the reason, a file or parse error LPA_USAGE with the loader's. */
 int load_patch(const char *path, struct lp_patch **p);
+/* The same without refusing: the verdict into *sig (lpatch info). */
+int load_patch_sig(const char *path, struct lp_patch **p, struct lpsign_result *sig);
+/* Why r does not pass, for the refusal line ("unsigned (...)"). */
+const char *sign_refusal(const struct lpsign_result *r, char *buf, size_t len);
 
 /* The commands (cmd_apply.c: apply, revert; cmd_inspect.c: list, check,
  * info).  Each returns lpatch's exit status (LPA_*). */
@@ -38,5 +47,9 @@ int cmd_revert(struct cli *c);
 int cmd_list(struct cli *c);
 int cmd_check(struct cli *c);
 int cmd_info(struct cli *c);
+/* cmd_keys.c: keygen, sign, verify. */
+int cmd_keygen(struct cli *c);
+int cmd_sign(struct cli *c);
+int cmd_verify(struct cli *c);
 
 #endif

@@ -2,7 +2,7 @@
  * cmd_inspect.c - lpatch's read-only commands: `list` (the patches
  * recorded in a process's state area, or in every process's), `check` (is a
  * patch applied, applicable, and if not, why) and `info` (describe a patch
- * file).  Text for people, one JSON object per line with --json.
+ * file, and the status of its signature).  Text for people, one JSON object per line with --json.
  */
 #include <stdio.h>
 #include <string.h>
@@ -170,16 +170,44 @@ int cmd_check(struct cli *c)
 
 /* ---- info ------------------------------------------------------------- */
 
+/* One line: the signature's status and whether apply would take the file. */
+static void print_signature(const struct lpsign_result *r)
+{
+    char why[LPSIGN_ERR_MAX + 128];
+    const char *dir = lpsign_keys_dir();
+    switch (r->status) {
+    case LPSIGN_GOOD:
+        printf("signature: good, key %s (%s)\n", r->key_id, r->detail);
+        return;
+    case LPSIGN_UNCHECKED:
+        printf("signature: key %s, not checked: no keys in %s\n", r->key_id, dir);
+        return;
+    case LPSIGN_UNSIGNED:
+        if (!r->enforced) {
+            printf("signature: unsigned (allowed: no keys in %s)\n", dir);
+            return;
+        }
+        break;
+    case LPSIGN_UNKNOWN_KEY:
+    case LPSIGN_BAD:
+        break;
+    }
+    printf("signature: %s%s\n", sign_refusal(r, why, sizeof why),
+           r->enforced ? "; lpatch apply refuses it" : "");
+}
+
 int cmd_info(struct cli *c)
 {
     if (c->nargs != 1)
         return fail(LPA_USAGE, "info: expected PATCH");
     struct lp_patch *p;
-    int rc = load_patch(c->args[0], &p);
+    struct lpsign_result sig;
+    int rc = load_patch_sig(c->args[0], &p, &sig);
     if (rc)
         return rc;
     if (!c->json) {
         lp_patch_describe(p, stdout);
+        print_signature(&sig);
     } else {
         const struct lp_header *h = lp_patch_header(p);
         char id[33], ob[65], nb[65];
@@ -201,7 +229,12 @@ int cmd_info(struct cli *c)
                    f[i].flags & LP_FUNC_ALLOW_ACTIVE ? "true" : "false", f[i].old_size,
                    f[i].new_size);
         }
-        printf("]}\n");
+        printf("],\"signature\":{\"status\":\"%s\",\"enforced\":%s,\"key_id\":",
+               lpsign_status_name(sig.status), sig.enforced ? "true" : "false");
+        lpcli_json_print(stdout, sig.key_id);
+        printf(",\"detail\":");
+        lpcli_json_print(stdout, sig.detail);
+        printf("}}\n");
     }
     lp_patch_free(p);
     return 0;

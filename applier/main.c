@@ -5,10 +5,11 @@
  *   lpatch apply [OPTIONS] --all PATCH...       lpatch list [OPTIONS] PID | --all
  *   lpatch apply [OPTIONS] --module PATH PATCH...
  *   lpatch check [OPTIONS] PID PATCH            lpatch info [OPTIONS] PATCH
- *   lpatch help [COMMAND]
+ *   lpatch keygen [--out DIR] NAME              lpatch sign --key SECRET FILE...
+ *   lpatch verify [OPTIONS] FILE...             lpatch help [COMMAND]
  *
  * This file is the command table, in the style of git's builtins: each
- * command names its handler (cmd_apply.c, cmd_inspect.c), the options it
+ * command names its handler (cmd_apply.c, cmd_inspect.c, cmd_keys.c), the options it
  * takes, a one-line summary for `lpatch --help` and its own usage text for
  * `lpatch CMD --help`.  Every option is described once (options[]) and
  * listed by the commands that take it; the parser hands getopt_long only
@@ -25,6 +26,7 @@
 #include "apply.h"
 #include "cli.h"
 #include "liblivepatch.h"
+#include "lpsign.h"
 
 /* ---- options: each described once ------------------------------------- */
 
@@ -40,6 +42,8 @@ enum cli_opt {
     OPT_NOFIFO,
     OPT_ALL,
     OPT_MODULE,
+    OPT_OUT,
+    OPT_KEY,
     OPT_HELP, /* every command takes it */
     OPT__COUNT,
 };
@@ -73,6 +77,8 @@ static const struct cli_option options[OPT__COUNT] = {
     [OPT_MODULE] = {"module", 0, "PATH",
                     "every process mapping the module at PATH (matched by\n"
                     "GNU build-id, not by path)"},
+    [OPT_OUT] = {"out", 0, "DIR", "where the key files go (default: the current directory)"},
+    [OPT_KEY] = {"key", 0, "SECRET", "the secret key file (NAME.sec, from lpatch keygen)"},
     [OPT_HELP] = {"help", 'h', NULL, "this help"},
 };
 
@@ -126,6 +132,18 @@ static const struct cmd_option check_opts[] = {
     {.id = OPT_NONE},
 };
 static const struct cmd_option info_opts[] = {
+    {.id = OPT_JSON},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option keygen_opts[] = {
+    {.id = OPT_OUT},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option sign_opts[] = {
+    {.id = OPT_KEY},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option verify_opts[] = {
     {.id = OPT_JSON},
     {.id = OPT_NONE},
 };
@@ -191,7 +209,40 @@ static const struct lpa_cmd commands[] = {
      .summary = "describe a patch file",
      .usage = "usage: lpatch info [OPTIONS] PATCH\n"
               "\n"
-              "Describe a patch file: its id, module, build-ids and functions.\n"},
+              "Describe a patch file: its id, module, build-ids and functions, and its\n"
+              "signature (PATCH.sig) as checked against the keys directory.\n"},
+    {.name = "keygen",
+     .run = cmd_keygen,
+     .opts = keygen_opts,
+     .flags = 0,
+     .args = "NAME",
+     .summary = "make an Ed25519 key pair for signing patches",
+     .usage = "usage: lpatch keygen [--out DIR] NAME\n"
+              "\n"
+              "Make DIR/NAME.sec (the secret key, mode 0600) and DIR/NAME.pub (the public\n"
+              "key, for the keys directory of the hosts to patch); print the key id.\n"
+              "Existing files are not overwritten.  The files are signify's.\n"},
+    {.name = "sign",
+     .run = cmd_sign,
+     .opts = sign_opts,
+     .flags = 0,
+     .args = "--key SECRET FILE...",
+     .summary = "sign patch files and manifests (FILE.sig)",
+     .usage = "usage: lpatch sign --key SECRET FILE...\n"
+              "\n"
+              "Write FILE.sig, the detached Ed25519 signature of each FILE's bytes (a\n"
+              "patch file, a manifest.json), replacing an older one.\n"},
+    {.name = "verify",
+     .run = cmd_verify,
+     .opts = verify_opts,
+     .flags = 0,
+     .args = "FILE...",
+     .summary = "check the signatures of files against the keys directory",
+     .usage = "usage: lpatch verify [OPTIONS] FILE...\n"
+              "\n"
+              "Check each FILE.sig against the public keys (*.pub) of the keys directory,\n"
+              "$LIVEPATCH_KEYS_DIR or " LPSIGN_KEYS_DIR ".  Exit status 0 only when\n"
+              "every FILE has a good signature by one of them.\n"},
     {.name = "help",
      .run = cmd_help,
      .opts = help_opts,
@@ -209,7 +260,8 @@ static const char exit_status[] =
     "exit status:\n"
     "  0  done (check: applied or applicable)\n"
     "  1  refused: not applicable (build-id, code differs, already applied), not safe\n"
-    "     after the retries, or another patch depends on it\n"
+    "     after the retries, or another patch depends on it; or its signature:\n"
+    "     unsigned, unknown key or bad, while the keys directory holds keys\n"
     "  2  usage or input error: bad arguments, bad patch file, no such process\n"
     "  3  ptrace or /proc access refused\n";
 
@@ -280,6 +332,10 @@ static void print_overview(FILE *f)
     fputs("\n"
           "Each command takes only its own options; 'lpatch COMMAND --help' (or\n"
           "'lpatch help COMMAND') prints its usage and options.\n"
+          "\n"
+          "Signatures: when the keys directory ($" LPSIGN_KEYS_ENV ", default\n" LPSIGN_KEYS_DIR
+          ") holds public keys (*.pub), apply, check and verify\n"
+          "accept a patch only with a good signature (PATCH.sig) by one of them.\n"
           "\n",
           f);
     fputs(exit_status, f);
@@ -357,6 +413,12 @@ static int set_option(struct cli *c, enum cli_opt id, char *arg)
         break;
     case OPT_MODULE:
         c->module = arg;
+        break;
+    case OPT_OUT:
+        c->out = arg;
+        break;
+    case OPT_KEY:
+        c->key = arg;
         break;
     case OPT_HELP:
         return PARSE_HELP;

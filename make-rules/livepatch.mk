@@ -54,6 +54,11 @@ LIVEPATCH_GCC     ?= gcc
 LIVEPATCH_GXX     ?= g++
 LIVEPATCH_CFLAGS  ?=
 OLD_BUILD         ?=
+# A secret key (lpatch keygen NAME: NAME.sec): sign every patch and the
+# manifest (FILE.sig).  Relative to where make ran, as the tools are.
+LIVEPATCH_SIGN_KEY ?=
+livepatch_file = $(if $(1),$(if $(filter /%,$(1)),$(1),$(abspath \
+    $(or $(if $(PWD),$(wildcard $(PWD)/$(1))),$(CURDIR)/$(1)))))
 
 # The compiler lines for a build whose top directory is $(1).  Use them for
 # the builds you deploy too, so they match what `make livepatch` rebuilds:
@@ -82,6 +87,7 @@ livepatch_run = LP_MODULES=$(call livepatch_q,$(strip $(LIVEPATCH_MODULES))) \
     LP_LPDIFF=$(call livepatch_q,$(call livepatch_tool,$(LPDIFF))) \
     LP_LPATCH=$(call livepatch_q,$(call livepatch_tool,$(LPATCH))) \
     LP_LPDIFF_FLAGS=$(call livepatch_q,$(LIVEPATCH_LPDIFF_FLAGS)) \
+    LP_SIGN_KEY=$(call livepatch_q,$(call livepatch_file,$(LIVEPATCH_SIGN_KEY))) \
     LP_VERBOSE=$(call livepatch_q,$(LIVEPATCH_VERBOSE)) \
     sh $(livepatch_mk_dir)/livepatch.sh
 
@@ -105,6 +111,7 @@ livepatch-help:
 	@echo 'make livepatch OLD=REV|DIR NEW=REV|DIR   write $(LIVEPATCH_OUT)/*.lpatch and manifest.json'
 	@echo '  LIVEPATCH_MODULES=$(LIVEPATCH_MODULES)'
 	@echo '  LIVEPATCH_BUILD=$(LIVEPATCH_BUILD)   OLD_BUILD=DIR (reuse an archived OLD build)'
+	@echo '  LIVEPATCH_SIGN_KEY=NAME.sec           sign the patches and the manifest (FILE.sig)'
 	@echo 'make livepatch-build REV=REV|DIR        build one revision under $(LIVEPATCH_DIR)/build/'
 	@echo 'make livepatch-cc                       print the compiler line for deployed builds'
 	@echo 'make livepatch-clean                    remove $(LIVEPATCH_DIR) and $(LIVEPATCH_OUT)'

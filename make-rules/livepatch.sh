@@ -3,6 +3,7 @@
 #
 #   livepatch.sh livepatch     build OLD and NEW, diff every module, write
 #                              .lpatch files, reports and manifest.json
+#                              (with LP_SIGN_KEY: each signed, FILE.sig)
 #   livepatch.sh build REV     build one revision; print its build directory
 #
 # livepatch.mk passes everything through LP_* environment variables (see
@@ -223,7 +224,17 @@ cmd_build() {
     echo "$built_dir"
 }
 
-# One JSON object describing a written patch.
+# sign FILE: FILE.sig with LP_SIGN_KEY (lpatch sign); its key id in $signed_by.
+sign() {
+    signed_by=
+    [ -n "${LP_SIGN_KEY:-}" ] || return 0
+    msg=$("$LP_LPATCH" sign --key "$LP_SIGN_KEY" "$1") || die "$1: lpatch sign failed (LIVEPATCH_SIGN_KEY=$LP_SIGN_KEY)"
+    signed_by=$(printf '%s\n' "$msg" | sed -n 's/.* with key \([0-9a-f]*\):.*/\1/p')
+    [ -n "$signed_by" ] || die "$1: lpatch sign printed no key id: $msg"
+    say "signed ${1##*/} (key $signed_by)"
+}
+
+# One JSON object describing a written patch (signed_by: its key id, or "").
 patch_entry() { # MODULE PATCHFILE REPORT OLDDIR NEWDIR
     sha=$(sha256sum "$2" | cut -d' ' -f1)
     # The header as lpatch reads it (lpatch_format.h is its only definition).
@@ -238,9 +249,10 @@ patch_entry() { # MODULE PATCHFILE REPORT OLDDIR NEWDIR
     funcs=$(jq -c '(.changed // []) + (.added // [])' "$3" 2>/dev/null) || funcs='[]'
     jq -n --arg id "$id" --arg mod "$1" --arg file "${2##*/}" --arg report "${3##*/}" \
         --arg sha "$sha" --arg old "$old_id" --arg new "$new_id" \
-        --argjson size "$(wc -c <"$2")" --argjson funcs "$funcs" \
+        --argjson size "$(wc -c <"$2")" --argjson funcs "$funcs" --arg key "$signed_by" \
         '{"id": $id, "module": $mod, "file": $file, "report": $report, "sha256": $sha,
-          "size": $size, "old_build_id": $old, "new_build_id": $new, "functions": $funcs}'
+          "size": $size, "old_build_id": $old, "new_build_id": $new, "functions": $funcs}
+         + (if $key == "" then {} else {signature: ($file + ".sig"), key_id: $key} end)'
 }
 
 rev_json() { # REV BUILDDIR
@@ -259,6 +271,10 @@ cmd_livepatch() {
     command -v "$LP_LPDIFF" >/dev/null 2>&1 || die "lpdiff not found: $LP_LPDIFF (build it: make all, or set LPDIFF)"
     command -v "$LP_LPATCH" >/dev/null 2>&1 || die "lpatch not found: $LP_LPATCH (build it: make all, or set LPATCH)"
     check_plugin
+    if [ -n "${LP_SIGN_KEY:-}" ]; then
+        [ -f "$LP_SIGN_KEY" ] && [ -r "$LP_SIGN_KEY" ] ||
+            die "LIVEPATCH_SIGN_KEY=$LP_SIGN_KEY: no readable secret key file (make one: lpatch keygen NAME)"
+    fi
     if [ -z "${LP_OLD_BUILD:-}" ] && [ "$(rev_name "$LP_OLD")" = "$(rev_name "$LP_NEW")" ]; then
         die "OLD=$LP_OLD and NEW=$LP_NEW would share the build directory $LP_WORK/build/$(rev_name "$LP_NEW")"
     fi
@@ -281,7 +297,7 @@ cmd_livepatch() {
 
     out=${LP_OUT%/}
     mkdir -p "$out"
-    rm -f "$out/manifest.json"
+    rm -f "$out/manifest.json" "$out/manifest.json.sig"
     mkdir -p "$LP_WORK"
     entries=$LP_WORK/manifest.entries
     : >"$entries"
@@ -289,7 +305,7 @@ cmd_livepatch() {
     for m in $LP_MODULES; do
         base=$(printf '%s' "$m" | tr '/' '_')
         patch=$out/$base.lpatch report=$out/$base.json
-        rm -f "$patch" "$report"
+        rm -f "$patch" "$patch.sig" "$report"
         say "diffing $m"
         rc=0
         # LIVEPATCH_LPDIFF_FLAGS: the author's decisions (--accept CODE:NAME,
@@ -303,6 +319,7 @@ cmd_livepatch() {
         case $rc in
         0)
             [ -f "$patch" ] || die "lpdiff reported a patch for $m but wrote no $patch"
+            sign "$patch"
             patch_entry "$m" "$patch" "$report" "$old_dir" "$new_dir" >>"$entries"
             say "wrote $patch"
             npatch=$((npatch + 1))
@@ -335,7 +352,8 @@ cmd_livepatch() {
         '{livepatch_manifest: 1, old: $old, new: $new, patches: $patches, unchanged: $unchanged}' \
         >"$out/manifest.json.tmp"
     mv "$out/manifest.json.tmp" "$out/manifest.json"
-    say "$npatch patch(es) in $out/, manifest $out/manifest.json"
+    sign "$out/manifest.json"
+    say "$npatch patch(es) in $out/, manifest $out/manifest.json${signed_by:+, signed with key $signed_by}"
 }
 
 case ${1:-} in

@@ -4,7 +4,7 @@
 # rules.mk) and nothing else of theirs.
 load ../lib/common
 
-components=(gcc-plugin runtime cli differ applier)
+components=(gcc-plugin runtime cli sign differ applier)
 
 mk() { make -C "$LP_TOP" --no-print-directory -s "$@"; }
 
