@@ -9,6 +9,7 @@
 #include "lp_entry.h"
 #include "lpmeta_read.h"
 
+#include <assert.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +105,56 @@ static int in_list(char **list, size_t n, const char *name)
     return 0;
 }
 
+int lpa_target_records(struct lpa_target *t, char *err)
+{
+    char e[LPM_ERR_MAX];
+    if (!t->records && lpm_read(t->mod->open_path, &t->records, e) != 0)
+        return lpa_err(err, "%s", e);
+    return 0;
+}
+
+/* The bytes placing fp makes lpatch write, the pad's jump at sym - prepad
+ * and the entry at sym + entry_off, lie in an instrumented function of the
+ * bound module: the module's own plugin record of a patchable function of
+ * that name starts at fp->sym_addr and gives the same pad and entry.
+ * Nothing of the patch is trusted for it (a resealed patch passes the
+ * format check with any address and pad).  0, or -1 with err. */
+static int check_bounds(struct lpa_target *t, const struct lpa_fplace *fp, char *err)
+{
+    const struct lp_func *f = fp->f;
+    if (lpa_target_records(t, err) != 0)
+        return -1;
+    uint64_t link = fp->sym_addr - t->mod->load_bias;
+    const struct lpm_func *r = NULL;
+    for (size_t i = 0; i < t->records->nfuncs && !r; i++) {
+        const struct lpm_func *q = &t->records->funcs[i];
+        if (q->addr == link && (q->flags & LPMETA_F_PATCHABLE) && !(q->flags & LPMETA_F_EXCLUDED) &&
+            strcmp(q->name, fp->name) == 0)
+            r = q;
+    }
+    if (!r)
+        return lpa_err(err,
+                       "%s: %s at %#llx: no instrumented function of that name starts there (the "
+                       "module's livepatch records); not patched",
+                       t->mod->path, fp->name, (unsigned long long)fp->sym_addr);
+    if (r->prepad != f->old_prepad || r->entry_off != f->old_entry_off)
+        return lpa_err(err,
+                       "%s: %s: the patch claims a pad of %u bytes and the entry at +%u, the "
+                       "module's records %u and +%u; not patched",
+                       t->mod->path, fp->name, f->old_prepad, f->old_entry_off, r->prepad,
+                       r->entry_off);
+    if (r->prepad < LP_ENTRY_PAD_MIN || r->prepad > LP_ENTRY_PAD ||
+        (r->entry_off != 0 && r->entry_off != LP_ENDBR64_LEN))
+        return lpa_err(err,
+                       "%s: %s: the module's livepatch record gives a pad of %u bytes and the "
+                       "entry at +%u, not the plugin's layout; not patched",
+                       t->mod->path, fp->name, r->prepad, r->entry_off);
+    /* the writes: [sym - prepad, +jump) and [sym + entry_off, +2), both in
+     * the recorded pad and entry */
+    assert(LP_JMP_ABS_LEN <= r->prepad && r->entry_off + LP_ENTRY_LEN <= LP_ENTRY_AREA);
+    return 0;
+}
+
 static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
 {
     const struct lp_func *f = fp->f;
@@ -123,6 +174,13 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
             }
             fp->sym_addr = s.value + t->mod->load_bias;
         }
+    }
+    if (check_bounds(t, fp, err) != 0)
+        return 1;
+    if (!t->stacked && !f->old_code_hash) {
+        lpa_err(err, "%s: %s: the patch has no hash of its old code (0); not patched",
+                t->mod->path, fp->name);
+        return 1;
     }
     fp->prev = lpa_newest_redirect(t, fp->sym_addr, NULL);
     size_t len = (size_t)f->old_prepad + f->old_size;
@@ -147,7 +205,7 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
         lpa_err(err, "%s: %s at %#llx has no patchable entry (found %02x %02x)", t->mod->path,
                 fp->name, (unsigned long long)fp->sym_addr, entry[0], entry[1]);
         rc = 1;
-    } else if (!t->stacked && f->old_code_hash) {
+    } else if (!t->stacked) {
         lp_entry_nop(entry); /* hash the code as the file has it */
         uint64_t h = XXH3_64bits(code + f->old_prepad, f->old_size);
         if (h != f->old_code_hash) {

@@ -54,6 +54,10 @@ void lpa_target_close(struct lpa_target *t);
 int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow, size_t nallow,
                     char *err);
 
+/* Read the bound module's plugin records into t->records once (a module
+ * built without the plugin has none: an empty set).  0, or -1 with err. */
+int lpa_target_records(struct lpa_target *t, char *err);
+
 /* lp_target.resolve callback (ctx = struct lpa_target). */
 int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,
                        char *err);
