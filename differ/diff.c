@@ -3,6 +3,7 @@
  * stages (load, match, compare, refuse, write).
  */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,28 @@ static void load_dwarf(struct lpd *d, struct side *s)
                   "module %s; layout checks impossible", err);
 }
 
+/* OLD and NEW must be two builds: a --module path that leaves the build
+ * directories ("../v1/prog") can name one file from both, and a patch
+ * whose OLD and NEW build-ids are equal would bind to the process it has
+ * already patched as if it had not.  1 (err says why) when they are one. */
+static int same_module(const struct lpd *d, char *err, size_t errlen)
+{
+    struct stat a, b;
+    if (fstat(d->old.mod->fd, &a) == 0 && fstat(d->new.mod->fd, &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        snprintf(err, errlen, "OLD module %s and NEW module %s are the same file",
+                 d->old.module_path, d->new.module_path);
+        return 1;
+    }
+    if (d->old.mod->build_id_len && d->old.mod->build_id_len == d->new.mod->build_id_len &&
+        memcmp(d->old.mod->build_id, d->new.mod->build_id, d->old.mod->build_id_len) == 0) {
+        snprintf(err, errlen, "OLD module %s and NEW module %s have the same build-id %s",
+                 d->old.module_path, d->new.module_path, d->rep.old_build_id);
+        return 1;
+    }
+    return 0;
+}
+
 static int run(struct lpd *d, const struct args *a)
 {
     char err[1024];
@@ -198,6 +221,10 @@ static int run(struct lpd *d, const struct args *a)
     }
     hex_id(d->old.mod, d->rep.old_build_id);
     hex_id(d->new.mod, d->rep.new_build_id);
+    if (same_module(d, err, sizeof(err))) {
+        fprintf(stderr, "lpdiff: %s\n", err);
+        return LPDIFF_USAGE;
+    }
     if (!d->old.mod->build_id_len)
         report_note(&d->rep,
                     "%s has no GNU build-id (link with -Wl,--build-id): the applier "

@@ -142,6 +142,9 @@ untouched() {
   [[ ${#lines[@]} == 1 ]]
   [[ $(maps_of "$TPID") == "$maps" ]]
   untouched
+  run "$LPATCH" check "$TPID" "$BATS_FILE_TMPDIR/sandboxed.lpatch"
+  assert_failure 1
+  assert_output --regexp "not applicable: .*seccomp"
 }
 
 @test "a FIFO given as the patch is refused at once, for info and apply" {
