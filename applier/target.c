@@ -178,8 +178,8 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
     if (check_bounds(t, fp, err) != 0)
         return 1;
     if (!t->stacked && !f->old_code_hash) {
-        lpa_err(err, "%s: %s: the patch has no hash of its old code (0); not patched",
-                t->mod->path, fp->name);
+        lpa_err(err, "%s: %s: the patch has no hash of its old code (0); not patched", t->mod->path,
+                fp->name);
         return 1;
     }
     fp->prev = lpa_newest_redirect(t, fp->sym_addr, NULL);

@@ -192,14 +192,16 @@ static void load_dwarf(struct lpd *d, struct side *s)
 static int same_module(const struct lpd *d, char *err, size_t errlen)
 {
     struct stat a, b;
-    if (fstat(d->old.mod->fd, &a) == 0 && fstat(d->new.mod->fd, &b) == 0 &&
-        a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+    if (fstat(d->old.mod->fd, &a) == 0 && fstat(d->new.mod->fd, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino) {
         snprintf(err, errlen, "OLD module %s and NEW module %s are the same file",
                  d->old.module_path, d->new.module_path);
         return 1;
     }
-    if (d->old.mod->build_id_len && d->old.mod->build_id_len == d->new.mod->build_id_len &&
-        memcmp(d->old.mod->build_id, d->new.mod->build_id, d->old.mod->build_id_len) == 0) {
+    if (d->old.mod->build_id_len &&
+        d->old.mod->build_id_len ==
+            d->new.mod->build_id_len &&memcmp(d->old.mod->build_id, d->new.mod->build_id,
+                                              d->old.mod->build_id_len) == 0) {
         snprintf(err, errlen, "OLD module %s and NEW module %s have the same build-id %s",
                  d->old.module_path, d->new.module_path, d->rep.old_build_id);
         return 1;
