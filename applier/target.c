@@ -55,6 +55,7 @@ void lpa_target_close(struct lpa_target *t)
     free(t->resolved);
     free(t->is_resolved);
     lpm_free(t->records);
+    free(t->by_addr);
     memset(t, 0, sizeof *t);
     t->memfd = -1;
 }
@@ -105,12 +106,52 @@ static int in_list(char **list, size_t n, const char *name)
     return 0;
 }
 
+static int by_addr(const void *a, const void *b)
+{
+    uint64_t x = (*(const struct lpm_func *const *)a)->addr;
+    uint64_t y = (*(const struct lpm_func *const *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
 int lpa_target_records(struct lpa_target *t, char *err)
 {
     char e[LPM_ERR_MAX];
-    if (!t->records && lpm_read(t->mod->open_path, &t->records, e) != 0)
+    if (t->records)
+        return 0;
+    if (lpm_read(t->mod->open_path, &t->records, e) != 0)
         return lpa_err(err, "%s", e);
+    size_t n = t->records->nfuncs;
+    t->by_addr = malloc((n ? n : 1) * sizeof *t->by_addr);
+    if (!t->by_addr) {
+        lpm_free(t->records);
+        t->records = NULL;
+        return lpa_err(err, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        t->by_addr[i] = &t->records->funcs[i];
+    qsort(t->by_addr, n, sizeof *t->by_addr, by_addr);
     return 0;
+}
+
+/* The record of a patchable, not excluded function `name` at link-time
+ * address addr, or NULL. */
+static const struct lpm_func *record_at(const struct lpa_target *t, uint64_t addr, const char *name)
+{
+    size_t lo = 0, hi = t->records->nfuncs;
+    while (lo < hi) { /* the first record at or above addr */
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->by_addr[mid]->addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < t->records->nfuncs && t->by_addr[lo]->addr == addr; lo++) {
+        const struct lpm_func *q = t->by_addr[lo];
+        if ((q->flags & LPMETA_F_PATCHABLE) && !(q->flags & LPMETA_F_EXCLUDED) &&
+            strcmp(q->name, name) == 0)
+            return q;
+    }
+    return NULL;
 }
 
 /* The bytes placing fp makes lpatch write, the pad's jump at sym - prepad
@@ -125,13 +166,7 @@ static int check_bounds(struct lpa_target *t, const struct lpa_fplace *fp, char 
     if (lpa_target_records(t, err) != 0)
         return -1;
     uint64_t link = fp->sym_addr - t->mod->load_bias;
-    const struct lpm_func *r = NULL;
-    for (size_t i = 0; i < t->records->nfuncs && !r; i++) {
-        const struct lpm_func *q = &t->records->funcs[i];
-        if (q->addr == link && (q->flags & LPMETA_F_PATCHABLE) && !(q->flags & LPMETA_F_EXCLUDED) &&
-            strcmp(q->name, fp->name) == 0)
-            r = q;
-    }
+    const struct lpm_func *r = record_at(t, link, fp->name);
     if (!r)
         return lpa_err(err,
                        "%s: %s at %#llx: no instrumented function of that name starts there (the "
@@ -227,6 +262,8 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
     free(t->is_resolved);
     lpm_free(t->records); /* of the module bound before */
     t->records = NULL;
+    free(t->by_addr);
+    t->by_addr = NULL;
     t->resolved = calloc(h->nsyms + 1u, sizeof *t->resolved);
     t->is_resolved = calloc(h->nsyms + 1u, 1);
     if (!t->resolved || !t->is_resolved)

@@ -41,7 +41,8 @@ struct lpa_target {
      * files and the target, so a second relocation reuses it. */
     uint64_t *resolved;
     uint8_t *is_resolved;
-    struct lpm_module *records; /* the bound module's plugin records, read when needed */
+    struct lpm_module *records;      /* the bound module's plugin records, read when needed */
+    const struct lpm_func **by_addr; /* records->funcs by address */
 };
 
 /* Open the process and read its modules and patch state (exit codes: 0 ok,

@@ -185,11 +185,10 @@ static void load_dwarf(struct lpd *d, struct side *s)
                   "module %s; layout checks impossible", err);
 }
 
-/* OLD and NEW must be two builds: a --module path that leaves the build
- * directories ("../v1/prog") can name one file from both, and a patch
- * whose OLD and NEW build-ids are equal would bind to the process it has
- * already patched as if it had not.  1 (err says why) when they are one. */
-static int same_module(const struct lpd *d, char *err, size_t errlen)
+/* OLD and NEW must be two files: a --module path that leaves the build
+ * directories ("../v1/prog") can name one file from both.  1 (err says
+ * why) when they are one. */
+static int same_file(const struct lpd *d, char *err, size_t errlen)
 {
     struct stat a, b;
     if (fstat(d->old.mod->fd, &a) == 0 && fstat(d->new.mod->fd, &b) == 0 && a.st_dev == b.st_dev &&
@@ -198,15 +197,23 @@ static int same_module(const struct lpd *d, char *err, size_t errlen)
                  d->old.module_path, d->new.module_path);
         return 1;
     }
-    if (d->old.mod->build_id_len &&
-        d->old.mod->build_id_len ==
-            d->new.mod->build_id_len &&memcmp(d->old.mod->build_id, d->new.mod->build_id,
-                                              d->old.mod->build_id_len) == 0) {
-        snprintf(err, errlen, "OLD module %s and NEW module %s have the same build-id %s",
-                 d->old.module_path, d->new.module_path, d->rep.old_build_id);
-        return 1;
-    }
     return 0;
+}
+
+/* A patch names two builds: one build-id for both would make lpatch bind
+ * it to a process it has already patched as if it had not.  Two
+ * reproducible builds of unchanged sources have one build-id, and nothing
+ * to patch; a patch from them (objects edited, a refusal accepted) is
+ * refused.  1 (err says why) when the ids are equal. */
+static int same_build_id(const struct lpd *d, char *err, size_t errlen)
+{
+    const struct eo_file *o = d->old.mod, *n = d->new.mod;
+    if (!o->build_id_len || o->build_id_len != n->build_id_len ||
+        memcmp(o->build_id, n->build_id, o->build_id_len) != 0)
+        return 0;
+    snprintf(err, errlen, "OLD module %s and NEW module %s have the same build-id %s: no patch",
+             d->old.module_path, d->new.module_path, d->rep.old_build_id);
+    return 1;
 }
 
 static int run(struct lpd *d, const struct args *a)
@@ -223,7 +230,7 @@ static int run(struct lpd *d, const struct args *a)
     }
     hex_id(d->old.mod, d->rep.old_build_id);
     hex_id(d->new.mod, d->rep.new_build_id);
-    if (same_module(d, err, sizeof(err))) {
+    if (same_file(d, err, sizeof(err))) {
         fprintf(stderr, "lpdiff: %s\n", err);
         return LPDIFF_USAGE;
     }
@@ -246,7 +253,10 @@ static int run(struct lpd *d, const struct args *a)
         rc = LPDIFF_REFUSED;
     else if (!d->patch.n)
         rc = LPDIFF_NO_CHANGE;
-    else if (lpd_write_patch(d, a->dry_run ? NULL : a->out, err, sizeof(err))) {
+    else if (same_build_id(d, err, sizeof(err))) {
+        fprintf(stderr, "lpdiff: %s\n", err);
+        rc = LPDIFF_USAGE;
+    } else if (lpd_write_patch(d, a->dry_run ? NULL : a->out, err, sizeof(err))) {
         rc = report_blocking(&d->rep) ? LPDIFF_REFUSED : LPDIFF_USAGE;
         if (rc == LPDIFF_USAGE)
             fprintf(stderr, "lpdiff: %s: %s\n", a->out, err);
