@@ -85,7 +85,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
         goto out_close;
     }
     uint64_t insn;
-    if (lpa_find_syscall_insn(pid, t.memfd, &insn, err) != 0) {
+    if (lpa_seccomp_check(pid, err) != 0 || lpa_find_syscall_insn(pid, t.memfd, &insn, err) != 0) {
         rc = LPA_REFUSED;
         goto out_close;
     }
@@ -342,7 +342,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
         goto out_close;
     }
     uint64_t insn;
-    if (lpa_find_syscall_insn(pid, t.memfd, &insn, err) != 0) {
+    if (lpa_seccomp_check(pid, err) != 0 || lpa_find_syscall_insn(pid, t.memfd, &insn, err) != 0) {
         rc = LPA_REFUSED;
         goto out_close;
     }

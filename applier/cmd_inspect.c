@@ -143,7 +143,8 @@ int cmd_check(struct cli *c)
         struct lps_patch *r = lpa_state_find_id(&t.state, id);
         if (r) {
             status = r->status == LPS_APPLIED ? "applied" : status_name(r->status);
-        } else if (lpa_target_bind(&t, p, c->o.allow_active, c->o.nallow, err) == 0) {
+        } else if (lpa_target_bind(&t, p, c->o.allow_active, c->o.nallow, err) == 0 &&
+                   lpa_seccomp_check(pid, err) == 0) {
             status = "applicable";
             lpa_err(err, "module %s%s", t.mod->path,
                     t.stacked ? " (on top of an applied patch)" : "");

@@ -140,6 +140,42 @@ int lpa_tids(pid_t pid, pid_t **tids, size_t *n)
     return 0;
 }
 
+/* The Seccomp: line of a thread's status: 0 none, 1 strict, 2 filter; -1
+ * when the thread is gone or the kernel has no such line (no seccomp). */
+static int thread_seccomp(pid_t pid, pid_t tid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    int mode = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Seccomp: %d", &mode) == 1)
+            break;
+    fclose(f);
+    return mode;
+}
+
+int lpa_seccomp_check(pid_t pid, char *err)
+{
+    pid_t *tids;
+    size_t n;
+    if (lpa_tids(pid, &tids, &n) != 0)
+        return 0; /* gone: the next step says so */
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int mode = thread_seccomp(pid, tids[i]);
+        if (mode > 0)
+            rc = lpa_err(err,
+                         "process %d: thread %d runs under seccomp (%s mode): lpatch's remote "
+                         "system calls could kill it; not patched",
+                         (int)pid, (int)tids[i], mode == 1 ? "strict" : "filter");
+    }
+    free(tids);
+    return rc;
+}
+
 int lpa_mem_open(pid_t pid, char *err)
 {
     char path[64];

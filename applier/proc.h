@@ -64,6 +64,12 @@ void lpa_each_process(int (*fn)(pid_t pid, void *ctx), void *ctx);
 /* Thread ids of a process (malloc'd); -1 with errno if the process is gone. */
 int lpa_tids(pid_t pid, pid_t **tids, size_t *n);
 
+/* -1 (err says which thread) when a thread of pid runs under seccomp
+ * (/proc/PID/task/TID/status "Seccomp:" 1 strict or 2 filter): a filter may
+ * kill the process for the remote mmap, mprotect or munmap lpatch injects,
+ * and the kernel does not tell ptrace which calls it allows.  0 otherwise. */
+int lpa_seccomp_check(pid_t pid, char *err);
+
 /* Whole-range reads and writes of the process memory via /proc/PID/mem. */
 int lpa_mem_open(pid_t pid, char *err); /* fd, or -1 */
 int lpa_mem_read(int fd, uint64_t addr, void *buf, size_t len);

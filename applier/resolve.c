@@ -141,9 +141,8 @@ static int find_static(struct lpa_target *t, uint64_t unit_id, const char *stabl
                        char *err)
 {
     const struct lpa_module *m = t->mod;
-    char e[LPM_ERR_MAX];
-    if (!t->records && lpm_read(m->open_path, &t->records, e) != 0)
-        return lpa_err(err, "%s", e);
+    if (lpa_target_records(t, err) != 0)
+        return -1;
     const struct lpm_module *rec = t->records;
     for (size_t i = 0; i < rec->nstatics; i++) {
         const struct lpm_static *v = &rec->statics[i];

@@ -9,6 +9,7 @@
 #include "lp_entry.h"
 #include "lpmeta_read.h"
 
+#include <assert.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +55,7 @@ void lpa_target_close(struct lpa_target *t)
     free(t->resolved);
     free(t->is_resolved);
     lpm_free(t->records);
+    free(t->by_addr);
     memset(t, 0, sizeof *t);
     t->memfd = -1;
 }
@@ -104,6 +106,90 @@ static int in_list(char **list, size_t n, const char *name)
     return 0;
 }
 
+static int by_addr(const void *a, const void *b)
+{
+    uint64_t x = (*(const struct lpm_func *const *)a)->addr;
+    uint64_t y = (*(const struct lpm_func *const *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
+int lpa_target_records(struct lpa_target *t, char *err)
+{
+    char e[LPM_ERR_MAX];
+    if (t->records)
+        return 0;
+    if (lpm_read(t->mod->open_path, &t->records, e) != 0)
+        return lpa_err(err, "%s", e);
+    size_t n = t->records->nfuncs;
+    t->by_addr = malloc((n ? n : 1) * sizeof *t->by_addr);
+    if (!t->by_addr) {
+        lpm_free(t->records);
+        t->records = NULL;
+        return lpa_err(err, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        t->by_addr[i] = &t->records->funcs[i];
+    qsort(t->by_addr, n, sizeof *t->by_addr, by_addr);
+    return 0;
+}
+
+/* The record of a patchable, not excluded function `name` at link-time
+ * address addr, or NULL. */
+static const struct lpm_func *record_at(const struct lpa_target *t, uint64_t addr, const char *name)
+{
+    size_t lo = 0, hi = t->records->nfuncs;
+    while (lo < hi) { /* the first record at or above addr */
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->by_addr[mid]->addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < t->records->nfuncs && t->by_addr[lo]->addr == addr; lo++) {
+        const struct lpm_func *q = t->by_addr[lo];
+        if ((q->flags & LPMETA_F_PATCHABLE) && !(q->flags & LPMETA_F_EXCLUDED) &&
+            strcmp(q->name, name) == 0)
+            return q;
+    }
+    return NULL;
+}
+
+/* The bytes placing fp makes lpatch write, the pad's jump at sym - prepad
+ * and the entry at sym + entry_off, lie in an instrumented function of the
+ * bound module: the module's own plugin record of a patchable function of
+ * that name starts at fp->sym_addr and gives the same pad and entry.
+ * Nothing of the patch is trusted for it (a resealed patch passes the
+ * format check with any address and pad).  0, or -1 with err. */
+static int check_bounds(struct lpa_target *t, const struct lpa_fplace *fp, char *err)
+{
+    const struct lp_func *f = fp->f;
+    if (lpa_target_records(t, err) != 0)
+        return -1;
+    uint64_t link = fp->sym_addr - t->mod->load_bias;
+    const struct lpm_func *r = record_at(t, link, fp->name);
+    if (!r)
+        return lpa_err(err,
+                       "%s: %s at %#llx: no instrumented function of that name starts there (the "
+                       "module's livepatch records); not patched",
+                       t->mod->path, fp->name, (unsigned long long)fp->sym_addr);
+    if (r->prepad != f->old_prepad || r->entry_off != f->old_entry_off)
+        return lpa_err(err,
+                       "%s: %s: the patch claims a pad of %u bytes and the entry at +%u, the "
+                       "module's records %u and +%u; not patched",
+                       t->mod->path, fp->name, f->old_prepad, f->old_entry_off, r->prepad,
+                       r->entry_off);
+    if (r->prepad < LP_ENTRY_PAD_MIN || r->prepad > LP_ENTRY_PAD ||
+        (r->entry_off != 0 && r->entry_off != LP_ENDBR64_LEN))
+        return lpa_err(err,
+                       "%s: %s: the module's livepatch record gives a pad of %u bytes and the "
+                       "entry at +%u, not the plugin's layout; not patched",
+                       t->mod->path, fp->name, r->prepad, r->entry_off);
+    /* the writes: [sym - prepad, +jump) and [sym + entry_off, +2), both in
+     * the recorded pad and entry */
+    assert(LP_JMP_ABS_LEN <= r->prepad && r->entry_off + LP_ENTRY_LEN <= LP_ENTRY_AREA);
+    return 0;
+}
+
 static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
 {
     const struct lp_func *f = fp->f;
@@ -123,6 +209,13 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
             }
             fp->sym_addr = s.value + t->mod->load_bias;
         }
+    }
+    if (check_bounds(t, fp, err) != 0)
+        return 1;
+    if (!t->stacked && !f->old_code_hash) {
+        lpa_err(err, "%s: %s: the patch has no hash of its old code (0); not patched", t->mod->path,
+                fp->name);
+        return 1;
     }
     fp->prev = lpa_newest_redirect(t, fp->sym_addr, NULL);
     size_t len = (size_t)f->old_prepad + f->old_size;
@@ -147,7 +240,7 @@ static int place_func(struct lpa_target *t, struct lpa_fplace *fp, char *err)
         lpa_err(err, "%s: %s at %#llx has no patchable entry (found %02x %02x)", t->mod->path,
                 fp->name, (unsigned long long)fp->sym_addr, entry[0], entry[1]);
         rc = 1;
-    } else if (!t->stacked && f->old_code_hash) {
+    } else if (!t->stacked) {
         lp_entry_nop(entry); /* hash the code as the file has it */
         uint64_t h = XXH3_64bits(code + f->old_prepad, f->old_size);
         if (h != f->old_code_hash) {
@@ -169,6 +262,8 @@ int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow
     free(t->is_resolved);
     lpm_free(t->records); /* of the module bound before */
     t->records = NULL;
+    free(t->by_addr);
+    t->by_addr = NULL;
     t->resolved = calloc(h->nsyms + 1u, sizeof *t->resolved);
     t->is_resolved = calloc(h->nsyms + 1u, 1);
     if (!t->resolved || !t->is_resolved)

@@ -41,7 +41,8 @@ struct lpa_target {
      * files and the target, so a second relocation reuses it. */
     uint64_t *resolved;
     uint8_t *is_resolved;
-    struct lpm_module *records; /* the bound module's plugin records, read when needed */
+    struct lpm_module *records;      /* the bound module's plugin records, read when needed */
+    const struct lpm_func **by_addr; /* records->funcs by address */
 };
 
 /* Open the process and read its modules and patch state (exit codes: 0 ok,
@@ -53,6 +54,10 @@ void lpa_target_close(struct lpa_target *t);
  * (already applied, wrong build, code differs: err says why). */
 int lpa_target_bind(struct lpa_target *t, const struct lp_patch *p, char **allow, size_t nallow,
                     char *err);
+
+/* Read the bound module's plugin records into t->records once (a module
+ * built without the plugin has none: an empty set).  0, or -1 with err. */
+int lpa_target_records(struct lpa_target *t, char *err);
 
 /* lp_target.resolve callback (ctx = struct lpa_target). */
 int lpa_target_resolve(void *ctx, const struct lp_patch *p, const struct lp_sym *s, uint64_t *addr,

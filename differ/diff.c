@@ -3,6 +3,7 @@
  * stages (load, match, compare, refuse, write).
  */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,37 @@ static void load_dwarf(struct lpd *d, struct side *s)
                   "module %s; layout checks impossible", err);
 }
 
+/* OLD and NEW must be two files: a --module path that leaves the build
+ * directories ("../v1/prog") can name one file from both.  1 (err says
+ * why) when they are one. */
+static int same_file(const struct lpd *d, char *err, size_t errlen)
+{
+    struct stat a, b;
+    if (fstat(d->old.mod->fd, &a) == 0 && fstat(d->new.mod->fd, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino) {
+        snprintf(err, errlen, "OLD module %s and NEW module %s are the same file",
+                 d->old.module_path, d->new.module_path);
+        return 1;
+    }
+    return 0;
+}
+
+/* A patch names two builds: one build-id for both would make lpatch bind
+ * it to a process it has already patched as if it had not.  Two
+ * reproducible builds of unchanged sources have one build-id, and nothing
+ * to patch; a patch from them (objects edited, a refusal accepted) is
+ * refused.  1 (err says why) when the ids are equal. */
+static int same_build_id(const struct lpd *d, char *err, size_t errlen)
+{
+    const struct eo_file *o = d->old.mod, *n = d->new.mod;
+    if (!o->build_id_len || o->build_id_len != n->build_id_len ||
+        memcmp(o->build_id, n->build_id, o->build_id_len) != 0)
+        return 0;
+    snprintf(err, errlen, "OLD module %s and NEW module %s have the same build-id %s: no patch",
+             d->old.module_path, d->new.module_path, d->rep.old_build_id);
+    return 1;
+}
+
 static int run(struct lpd *d, const struct args *a)
 {
     char err[1024];
@@ -198,6 +230,10 @@ static int run(struct lpd *d, const struct args *a)
     }
     hex_id(d->old.mod, d->rep.old_build_id);
     hex_id(d->new.mod, d->rep.new_build_id);
+    if (same_file(d, err, sizeof(err))) {
+        fprintf(stderr, "lpdiff: %s\n", err);
+        return LPDIFF_USAGE;
+    }
     if (!d->old.mod->build_id_len)
         report_note(&d->rep,
                     "%s has no GNU build-id (link with -Wl,--build-id): the applier "
@@ -217,7 +253,10 @@ static int run(struct lpd *d, const struct args *a)
         rc = LPDIFF_REFUSED;
     else if (!d->patch.n)
         rc = LPDIFF_NO_CHANGE;
-    else if (lpd_write_patch(d, a->dry_run ? NULL : a->out, err, sizeof(err))) {
+    else if (same_build_id(d, err, sizeof(err))) {
+        fprintf(stderr, "lpdiff: %s\n", err);
+        rc = LPDIFF_USAGE;
+    } else if (lpd_write_patch(d, a->dry_run ? NULL : a->out, err, sizeof(err))) {
         rc = report_blocking(&d->rep) ? LPDIFF_REFUSED : LPDIFF_USAGE;
         if (rc == LPDIFF_USAGE)
             fprintf(stderr, "lpdiff: %s: %s\n", a->out, err);

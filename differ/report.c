@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "liblivepatch.h"
 #include "lpcli.h"
 #include "report.h"
 
@@ -244,10 +245,18 @@ int report_write_json(const struct report *r, const char *path, char *err, size_
         snprintf(err, errlen, "%s: cannot build the report (out of memory)", path);
         return -1;
     }
-    int rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    /* dumped to memory, then replaced atomically: never through a symlink */
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
+    char e[LP_ERR_MAX];
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot build the report (out of memory)", path);
+        return -1;
+    }
+    int rc = lp_file_replace(path, text, strlen(text), e);
+    free(text);
     if (rc) {
-        snprintf(err, errlen, "%s: cannot write report: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot write report: %s", e);
         return -1;
     }
     return 0;

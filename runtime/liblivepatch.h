@@ -160,6 +160,10 @@ void lp_writer_summary(struct lp_writer *w, const char *text);
  * The writer checks only its own invariants; the content rules are the
  * loader's, so a writer user may lp_patch_load() the result as a self-check. */
 int lp_writer_write(struct lp_writer *w, const char *path, uint8_t patch_id[16], char *err);
+/* Replace the file at `path` by len bytes of data, atomically: a temp file
+ * created (O_EXCL) beside it, then rename(2) over path.  A symlink at path
+ * or at any temp name is replaced or refused, never written through. */
+int lp_file_replace(const char *path, const void *data, size_t len, char *err);
 /* Serialise into a malloc'd buffer (*buf, *len; free() it). */
 int lp_writer_bytes(struct lp_writer *w, uint8_t **buf, size_t *len, uint8_t patch_id[16],
                     char *err);

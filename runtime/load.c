@@ -428,13 +428,19 @@ int lp_patch_parse(const void *buf, size_t len, struct lp_patch **out, char *err
 int lp_patch_load(const char *path, struct lp_patch **out, char *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; a regular
+     * file ignores the flag, and anything else is refused below. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return lp_fail(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_PATCH_FILE) {
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return lp_fail(err, "%s: not a regular file of at most 4 GiB", path);
+        return lp_fail(err, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > MAX_PATCH_FILE) {
+        close(fd);
+        return lp_fail(err, "%s: larger than 4 GiB, not a patch", path);
     }
     size_t len = (size_t)st.st_size;
     /* calloc, not malloc: the read loop below fills every byte, but zeroing

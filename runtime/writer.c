@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -402,27 +403,25 @@ int lp_writer_bytes(struct lp_writer *w, uint8_t **buf, size_t *len, uint8_t pat
     return 0;
 }
 
-int lp_writer_write(struct lp_writer *w, const char *path, uint8_t patch_id[16], char *err)
+int lp_file_replace(const char *path, const void *data, size_t len, char *err)
 {
-    uint8_t *file;
-    size_t len;
-    if (w->error[0] || serialise(w, &file, &len, patch_id) < 0)
-        return lp_fail(err, "%s: %s", path, w->error);
-
+    /* The temp file is created, never opened: O_EXCL (mkostemp) neither
+     * follows a symlink planted at its name nor reuses a file there.  The
+     * rename replaces whatever path names, a symlink included, and never
+     * writes through it. */
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
-        free(file);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
         return lp_fail(err, "%s: path too long", path);
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        free(file);
-        return lp_fail(err, "%s: cannot create: %s", tmp, strerror(e));
-    }
-    int rc = write_all(fd, file, len);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return lp_fail(err, "%s: cannot create a temporary file beside it: %s", path,
+                       strerror(errno));
+    mode_t mask = umask(0); /* mkostemp makes 0600: give the mode creat(0644) would */
+    umask(mask);
+    int rc = fchmod(fd, 0644 & ~mask);
+    if (rc == 0)
+        rc = write_all(fd, data, len);
     int e = errno;
-    free(file);
     if (close(fd) < 0 && rc == 0) {
         rc = -1;
         e = errno;
@@ -436,4 +435,15 @@ int lp_writer_write(struct lp_writer *w, const char *path, uint8_t patch_id[16],
         return lp_fail(err, "%s: cannot write: %s", path, strerror(e));
     }
     return 0;
+}
+
+int lp_writer_write(struct lp_writer *w, const char *path, uint8_t patch_id[16], char *err)
+{
+    uint8_t *file;
+    size_t len;
+    if (w->error[0] || serialise(w, &file, &len, patch_id) < 0)
+        return lp_fail(err, "%s: %s", path, w->error);
+    int rc = lp_file_replace(path, file, len, err);
+    free(file);
+    return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * mkpatch - build small .lpatch files for the applier tests without lpdiff.
  *
- *   mkpatch [--old-build-id HEX] [--new-build-id HEX] OUT MODULE SPEC...
+ *   mkpatch [--old-build-id HEX] [--new-build-id HEX] [--prepad N] [--code-hash HEX]
+ *           [--old-addr HEX | --old-addr-of SYM] OUT MODULE SPEC...
  *
  * SPEC is NAME=HEX: replace function NAME of MODULE by the machine code HEX
  * (spaces allowed).  Prefix "!" marks it LP_FUNC_ALLOW_ACTIVE, "+" adds it
@@ -12,6 +13,13 @@
  *   %SYM       4-byte TPOFF32 fixup to TLS variable SYM of MODULE
  * The old function's address, size, entry offset and code hash come from
  * MODULE's symbol table and bytes; the prepad is 16 (plugin layout).
+ *
+ * The last four options forge what a resealed patch could claim, for every
+ * replaced function: another pad size, another code hash (0 included), the
+ * old function at link-time address HEX (its bytes and hash from the file
+ * when they are in it), or at symbol SYM (size, bytes and hash of SYM; the
+ * name stays NAME).  The patch is sealed all the same: it passes the format
+ * check, and only the applier's checks against the module stand in the way.
  */
 #include <elf.h>
 #include <fcntl.h>
@@ -161,12 +169,22 @@ int main(int argc, char **argv)
 {
     uint8_t new_id[32], old_id[32];
     uint32_t new_len = 0, old_len = 0;
-    int a = 1;
+    int a = 1, prepad = 16, forge_hash = 0;
+    uint64_t code_hash = 0, forge_addr = 0;
+    const char *addr_of = NULL;
     for (; a + 1 < argc && argv[a][0] == '-' && argv[a][1] == '-'; a += 2) {
         if (!strcmp(argv[a], "--old-build-id"))
             old_len = parse_hex_id(argv[a + 1], old_id);
         else if (!strcmp(argv[a], "--new-build-id"))
             new_len = parse_hex_id(argv[a + 1], new_id);
+        else if (!strcmp(argv[a], "--prepad"))
+            prepad = atoi(argv[a + 1]);
+        else if (!strcmp(argv[a], "--code-hash"))
+            forge_hash = 1, code_hash = strtoull(argv[a + 1], NULL, 16);
+        else if (!strcmp(argv[a], "--old-addr"))
+            forge_addr = strtoull(argv[a + 1], NULL, 16);
+        else if (!strcmp(argv[a], "--old-addr-of"))
+            addr_of = argv[a + 1];
         else
             die("unknown option", argv[a]);
     }
@@ -226,15 +244,20 @@ int main(int argc, char **argv)
             GElf_Sym s;
             if (find_sym(sp[i].name, &s))
                 die("no such function in the module", sp[i].name);
-            uint8_t *code = malloc(s.st_size);
-            read_vaddr(s.st_value, code, s.st_size);
+            if (GELF_ST_BIND(s.st_info) == STB_LOCAL)
+                f.flags |= LP_FUNC_LOCAL;
+            if (addr_of && find_sym(addr_of, &s))
+                die("no such symbol in the module", addr_of);
+            if (forge_addr)
+                s.st_value = forge_addr;
+            uint8_t *code = calloc(1, s.st_size + 4);
+            if (!forge_addr || !forge_hash)
+                read_vaddr(s.st_value, code, s.st_size);
             f.old_addr = s.st_value;
             f.old_size = (uint32_t)s.st_size;
             f.old_entry_off = s.st_size >= 4 && !memcmp(code, "\xf3\x0f\x1e\xfa", 4) ? 4 : 0;
-            f.old_prepad = 16;
-            f.old_code_hash = XXH3_64bits(code, s.st_size);
-            if (GELF_ST_BIND(s.st_info) == STB_LOCAL)
-                f.flags |= LP_FUNC_LOCAL;
+            f.old_prepad = (uint8_t)prepad;
+            f.old_code_hash = forge_hash ? code_hash : XXH3_64bits(code, s.st_size);
             free(code);
         }
         lp_writer_func(w, &f);

@@ -6,8 +6,22 @@
  * compute(x) returns x + K for K in {1 (old), 1001, 2001, 3001 (patches)};
  * anything else is a torn or wrong call; other(x) returns x + 7 or x + 107.  Every 2 ms the main
  * thread writes "old=N new1=N new2=N new3=N bad=N calls=N" to STATUSFILE (atomically).
+ *
+ * -DSECCOMP_MMAP: once its threads run, every thread is put under a seccomp
+ * filter that kills the process on mmap(2), which it no longer needs.
+ * -DDECOY: adds decoy(), laid out like an instrumented function (a pad of
+ * 16 NOPs, then the 2-byte NOP entry) but not made by the plugin: nothing
+ * in the plugin's records names it.
  */
 #include <pthread.h>
+#ifdef SECCOMP_MMAP
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +32,32 @@ int compute(int x);
 int other(int x);
 #else
 #include "compute.h"
+#endif
+
+#ifdef DECOY
+__asm__(".text\n.p2align 4\n.fill 16, 1, 0x90\n.globl decoy\n.type decoy, @function\n"
+        "decoy:\n.byte 0x66, 0x90\nret\n.size decoy, . - decoy\n");
+#endif
+
+#ifdef SECCOMP_MMAP
+static void forbid_mmap(void)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
+        perror("seccomp");
+        exit(2);
+    }
+}
 #endif
 
 static unsigned long seen[4], bad, calls;
@@ -86,6 +126,9 @@ int main(int argc, char **argv)
         pthread_t t;
         pthread_create(&t, NULL, worker, NULL);
     }
+#ifdef SECCOMP_MMAP
+    forbid_mmap();
+#endif
     if (argc > 3 && !strcmp(argv[3], "exit-main")) {
         pthread_t t;
         pthread_create(&t, NULL, reporter, NULL);
