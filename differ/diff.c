@@ -210,7 +210,7 @@ static int run(struct lpd *d, const struct args *a)
     lpd_check_builds(d);
     lpd_find_changes(d);
     lpd_check_entries(d);
-    lpd_check_layout(d);
+    typecheck_run(d);
 
     int rc;
     if (report_blocking(&d->rep))

@@ -1,6 +1,6 @@
 /*
  * differ.h - the state of one lpdiff run, shared by the stages in
- * compare.c (what changed, what is refused), layout.c (DWARF checks) and
+ * compare.c (what changed, what is refused), typecheck.c (DWARF type checks) and
  * emit.c (writing the patch).
  */
 #ifndef DIFFER_DIFFER_H
@@ -33,8 +33,8 @@ const struct eo_sym *lpd_old_symbol(struct lpd *d, const struct unit *ou, const 
 const char *lpd_where(struct side *s, const struct unit *u, const char *name, int is_var, char *buf,
                       size_t len);
 
-/* layout.c */
-void lpd_check_layout(struct lpd *d);
+/* typecheck.c */
+void typecheck_run(struct lpd *d);
 
 /* emit.c */
 int lpd_write_patch(struct lpd *d, const char *out, char *err, size_t errlen);

@@ -1,7 +1,7 @@
 /*
  * dwinfo.h - the DWARF of a linked module read once (libdwarf) into a compact
  * tree, for file:line of functions and variables, compiler identification,
- * and the layout checks (layout.c).
+ * and the type checks (typecheck.c).
  */
 #ifndef DIFFER_DWINFO_H
 #define DIFFER_DWINFO_H

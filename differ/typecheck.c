@@ -1,5 +1,6 @@
 /*
- * layout.c - refuse data layout changes, read from DWARF.
+ * typecheck.c - refuse changes of data layout and of signatures: the types of
+ * OLD and NEW compared, read from DWARF.
  *
  * A running process holds data laid out by the OLD build: globals, statics,
  * TLS, and whatever the heap and stacks hold through pointers.  New code
@@ -565,7 +566,7 @@ static void check_function(struct cmp *c, struct fn *f)
                       f->name, sig, user);
 }
 
-void lpd_check_layout(struct lpd *d)
+void typecheck_run(struct lpd *d)
 {
     if (!d->old.dw || !d->new.dw)
         return;
