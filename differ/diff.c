@@ -1,17 +1,18 @@
 /*
  * diff.c - `lpdiff`: the command line of the differ and the order of its
- * stages (load, match, compare, refuse, write).
+ * stages (load, match, compare, refuse, write) over one struct differ
+ * (differ.h).
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lpdiff.h"
 #include "differ.h"
 #include "dwinfo.h"
 #include "liblivepatch.h"
 #include "lp_entry.h"
+#include "lpdiff.h"
 
 static const char usage[] =
     "usage: lpdiff [options] --old DIR --new DIR --module REL/PATH -o OUT.lpatch\n"
@@ -64,7 +65,7 @@ static int usage_error(const char *msg)
     return LPDIFF_USAGE;
 }
 
-static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
+static int parse_args(int argc, char **argv, struct args *a, struct differ *d)
 {
     enum {
         O_OLD = 256,
@@ -166,7 +167,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
     return -1; /* go on */
 }
 
-static void hex_id(const struct eo_file *f, char *out)
+static void hex_id(const struct elfobj *f, char *out)
 {
     lp_hex(f->build_id, f->build_id_len, out);
 }
@@ -174,25 +175,25 @@ static void hex_id(const struct eo_file *f, char *out)
 /* Without DWARF no layout can be checked, so a patch could silently corrupt
  * state: refuse.  `--accept NO_DEBUGINFO:MODULE` goes on without the checks
  * (make livepatch builds with -g, so this is for foreign builds). */
-static void load_dwarf(struct lpd *d, struct side *s)
+static void load_dwarf(struct differ *d, struct side *s)
 {
     char err[512];
-    s->dw = dw_load(s->mod->fd, s->module_path, err, sizeof(err));
+    s->dw = dwinfo_load(s->mod->fd, s->module_path, err, sizeof(err));
     if (s->dw)
         return;
     report_refuse(&d->rep, REFUSE_NO_DEBUGINFO, d->module, "",
                   "module %s; layout checks impossible", err);
 }
 
-static int run(struct lpd *d, const struct args *a)
+static int run(struct differ *d, const struct args *a)
 {
     char err[1024];
     d->module = a->module;
     d->rep.module = a->module;
     d->old.label = "old";
     d->new.label = "new";
-    if (side_load(&d->old, a->old_dir, a->module, err, sizeof(err)) ||
-        side_load(&d->new, a->new_dir, a->module, err, sizeof(err))) {
+    if (build_load(&d->old, a->old_dir, a->module, err, sizeof(err)) ||
+        build_load(&d->new, a->new_dir, a->module, err, sizeof(err))) {
         fprintf(stderr, "lpdiff: %s\n", err);
         return LPDIFF_USAGE;
     }
@@ -206,10 +207,10 @@ static int run(struct lpd *d, const struct args *a)
     load_dwarf(d, &d->old);
     load_dwarf(d, &d->new);
 
-    lpd_match(d);
-    lpd_check_builds(d);
-    lpd_find_changes(d);
-    lpd_check_entries(d);
+    compare_match(d);
+    compare_check_builds(d);
+    compare_find_changes(d);
+    compare_check_entries(d);
     typecheck_run(d);
 
     int rc;
@@ -217,7 +218,7 @@ static int run(struct lpd *d, const struct args *a)
         rc = LPDIFF_REFUSED;
     else if (!d->patch.n)
         rc = LPDIFF_NO_CHANGE;
-    else if (lpd_write_patch(d, a->dry_run ? NULL : a->out, err, sizeof(err))) {
+    else if (emit_write_patch(d, a->dry_run ? NULL : a->out, err, sizeof(err))) {
         rc = report_blocking(&d->rep) ? LPDIFF_REFUSED : LPDIFF_USAGE;
         if (rc == LPDIFF_USAGE)
             fprintf(stderr, "lpdiff: %s: %s\n", a->out, err);
@@ -237,17 +238,17 @@ static int run(struct lpd *d, const struct args *a)
     return rc;
 }
 
-int lpdiff_diff_main(int argc, char **argv)
+int diff_main(int argc, char **argv)
 {
     struct args a = {0};
-    struct lpd d = {0};
+    struct differ d = {0};
     int rc = parse_args(argc, argv, &a, &d);
     if (rc < 0)
-        rc = a.dump ? lpd_dump_patch(a.dump) : run(&d, &a);
-    dw_free(d.old.dw);
-    dw_free(d.new.dw);
-    side_free(&d.old);
-    side_free(&d.new);
+        rc = a.dump ? emit_dump_patch(a.dump) : run(&d, &a);
+    dwinfo_free(d.old.dw);
+    dwinfo_free(d.new.dw);
+    build_free(&d.old);
+    build_free(&d.new);
     VEC_FREE(d.patch);
     VEC_FREE(d.allow_active);
     report_free(&d.rep);
