@@ -10,22 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build.h"
 #include "dwinfo.h"
-#include "model.h"
+#include "strmap.h"
 
-int sec_is_text(const struct eo_sec *s)
+int build_sec_is_text(const struct elfobj_sec *s)
 {
     return (s->sh.sh_flags & SHF_ALLOC) && (s->sh.sh_flags & SHF_EXECINSTR);
 }
 
-int sec_is_tls(const struct eo_sec *s)
+int build_sec_is_tls(const struct elfobj_sec *s)
 {
     return (s->sh.sh_flags & SHF_TLS) != 0;
 }
 
-int sec_is_rodata(const struct eo_sec *s)
+int build_sec_is_rodata(const struct elfobj_sec *s)
 {
-    if (!(s->sh.sh_flags & SHF_ALLOC) || sec_is_text(s) || sec_is_tls(s))
+    if (!(s->sh.sh_flags & SHF_ALLOC) || build_sec_is_text(s) || build_sec_is_tls(s))
         return 0;
     /* RELRO data is constant once relocated: it may travel in the patch. */
     if (!strncmp(s->name, ".data.rel.ro", 12))
@@ -45,7 +46,7 @@ static int cmp_mfunc(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-const struct lpm_func *side_mfunc_at(const struct side *s, uint64_t addr)
+const struct lpm_func *build_mfunc_at(const struct side *s, uint64_t addr)
 {
     size_t a = 0, b = s->mfuncs_by_addr.n;
     while (a < b) {
@@ -64,9 +65,9 @@ const struct lpm_func *side_mfunc_at(const struct side *s, uint64_t addr)
 
 static void index_module(struct side *s)
 {
-    struct eo_file *m = s->mod;
+    struct elfobj *m = s->mod;
     for (size_t i = 1; i < m->nsyms; i++) {
-        struct eo_sym *y = &m->syms[i];
+        struct elfobj_sym *y = &m->syms[i];
         if (y->shndx == SHN_UNDEF || !*y->name || y->type == STT_FILE || y->type == STT_SECTION)
             continue;
         if (y->bind != STB_LOCAL) {
@@ -79,7 +80,7 @@ static void index_module(struct side *s)
             continue;
         }
         strmap_put(&s->local_syms, own(s, xasprintf("%s@%s", y->name, y->file)), y);
-        char *k = strip_gcc_suffix(y->name);
+        char *k = util_strip_gcc_suffix(y->name);
         strmap_put(&s->local_keys, own(s, xasprintf("%s@%s", k, y->file)), y);
         free(k);
     }
@@ -99,8 +100,8 @@ static void index_module(struct side *s)
         qsort(s->mfuncs_by_addr.v, s->mfuncs_by_addr.n, sizeof(void *), cmp_mfunc);
 }
 
-const struct eo_sym *side_local_sym(const struct side *s, const struct unit *u, const char *name,
-                                    const char *key, int *ambiguous)
+const struct elfobj_sym *build_local_sym(const struct side *s, const struct unit *u,
+                                         const char *name, const char *key, int *ambiguous)
 {
     *ambiguous = 0;
     char buf[1024];
@@ -123,21 +124,21 @@ const struct eo_sym *side_local_sym(const struct side *s, const struct unit *u, 
     if (n > 1) {
         /* Plugin records tell same-named static functions apart by unit. */
         for (size_t i = 1; u->unit_id && i < s->mod->nsyms; i++) {
-            const struct eo_sym *y = &s->mod->syms[i];
+            const struct elfobj_sym *y = &s->mod->syms[i];
             if (y->bind != STB_LOCAL || strcmp(y->name, name) || strcmp(y->file, u->file))
                 continue;
-            const struct lpm_func *f = side_mfunc_at(s, y->value);
+            const struct lpm_func *f = build_mfunc_at(s, y->value);
             if (f && f->unit_id == u->unit_id && !strcmp(f->name, name))
                 return y;
         }
         /* DWARF knows each CU by its full source path and where its
          * statics live: net/util.c and disk/util.c are told apart. */
         const char *src = u->meta->nunits ? u->meta->units[0].source : "";
-        uint64_t addr = *src ? dw_addr_of(s->dw, src, 1, name) : 0;
+        uint64_t addr = *src ? dwinfo_addr_of(s->dw, src, 1, name) : 0;
         if (!addr && *src)
-            addr = dw_addr_of(s->dw, src, 0, name);
+            addr = dwinfo_addr_of(s->dw, src, 0, name);
         for (size_t i = 1; addr && i < s->mod->nsyms; i++) {
-            const struct eo_sym *y = &s->mod->syms[i];
+            const struct elfobj_sym *y = &s->mod->syms[i];
             if (y->value == addr && y->bind == STB_LOCAL && !strcmp(y->name, name) &&
                 !strcmp(y->file, u->file))
                 return y;
@@ -152,13 +153,13 @@ const struct eo_sym *side_local_sym(const struct side *s, const struct unit *u, 
     return n == 1 ? strmap_get(&s->local_keys, buf) : NULL;
 }
 
-static int cmp_symidx_ctx_value(const struct eo_file *f, size_t a, size_t b)
+static int cmp_symidx_ctx_value(const struct elfobj *f, size_t a, size_t b)
 {
     uint64_t x = f->syms[a].value, y = f->syms[b].value;
     return x < y ? -1 : x > y;
 }
 
-static void sort_syms(const struct eo_file *f, size_t *v, size_t n)
+static void sort_syms(const struct elfobj *f, size_t *v, size_t n)
 {
     for (size_t i = 1; i < n; i++) /* insertion sort: sections hold few symbols */
         for (size_t j = i; j > 0 && cmp_symidx_ctx_value(f, v[j - 1], v[j]) > 0; j--) {
@@ -168,14 +169,14 @@ static void sort_syms(const struct eo_file *f, size_t *v, size_t n)
         }
 }
 
-size_t unit_sym_at(const struct unit *u, size_t sec, uint64_t off)
+size_t build_unit_sym_at(const struct unit *u, size_t sec, uint64_t off)
 {
     if (sec >= u->obj->nsecs)
         return SIZE_MAX;
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < u->sec_nsyms[sec]; i++) {
         size_t k = u->sec_syms[sec][i];
-        const struct eo_sym *y = &u->obj->syms[k];
+        const struct elfobj_sym *y = &u->obj->syms[k];
         if (off >= y->value && (off < y->value + y->size || off == y->value))
             best = k;
     }
@@ -211,7 +212,7 @@ static size_t mark_lower_bound(const struct anon_mark *v, size_t n, size_t sec, 
  * section-relative relocation points to. */
 static void add_anon_marks(struct unit *u)
 {
-    const struct eo_file *o = u->obj;
+    const struct elfobj *o = u->obj;
     VEC(struct anon_mark) anons = {0}, bounds = {0};
     for (size_t i = 0; i < u->meta->nanons; i++) {
         const struct lpm_anon *a = &u->meta->anons[i];
@@ -225,7 +226,7 @@ static void add_anon_marks(struct unit *u)
         VEC_PUSH(bounds, b1);
     }
     for (size_t i = 1; i < o->nsyms; i++) {
-        const struct eo_sym *y = &o->syms[i];
+        const struct elfobj_sym *y = &o->syms[i];
         if (y->shndx == SHN_UNDEF || y->shndx >= o->nsecs || y->type == STT_SECTION ||
             y->type == STT_FILE)
             continue;
@@ -236,11 +237,11 @@ static void add_anon_marks(struct unit *u)
     }
     for (size_t s = 1; s < o->nsecs; s++)
         for (size_t i = 0; i < o->secs[s].nrelas; i++) {
-            const struct eo_rela *r = &o->secs[s].relas[i];
-            const struct eo_sym *y = &o->syms[r->sym];
+            const struct elfobj_rela *r = &o->secs[s].relas[i];
+            const struct elfobj_sym *y = &o->syms[r->sym];
             if (y->shndx == SHN_UNDEF || y->shndx >= o->nsecs)
                 continue;
-            int64_t t = (int64_t)y->value + r->addend + (eo_is_pcrel(r->type) ? 4 : 0);
+            int64_t t = (int64_t)y->value + r->addend + (elfobj_is_pcrel(r->type) ? 4 : 0);
             struct anon_mark b = {y->shndx, t < 0 ? 0 : (uint64_t)t, 0};
             VEC_PUSH(bounds, b);
         }
@@ -254,11 +255,11 @@ static void add_anon_marks(struct unit *u)
     u->nbounds = bounds.n;
 }
 
-int unit_anon_at(const struct unit *u, size_t sec, uint64_t off, struct anon_obj *out)
+int build_unit_anon_at(const struct unit *u, size_t sec, uint64_t off, struct anon_obj *out)
 {
     if (sec == 0 || sec >= u->obj->nsecs)
         return 0;
-    const struct eo_sec *s = &u->obj->secs[sec];
+    const struct elfobj_sec *s = &u->obj->secs[sec];
     /* a recorded object starting at or shortly before off that covers it
      * (objects do not overlap: the nearest few are enough) */
     size_t k = mark_lower_bound(u->anons, u->nanons, sec, off + 1);
@@ -271,7 +272,7 @@ int unit_anon_at(const struct unit *u, size_t sec, uint64_t off, struct anon_obj
             return 1;
         }
     }
-    if (sec_is_text(s) || !sec_is_rodata(s) || off >= s->size)
+    if (build_sec_is_text(s) || !build_sec_is_rodata(s) || off >= s->size)
         return 0;
     size_t b = mark_lower_bound(u->bounds, u->nbounds, sec, off + 1);
     uint64_t end = b < u->nbounds && u->bounds[b].sec == sec ? u->bounds[b].off : s->size;
@@ -283,7 +284,7 @@ int unit_anon_at(const struct unit *u, size_t sec, uint64_t off, struct anon_obj
     return out->size > 0;
 }
 
-static int is_named_sym(const struct eo_sym *y)
+static int is_named_sym(const struct elfobj_sym *y)
 {
     return (y->type == STT_FUNC || y->type == STT_OBJECT || y->type == STT_TLS) &&
            y->shndx != SHN_UNDEF && y->shndx < SHN_LORESERVE && *y->name;
@@ -291,18 +292,18 @@ static int is_named_sym(const struct eo_sym *y)
 
 static void mark_ctors(struct unit *u)
 {
-    struct eo_file *o = u->obj;
+    struct elfobj *o = u->obj;
     for (size_t i = 1; i < o->nsecs; i++) {
-        const struct eo_sec *s = &o->secs[i];
+        const struct elfobj_sec *s = &o->secs[i];
         if (strncmp(s->name, ".init_array", 11) && strncmp(s->name, ".fini_array", 11) &&
             strncmp(s->name, ".ctors", 6) && strncmp(s->name, ".dtors", 6) &&
             strcmp(s->name, ".preinit_array"))
             continue;
         for (size_t r = 0; r < s->nrelas; r++) {
-            const struct eo_sym *y = &o->syms[s->relas[r].sym];
+            const struct elfobj_sym *y = &o->syms[s->relas[r].sym];
             size_t k = s->relas[r].sym;
             if (y->type == STT_SECTION)
-                k = unit_sym_at(u, y->shndx, (uint64_t)s->relas[r].addend);
+                k = build_unit_sym_at(u, y->shndx, (uint64_t)s->relas[r].addend);
             if (k != SIZE_MAX && u->fn_of_sym[k])
                 u->fn_of_sym[k]->is_ctor = 1;
         }
@@ -314,20 +315,20 @@ static void mark_ctors(struct unit *u)
  * unrelated edits, so matching "count.1" to "count.1" could swap state). */
 static void name_statics_by_user(struct unit *u)
 {
-    struct eo_file *o = u->obj;
+    struct elfobj *o = u->obj;
     const struct fn **user = xcalloc(u->vars.n ? u->vars.n : 1, sizeof(*user));
     for (size_t i = 0; i < u->fns.n; i++) {
         const struct fn *f = &u->fns.v[i];
         const struct fn *owner = f->is_cold && f->parent ? f->parent : f;
-        const struct eo_sec *sec = &o->secs[f->sec];
-        size_t n, k = eo_relas_in(sec, f->off, f->off + f->size, &n);
+        const struct elfobj_sec *sec = &o->secs[f->sec];
+        size_t n, k = elfobj_relas_in(sec, f->off, f->off + f->size, &n);
         for (size_t j = k; j < k + n; j++) {
-            const struct eo_rela *r = &sec->relas[j];
-            const struct eo_sym *y = &o->syms[r->sym];
+            const struct elfobj_rela *r = &sec->relas[j];
+            const struct elfobj_sym *y = &o->syms[r->sym];
             size_t t = r->sym;
             if (y->type == STT_SECTION) {
-                int64_t off = (int64_t)y->value + r->addend + (eo_is_pcrel(r->type) ? 4 : 0);
-                t = unit_sym_at(u, y->shndx, off < 0 ? 0 : (uint64_t)off);
+                int64_t off = (int64_t)y->value + r->addend + (elfobj_is_pcrel(r->type) ? 4 : 0);
+                t = build_unit_sym_at(u, y->shndx, off < 0 ? 0 : (uint64_t)off);
             }
             struct var *v = t != SIZE_MAX ? u->var_of_sym[t] : NULL;
             if (!v)
@@ -353,7 +354,7 @@ static void name_statics_by_user(struct unit *u)
 
 static void add_symbols(struct unit *u)
 {
-    struct eo_file *o = u->obj;
+    struct elfobj *o = u->obj;
     u->sec_syms = xcalloc(o->nsecs, sizeof(*u->sec_syms));
     u->sec_nsyms = xcalloc(o->nsecs, sizeof(*u->sec_nsyms));
     u->fn_of_sym = xcalloc(o->nsyms ? o->nsyms : 1, sizeof(*u->fn_of_sym));
@@ -364,18 +365,18 @@ static void add_symbols(struct unit *u)
     for (size_t k = 0; k < u->meta->nstatics; k++)
         strmap_put(&meta_static, u->meta->statics[k].asm_name, &u->meta->statics[k]);
     for (size_t i = 1; i < o->nsyms; i++) {
-        const struct eo_sym *y = &o->syms[i];
+        const struct elfobj_sym *y = &o->syms[i];
         if (!is_named_sym(y) || y->shndx >= o->nsecs)
             continue;
-        const struct eo_sec *sec = &o->secs[y->shndx];
+        const struct elfobj_sec *sec = &o->secs[y->shndx];
         if (!(sec->sh.sh_flags & SHF_ALLOC))
             continue;
         size_t n = u->sec_nsyms[y->shndx]++;
         u->sec_syms[y->shndx] = xrealloc(u->sec_syms[y->shndx], (n + 1) * sizeof(size_t));
         u->sec_syms[y->shndx][n] = i;
-        if (y->type == STT_FUNC || sec_is_text(sec)) {
+        if (y->type == STT_FUNC || build_sec_is_text(sec)) {
             struct fn f = {.name = y->name,
-                           .key = strip_gcc_suffix(y->name),
+                           .key = util_strip_gcc_suffix(y->name),
                            .u = u,
                            .sym = i,
                            .sec = y->shndx,
@@ -395,11 +396,11 @@ static void add_symbols(struct unit *u)
                             .off = y->value,
                             .size = y->size};
             const struct lpm_static *st = strmap_get(&meta_static, y->name);
-            v.key = st ? xstrdup(st->stable_name) : strip_gcc_suffix(y->name);
+            v.key = st ? xstrdup(st->stable_name) : util_strip_gcc_suffix(y->name);
             v.stable = st != NULL;
             v.is_local = y->bind == STB_LOCAL;
-            v.tls = y->type == STT_TLS || sec_is_tls(sec);
-            v.writable = !sec_is_rodata(sec) && !v.tls;
+            v.tls = y->type == STT_TLS || build_sec_is_tls(sec);
+            v.writable = !build_sec_is_rodata(sec) && !v.tls;
             VEC_PUSH(u->vars, v);
         }
     }
@@ -457,7 +458,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static const char *first_file_sym(const struct eo_file *o)
+static const char *first_file_sym(const struct elfobj *o)
 {
     for (size_t i = 1; i < o->nsyms; i++)
         if (o->syms[i].type == STT_FILE)
@@ -466,7 +467,7 @@ static const char *first_file_sym(const struct eo_file *o)
 }
 
 /* Is object `o` (records `m`) part of module s->mod? */
-static int linked_into(struct side *s, const struct eo_file *o, const struct lpm_module *m,
+static int linked_into(struct side *s, const struct elfobj *o, const struct lpm_module *m,
                        const struct strmap *module_files)
 {
     if (s->has_plugin && m->nunits) {
@@ -480,24 +481,24 @@ static int linked_into(struct side *s, const struct eo_file *o, const struct lpm
     for (size_t i = 1; i < o->nsyms; i++) {
         /* A plugin-less twin of a unit the module has records for (a C++
          * or second build of the same source) is not what was linked. */
-        const struct eo_sym *y = &o->syms[i];
+        const struct elfobj_sym *y = &o->syms[i];
         if (s->has_plugin && y->type == STT_FUNC && y->shndx != SHN_UNDEF &&
             strmap_get(&s->mfunc_names, y->name))
             return 0;
     }
     for (size_t i = 1; i < o->nsyms; i++) {
-        const struct eo_sym *y = &o->syms[i];
+        const struct elfobj_sym *y = &o->syms[i];
         if (y->bind == STB_LOCAL || !is_named_sym(y) || y->shndx >= o->nsecs ||
             !(o->secs[y->shndx].sh.sh_flags & SHF_ALLOC))
             continue;
-        const struct eo_sym *g = strmap_get(&s->global_syms, y->name);
+        const struct elfobj_sym *g = strmap_get(&s->global_syms, y->name);
         if (!g || (g->type == STT_FUNC) != (y->type == STT_FUNC))
             return 0;
     }
     return 1;
 }
 
-static struct unit *new_unit(struct side *s, char *path, struct eo_file *o, struct lpm_module *m)
+static struct unit *new_unit(struct side *s, char *path, struct elfobj *o, struct lpm_module *m)
 {
     struct unit *u = xcalloc(1, sizeof(*u));
     u->side = s;
@@ -574,11 +575,11 @@ static void index_globals(struct side *s)
     }
 }
 
-int side_load(struct side *s, const char *dir, const char *module, char *err, size_t errlen)
+int build_load(struct side *s, const char *dir, const char *module, char *err, size_t errlen)
 {
     s->dir = xstrdup(dir);
     s->module_path = xasprintf("%s/%s", dir, module);
-    s->mod = eo_open(s->module_path, err, errlen);
+    s->mod = elfobj_open(s->module_path, err, errlen);
     if (!s->mod)
         return -1;
     if (s->mod->eh.e_type != ET_EXEC && s->mod->eh.e_type != ET_DYN) {
@@ -613,7 +614,7 @@ int side_load(struct side *s, const char *dir, const char *module, char *err, si
     int rc = 0;
     for (size_t i = 0; i < found_objects.n; i++) {
         char *path = found_objects.v[i];
-        struct eo_file *o = rc ? NULL : eo_open(path, err, errlen);
+        struct elfobj *o = rc ? NULL : elfobj_open(path, err, errlen);
         struct lpm_module *m = NULL;
         if (!o || o->eh.e_type != ET_REL || lpm_read_elf(o->elf, path, &m, merr)) {
             if (o && o->eh.e_type != ET_REL)
@@ -621,13 +622,13 @@ int side_load(struct side *s, const char *dir, const char *module, char *err, si
             else if (o)
                 snprintf(err, errlen, "%s", merr);
             rc = -1;
-            eo_close(o);
+            elfobj_close(o);
             free(path);
             continue;
         }
         if (!linked_into(s, o, m, &module_files)) {
             lpm_free(m);
-            eo_close(o);
+            elfobj_close(o);
             free(path);
             continue;
         }
@@ -666,13 +667,13 @@ static void unit_free(struct unit *u)
     free(u->fn_of_sym);
     free(u->var_of_sym);
     lpm_free(u->meta);
-    eo_close(u->obj);
+    elfobj_close(u->obj);
     free(u->obj_path);
     free(u->key);
     free(u);
 }
 
-void side_free(struct side *s)
+void build_free(struct side *s)
 {
     for (size_t i = 0; i < s->units.n; i++)
         unit_free(s->units.v[i]);
@@ -690,7 +691,7 @@ void side_free(struct side *s)
         free(s->owned.v[i]);
     VEC_FREE(s->owned);
     lpm_free(s->mmeta);
-    eo_close(s->mod);
+    elfobj_close(s->mod);
     free(s->dir);
     free(s->module_path);
 }

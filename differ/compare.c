@@ -29,6 +29,8 @@
 #include "differ.h"
 #include "dwinfo.h"
 #include "lp_entry.h"
+#include "sbuf.h"
+#include "strmap.h"
 
 /* ---- matching ---------------------------------------------------------- */
 
@@ -57,7 +59,7 @@ MATCH_BY_NAME_THEN_KEY(struct var, vars, var_by_key)
 
 /* A global function or variable that moved to another file is still the
  * same symbol of the module: callers and state are the old one's. */
-static void match_moved_globals(struct lpd *d)
+static void match_moved_globals(struct differ *d)
 {
     struct strmap fns = {0}, vars = {0};
     for (size_t i = 0; i < d->old.units.n; i++) {
@@ -90,7 +92,7 @@ static void match_moved_globals(struct lpd *d)
     strmap_free(&vars);
 }
 
-void lpd_match(struct lpd *d)
+void compare_match(struct differ *d)
 {
     struct strmap old_units = {0};
     for (size_t i = 0; i < d->old.units.n; i++) {
@@ -120,7 +122,7 @@ void lpd_match(struct lpd *d)
 static void split_producer(const char *p, struct sbuf *ver, struct sbuf *opts)
 {
     const char *o = strstr(p, " -");
-    sb_addn(ver, p, o ? (size_t)(o - p) : strlen(p));
+    sbuf_addn(ver, p, o ? (size_t)(o - p) : strlen(p));
     while (o && *o) {
         while (*o == ' ')
             o++;
@@ -144,8 +146,8 @@ static void split_producer(const char *p, struct sbuf *ver, struct sbuf *opts)
             if (!strncmp(o, skip[i], strlen(skip[i])))
                 keep = 0;
         if (keep) {
-            sb_addn(opts, o, n);
-            sb_add(opts, " ");
+            sbuf_addn(opts, o, n);
+            sbuf_add(opts, " ");
         }
         o += n;
     }
@@ -154,16 +156,16 @@ static void split_producer(const char *p, struct sbuf *ver, struct sbuf *opts)
 static void unit_compiler(struct side *s, struct unit *u, struct sbuf *ver, struct sbuf *opts)
 {
     if (*u->gcc_version) {
-        sb_add(ver, u->gcc_version);
-        sb_add(opts, u->options);
+        sbuf_add(ver, u->gcc_version);
+        sbuf_add(opts, u->options);
         return;
     }
-    int cu = dw_cu_for(s->dw, u->file);
+    int cu = dwinfo_cu_for(s->dw, u->file);
     if (cu >= 0 && s->dw->cus.v[cu].producer)
         split_producer(s->dw->cus.v[cu].producer, ver, opts);
 }
 
-void lpd_check_builds(struct lpd *d)
+void compare_check_builds(struct differ *d)
 {
     if (d->old.has_plugin != d->new.has_plugin)
         report_refuse(&d->rep, REFUSE_OPTIONS_MISMATCH, d->module, "",
@@ -176,31 +178,31 @@ void lpd_check_builds(struct lpd *d)
         struct sbuf ov = {0}, oo = {0}, nv = {0}, no = {0};
         unit_compiler(&d->old, ou, &ov, &oo);
         unit_compiler(&d->new, nu, &nv, &no);
-        if (strcmp(sb_str(&ov), sb_str(&nv)))
+        if (strcmp(sbuf_str(&ov), sbuf_str(&nv)))
             report_refuse(&d->rep, REFUSE_COMPILER_MISMATCH, nu->file, "",
-                          "unit %s: built by '%s' then by '%s'", nu->file, sb_str(&ov),
-                          sb_str(&nv));
-        else if (strcmp(sb_str(&oo), sb_str(&no)))
+                          "unit %s: built by '%s' then by '%s'", nu->file, sbuf_str(&ov),
+                          sbuf_str(&nv));
+        else if (strcmp(sbuf_str(&oo), sbuf_str(&no)))
             report_refuse(&d->rep, REFUSE_OPTIONS_MISMATCH, nu->file, "",
-                          "unit %s: codegen options differ: '%s' vs '%s'", nu->file, sb_str(&oo),
-                          sb_str(&no));
-        sb_free(&ov);
-        sb_free(&oo);
-        sb_free(&nv);
-        sb_free(&no);
+                          "unit %s: codegen options differ: '%s' vs '%s'", nu->file, sbuf_str(&oo),
+                          sbuf_str(&no));
+        sbuf_free(&ov);
+        sbuf_free(&oo);
+        sbuf_free(&nv);
+        sbuf_free(&no);
     }
 }
 
 /* ---- normalised relocation targets ------------------------------------- */
 
 /* Where a section-relative reference points: offset in its section. */
-static uint64_t target_offset(const struct eo_sym *y, const struct eo_rela *r)
+static uint64_t target_offset(const struct elfobj_sym *y, const struct elfobj_rela *r)
 {
-    int64_t t = (int64_t)y->value + r->addend + (eo_is_pcrel(r->type) ? 4 : 0);
+    int64_t t = (int64_t)y->value + r->addend + (elfobj_is_pcrel(r->type) ? 4 : 0);
     return t < 0 ? 0 : (uint64_t)t;
 }
 
-static int is_section_ref(const struct eo_sym *y)
+static int is_section_ref(const struct elfobj_sym *y)
 {
     return y->type == STT_SECTION || (y->type == STT_NOTYPE && y->bind == STB_LOCAL &&
                                       y->shndx != SHN_UNDEF && y->shndx < SHN_LORESERVE);
@@ -208,20 +210,20 @@ static int is_section_ref(const struct eo_sym *y)
 
 /* The variable a relocation refers to (through a section symbol or by name,
  * globals across units), NULL if it is not a variable. */
-static struct var *reloc_var(const struct unit *u, const struct eo_rela *r)
+static struct var *reloc_var(const struct unit *u, const struct elfobj_rela *r)
 {
-    const struct eo_sym *y = &u->obj->syms[r->sym];
+    const struct elfobj_sym *y = &u->obj->syms[r->sym];
     if (y->shndx == SHN_UNDEF)
         return strmap_get(&u->side->global_vars, y->name);
     if (is_section_ref(y)) {
-        size_t k = unit_sym_at(u, y->shndx, target_offset(y, r));
+        size_t k = build_unit_sym_at(u, y->shndx, target_offset(y, r));
         return k == SIZE_MAX ? NULL : u->var_of_sym[k];
     }
     return u->var_of_sym[r->sym];
 }
 
 static uint64_t var_content_hash(const struct var *v);
-static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf, size_t len,
+static void reloc_desc(const struct unit *u, const struct elfobj_rela *r, char *buf, size_t len,
                        int64_t *addend, int depth);
 
 /* How deep anonymous objects referring to anonymous objects are followed
@@ -233,31 +235,31 @@ static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf,
 static uint64_t anon_content_hash(const struct unit *u, size_t sec, const struct anon_obj *a,
                                   int depth)
 {
-    const struct eo_sec *s = &u->obj->secs[sec];
+    const struct elfobj_sec *s = &u->obj->secs[sec];
     assert(a->start + a->size <= s->size);
     struct sbuf desc = {0};
-    sb_addf(&desc, "%" PRIu64 ":", a->size);
-    size_t n, k = eo_relas_in(s, a->start, a->start + a->size, &n);
+    sbuf_addf(&desc, "%" PRIu64 ":", a->size);
+    size_t n, k = elfobj_relas_in(s, a->start, a->start + a->size, &n);
     for (size_t i = 0; i < n; i++) {
-        const struct eo_rela *r = &s->relas[k + i];
+        const struct elfobj_rela *r = &s->relas[k + i];
         char d[512];
         int64_t add;
         reloc_desc(u, r, d, sizeof(d), &add, depth + 1);
-        sb_addf(&desc, "%" PRIu64 ",%u,%s,%" PRId64 ";", r->off - a->start, r->type, d, add);
+        sbuf_addf(&desc, "%" PRIu64 ",%u,%s,%" PRId64 ";", r->off - a->start, r->type, d, add);
     }
-    uint64_t h = XXH3_64bits_withSeed(sb_str(&desc), strlen(sb_str(&desc)),
+    uint64_t h = XXH3_64bits_withSeed(sbuf_str(&desc), strlen(sbuf_str(&desc)),
                                       s->data ? XXH3_64bits(s->data + a->start, a->size) : 0);
-    sb_free(&desc);
+    sbuf_free(&desc);
     return h;
 }
 
 /* Canonical description of what relocation r of unit u refers to, with the
  * addend made relative to that target. */
-static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf, size_t len,
+static void reloc_desc(const struct unit *u, const struct elfobj_rela *r, char *buf, size_t len,
                        int64_t *addend, int depth)
 {
-    const struct eo_file *o = u->obj;
-    const struct eo_sym *y = &o->syms[r->sym];
+    const struct elfobj *o = u->obj;
+    const struct elfobj_sym *y = &o->syms[r->sym];
     *addend = r->addend;
     /* A global name is one target whether this unit defines it or not:
      * `check` moved into the caller's file is still `check`. */
@@ -275,7 +277,7 @@ static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf,
             snprintf(buf, len, "%s:%s", f ? "F" : v ? "V" : "S", f ? f->key : v ? v->key : y->name);
         return;
     }
-    const struct eo_sec *s = &o->secs[y->shndx];
+    const struct elfobj_sec *s = &o->secs[y->shndx];
     uint64_t t = target_offset(y, r);
     if ((s->sh.sh_flags & SHF_MERGE) && s->data) {
         uint64_t ent = s->sh.sh_entsize ? s->sh.sh_entsize : 1;
@@ -291,7 +293,7 @@ static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf,
         *addend = r->addend - (int64_t)(t - y->value);
         return;
     }
-    size_t k = unit_sym_at(u, y->shndx, t);
+    size_t k = build_unit_sym_at(u, y->shndx, t);
     if (k != SIZE_MAX) {
         const struct fn *f = u->fn_of_sym[k];
         const struct var *v = u->var_of_sym[k];
@@ -305,13 +307,13 @@ static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf,
     /* Anonymous data (a string, an initializer template, a jump table):
      * by content, the addend relative to the object's start. */
     struct anon_obj a;
-    if (depth < ANON_DEPTH_MAX && unit_anon_at(u, y->shndx, t, &a)) {
+    if (depth < ANON_DEPTH_MAX && build_unit_anon_at(u, y->shndx, t, &a)) {
         snprintf(buf, len, "K:%016" PRIx64, anon_content_hash(u, y->shndx, &a, depth));
         *addend = r->addend + (int64_t)y->value - (int64_t)a.start;
         return;
     }
     /* A label in a function (its own section: offsets are the code's). */
-    char *key = strip_gcc_suffix(s->name);
+    char *key = util_strip_gcc_suffix(s->name);
     snprintf(buf, len, "A:%s", key);
     free(key);
     *addend = r->addend + (int64_t)y->value;
@@ -321,14 +323,14 @@ static void reloc_desc(const struct unit *u, const struct eo_rela *r, char *buf,
 static int relocs_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
                         size_t bsec, uint64_t boff, uint64_t size)
 {
-    const struct eo_sec *sa = &ua->obj->secs[asec], *sb = &ub->obj->secs[bsec];
+    const struct elfobj_sec *sa = &ua->obj->secs[asec], *sb = &ub->obj->secs[bsec];
     size_t na, nb;
-    size_t ia = eo_relas_in(sa, aoff, aoff + size, &na);
-    size_t ib = eo_relas_in(sb, boff, boff + size, &nb);
+    size_t ia = elfobj_relas_in(sa, aoff, aoff + size, &na);
+    size_t ib = elfobj_relas_in(sb, boff, boff + size, &nb);
     if (na != nb)
         return 0;
     for (size_t i = 0; i < na; i++) {
-        const struct eo_rela *ra = &sa->relas[ia + i], *rb = &sb->relas[ib + i];
+        const struct elfobj_rela *ra = &sa->relas[ia + i], *rb = &sb->relas[ib + i];
         if (ra->off - aoff != rb->off - boff || ra->type != rb->type)
             return 0;
         char da[512], db[512];
@@ -345,14 +347,14 @@ static int relocs_equal(const struct unit *ua, size_t asec, uint64_t aoff, const
 static int range_equal(const struct unit *ua, size_t asec, uint64_t aoff, const struct unit *ub,
                        size_t bsec, uint64_t boff, uint64_t size)
 {
-    const struct eo_sec *sa = &ua->obj->secs[asec], *sb = &ub->obj->secs[bsec];
+    const struct elfobj_sec *sa = &ua->obj->secs[asec], *sb = &ub->obj->secs[bsec];
     if (aoff + size > sa->size || boff + size > sb->size)
         return 0;
     if (sa->data && sb->data) {
         if (memcmp(sa->data + aoff, sb->data + boff, size))
             return 0;
     } else {
-        const struct eo_sec *one = sa->data ? sa : sb->data ? sb : NULL;
+        const struct elfobj_sec *one = sa->data ? sa : sb->data ? sb : NULL;
         uint64_t off = sa->data ? aoff : boff;
         for (uint64_t i = 0; one && i < size; i++)
             if (one->data[off + i])
@@ -363,7 +365,7 @@ static int range_equal(const struct unit *ua, size_t asec, uint64_t aoff, const 
 
 static uint64_t var_content_hash(const struct var *v)
 {
-    const struct eo_sec *s = &v->u->obj->secs[v->sec];
+    const struct elfobj_sec *s = &v->u->obj->secs[v->sec];
     if (!s->data || v->off + v->size > s->size)
         return 0;
     return XXH3_64bits(s->data + v->off, v->size);
@@ -457,11 +459,11 @@ static int assert_call_at(const struct unit *u, size_t sec, uint64_t fn_off, con
         field = d->raw.disp.offset;
     else
         return 0;
-    const struct eo_sec *s = &u->obj->secs[sec];
+    const struct elfobj_sec *s = &u->obj->secs[sec];
     uint64_t at = fn_off + in->off + field;
-    size_t n, i = eo_relas_in(s, at, at + 1, &n);
+    size_t n, i = elfobj_relas_in(s, at, at + 1, &n);
     for (size_t k = 0; k < n; k++) {
-        const struct eo_sym *y = &u->obj->syms[s->relas[i + k].sym];
+        const struct elfobj_sym *y = &u->obj->syms[s->relas[i + k].sym];
         if (s->relas[i + k].off == at &&
             (!strcmp(y->name, "__assert_fail") || !strcmp(y->name, "__assert_perror_fail")))
             return 1;
@@ -490,10 +492,10 @@ static int call_after(const ZydisDecoder *dec, const struct fn *f, const uint8_t
 /* Link-time address of function f in its side's module, 0 if unknown. */
 static uint64_t fn_module_addr(struct side *s, const struct fn *f)
 {
-    const struct eo_sym *y = f->is_local ? NULL : strmap_get(&s->global_syms, f->name);
+    const struct elfobj_sym *y = f->is_local ? NULL : strmap_get(&s->global_syms, f->name);
     int amb = 0;
     if (!y)
-        y = side_local_sym(s, f->u, f->name, f->key, &amb);
+        y = build_local_sym(s, f->u, f->name, f->key, &amb);
     return y && !amb ? y->value : 0;
 }
 
@@ -512,16 +514,16 @@ enum { ANCHOR_MOV, ANCHOR_CALL, ANCHOR_RETURN, ANCHOR_INLINED, NANCHORS = ANCHOR
 static void call_lines(const struct fn *f, uint64_t at, const struct insn *mov,
                        const struct insn *call, uint32_t line[NANCHORS])
 {
-    const struct dw_index *dw = f->u->side->dw;
+    const struct dwinfo *dw = f->u->side->dw;
     memset(line, 0, NANCHORS * sizeof(*line));
     if (!at || !dw)
         return;
-    line[ANCHOR_MOV] = dw_line_at(dw, at + mov->off);
-    line[ANCHOR_CALL] = dw_line_at(dw, at + call->off);
-    line[ANCHOR_RETURN] = dw_line_at(dw, at + call->off + call->d.length);
+    line[ANCHOR_MOV] = dwinfo_line_at(dw, at + mov->off);
+    line[ANCHOR_CALL] = dwinfo_line_at(dw, at + call->off);
+    line[ANCHOR_RETURN] = dwinfo_line_at(dw, at + call->off + call->d.length);
     /* and, when the call is in the body of inlined functions, the lines
      * they were called from (__LINE__ passed down to them) */
-    dw_call_lines_at(dw, at + call->off, line + ANCHOR_INLINED, NANCHORS - ANCHOR_INLINED);
+    dwinfo_call_lines_at(dw, at + call->off, line + ANCHOR_INLINED, NANCHORS - ANCHOR_INLINED);
 }
 
 /* Are imm_a (OLD) and imm_b (NEW) what __LINE__ in the call's arguments
@@ -546,7 +548,7 @@ static int are_call_lines(const uint32_t la[NANCHORS], uint32_t imm_a, const uin
 static int reloc_in(const struct fn *f, uint64_t from, uint64_t to)
 {
     size_t n;
-    eo_relas_in(&f->u->obj->secs[f->sec], f->off + from, f->off + to, &n);
+    elfobj_relas_in(&f->u->obj->secs[f->sec], f->off + from, f->off + to, &n);
     return n > 0;
 }
 
@@ -575,7 +577,7 @@ enum { LINES_ASSERT = 1, LINES_CALL = 2 };
  * safe side. */
 static int only_lines_differ(const struct fn *a, const struct fn *b)
 {
-    const struct eo_sec *sa = &a->u->obj->secs[a->sec], *sb = &b->u->obj->secs[b->sec];
+    const struct elfobj_sec *sa = &a->u->obj->secs[a->sec], *sb = &b->u->obj->secs[b->sec];
     if (a->size != b->size || !sa->data || !sb->data || a->off + a->size > sa->size ||
         b->off + b->size > sb->size)
         return 0;
@@ -636,11 +638,11 @@ static int var_data_equal(const struct var *a, const struct var *b)
 
 /* ---- where things are declared ----------------------------------------- */
 
-const char *lpd_where(struct side *s, const struct unit *u, const char *name, int is_var, char *buf,
-                      size_t len)
+const char *compare_where(struct side *s, const struct unit *u, const char *name, int is_var,
+                          char *buf, size_t len)
 {
     buf[0] = 0;
-    int cu = dw_cu_for(s->dw, u->file);
+    int cu = dwinfo_cu_for(s->dw, u->file);
     if (cu < 0)
         return buf;
     char *base = xstrdup(name);
@@ -651,15 +653,15 @@ const char *lpd_where(struct side *s, const struct unit *u, const char *name, in
         char *hash = strchr(sep + 2, '#');
         if (hash)
             *hash = 0;
-        n = dw_find(s->dw, cu, DW_TAG_variable, base, sep + 2);
+        n = dwinfo_find(s->dw, cu, DW_TAG_variable, base, sep + 2);
     } else {
         char *dot = strchr(base, '.');
         if (dot && dot != base)
             *dot = 0;
-        n = dw_find(s->dw, cu, is_var ? DW_TAG_variable : DW_TAG_subprogram, "", base);
+        n = dwinfo_find(s->dw, cu, is_var ? DW_TAG_variable : DW_TAG_subprogram, "", base);
     }
     free(base);
-    return dw_where(s->dw, n, buf, len);
+    return dwinfo_where(s->dw, n, buf, len);
 }
 
 /* ---- what changed ------------------------------------------------------ */
@@ -671,7 +673,7 @@ static void set_changed(struct fn *f, const char *why)
     f->changed = 1;
 }
 
-static void compare_functions(struct lpd *d, struct unit *nu)
+static void compare_functions(struct differ *d, struct unit *nu)
 {
     for (size_t i = 0; i < nu->fns.n; i++) {
         struct fn *f = &nu->fns.v[i], *o = f->peer;
@@ -698,7 +700,7 @@ static void compare_functions(struct lpd *d, struct unit *nu)
             if (hash_changed != code_changed) {
                 char w[256];
                 report_refuse(&d->rep, REFUSE_HASH_MISMATCH, f->name,
-                              lpd_where(&d->new, nu, f->name, 0, w, sizeof(w)),
+                              compare_where(&d->new, nu, f->name, 0, w, sizeof(w)),
                               "function %s: plugin hash says %s but the object code is %s", f->name,
                               hash_changed ? "changed" : "unchanged",
                               code_changed ? "different" : "identical");
@@ -711,28 +713,29 @@ static void compare_functions(struct lpd *d, struct unit *nu)
     }
 }
 
-static void refuse_var(struct lpd *d, struct side *s, const struct var *v, enum refusal_code code,
-                       const char *fmt_what, const char *detail)
+static void refuse_var(struct differ *d, struct side *s, const struct var *v,
+                       enum refusal_code code, const char *fmt_what, const char *detail)
 {
     char w[256];
-    report_refuse(&d->rep, code, v->key, lpd_where(s, v->u, v->key, 1, w, sizeof(w)), "%s %s: %s",
-                  fmt_what, v->key, detail);
+    report_refuse(&d->rep, code, v->key, compare_where(s, v->u, v->key, 1, w, sizeof(w)),
+                  "%s %s: %s", fmt_what, v->key, detail);
 }
 
-static const struct eo_sym *global_made_local(struct side *s, const char *name)
+static const struct elfobj_sym *global_made_local(struct side *s, const char *name)
 {
     char buf[1024];
     snprintf(buf, sizeof(buf), "%s@", name);
     return strmap_count(&s->local_syms, buf) == 1 ? strmap_get(&s->local_syms, buf) : NULL;
 }
 
-static const struct eo_sym *module_sym_of_var(struct lpd *d, struct side *s, const struct var *v)
+static const struct elfobj_sym *module_sym_of_var(struct differ *d, struct side *s,
+                                                  const struct var *v)
 {
     (void)d;
-    const struct eo_sym *y = v->is_local ? NULL : strmap_get(&s->global_syms, v->name);
+    const struct elfobj_sym *y = v->is_local ? NULL : strmap_get(&s->global_syms, v->name);
     int amb;
     if (!y)
-        y = side_local_sym(s, v->u, v->name, v->key, &amb);
+        y = build_local_sym(s, v->u, v->name, v->key, &amb);
     return y || v->is_local ? y : global_made_local(s, v->name);
 }
 
@@ -748,7 +751,7 @@ static int proven_nowrite(const struct var *v)
     return 0;
 }
 
-static void compare_variables(struct lpd *d, struct unit *nu)
+static void compare_variables(struct differ *d, struct unit *nu)
 {
     for (size_t i = 0; i < nu->vars.n; i++) {
         struct var *v = &nu->vars.v[i], *o = v->peer;
@@ -791,8 +794,8 @@ static void compare_variables(struct lpd *d, struct unit *nu)
             refuse_var(d, &d->new, v, REFUSE_DATA_INIT, kind,
                        "initial value changed; the running process keeps its current value");
         if (v->tls) {
-            const struct eo_sym *os = module_sym_of_var(d, &d->old, o);
-            const struct eo_sym *ns = module_sym_of_var(d, &d->new, v);
+            const struct elfobj_sym *os = module_sym_of_var(d, &d->old, o);
+            const struct elfobj_sym *ns = module_sym_of_var(d, &d->new, v);
             if (os && ns && os->value != ns->value) {
                 char det[160];
                 snprintf(det, sizeof(det), "offset in the TLS block moves %" PRIu64 " -> %" PRIu64,
@@ -803,7 +806,7 @@ static void compare_variables(struct lpd *d, struct unit *nu)
     }
 }
 
-static void removed_in(struct lpd *d, struct unit *ou)
+static void removed_in(struct differ *d, struct unit *ou)
 {
     for (size_t i = 0; i < ou->fns.n; i++)
         if (!ou->fns.v[i].peer && !ou->fns.v[i].is_cold)
@@ -822,8 +825,8 @@ static void propagate_rodata(struct unit *nu)
 {
     for (size_t i = 0; i < nu->fns.n; i++) {
         struct fn *f = &nu->fns.v[i];
-        const struct eo_sec *s = &nu->obj->secs[f->sec];
-        size_t n, k = eo_relas_in(s, f->off, f->off + f->size, &n);
+        const struct elfobj_sec *s = &nu->obj->secs[f->sec];
+        size_t n, k = elfobj_relas_in(s, f->off, f->off + f->size, &n);
         for (size_t j = 0; j < n; j++) {
             struct var *v = reloc_var(nu, &s->relas[k + j]);
             if (v && v->changed && ((!v->writable && !v->tls) || v->carried))
@@ -850,7 +853,7 @@ static int propagate_links(struct unit *nu)
     return more;
 }
 
-void lpd_find_changes(struct lpd *d)
+void compare_find_changes(struct differ *d)
 {
     for (size_t i = 0; i < d->new.units.n; i++) {
         struct unit *nu = d->new.units.v[i];
@@ -896,20 +899,21 @@ void lpd_find_changes(struct lpd *d)
 
 /* ---- entries and constructors ------------------------------------------ */
 
-const struct eo_sym *lpd_old_symbol(struct lpd *d, const struct unit *ou, const char *name,
-                                    const char *key, int is_local, int *ambiguous)
+const struct elfobj_sym *compare_old_symbol(struct differ *d, const struct unit *ou,
+                                            const char *name, const char *key, int is_local,
+                                            int *ambiguous)
 {
     int amb = 0;
     if (ambiguous)
         *ambiguous = 0;
-    const struct eo_sym *y = NULL;
+    const struct elfobj_sym *y = NULL;
     if (!is_local) {
         y = strmap_get(&d->old.global_syms, name);
         if (y)
             return y;
         /* A version script or hidden visibility made it local at link time. */
     }
-    y = side_local_sym(&d->old, ou, name, key, &amb);
+    y = build_local_sym(&d->old, ou, name, key, &amb);
     if (!y && !is_local && !amb) /* ld lists symbols it localised after FILE "" */
         y = global_made_local(&d->old, name);
     if (ambiguous)
@@ -923,11 +927,11 @@ const struct eo_sym *lpd_old_symbol(struct lpd *d, const struct unit *ou, const 
 
 /* The patchable entry of an old function: plugin record, else the bytes
  * -fpatchable-function-entry left (NOPs before, a 2-byte NOP at entry). */
-static int old_entry(struct lpd *d, struct fn *f, const struct eo_sym *y, const char **why)
+static int old_entry(struct differ *d, struct fn *f, const struct elfobj_sym *y, const char **why)
 {
     f->old_addr = y->value;
     f->old_size = y->size;
-    const struct lpm_func *m = side_mfunc_at(&d->old, y->value);
+    const struct lpm_func *m = build_mfunc_at(&d->old, y->value);
     if (m) {
         if (m->flags & LPMETA_F_EXCLUDED) {
             *why = "excluded from live patching";
@@ -943,7 +947,7 @@ static int old_entry(struct lpd *d, struct fn *f, const struct eo_sym *y, const 
     }
     *why = d->old.has_plugin ? "not compiled with the livepatch plugin (assembly?)"
                              : "no patchable entry (build with the livepatch plugin)";
-    const uint8_t *p = eo_bytes_at(d->old.mod, y->value, LP_ENTRY_OFF_MAX + LP_ENTRY_LEN);
+    const uint8_t *p = elfobj_bytes_at(d->old.mod, y->value, LP_ENTRY_OFF_MAX + LP_ENTRY_LEN);
     if (!p)
         return -1;
     unsigned eoff = lp_entry_offset(p);
@@ -952,7 +956,7 @@ static int old_entry(struct lpd *d, struct fn *f, const struct eo_sym *y, const 
         return -1;
     unsigned pad = 0;
     while (pad < LP_ENTRY_PAD && y->value > pad) {
-        const uint8_t *b = eo_bytes_at(d->old.mod, y->value - pad - 1, 1);
+        const uint8_t *b = elfobj_bytes_at(d->old.mod, y->value - pad - 1, 1);
         if (!b || *b != LP_NOP1)
             break;
         pad++;
@@ -964,17 +968,17 @@ static int old_entry(struct lpd *d, struct fn *f, const struct eo_sym *y, const 
     return 0;
 }
 
-void lpd_check_entries(struct lpd *d)
+void compare_check_entries(struct differ *d)
 {
     for (size_t i = 0; i < d->patch.n; i++) {
         struct fn *f = d->patch.v[i];
         if (f->added || f->is_cold)
             continue;
         char w[256];
-        lpd_where(&d->new, f->u, f->name, 0, w, sizeof(w));
+        compare_where(&d->new, f->u, f->name, 0, w, sizeof(w));
         int amb;
-        const struct eo_sym *y =
-            lpd_old_symbol(d, f->peer->u, f->peer->name, f->peer->key, f->peer->is_local, &amb);
+        const struct elfobj_sym *y =
+            compare_old_symbol(d, f->peer->u, f->peer->name, f->peer->key, f->peer->is_local, &amb);
         if (amb)
             continue;
         if (!y) {

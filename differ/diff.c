@@ -1,6 +1,7 @@
 /*
  * diff.c - `lpdiff`: the command line of the differ and the order of its
- * stages (load, match, compare, refuse, write).
+ * stages (load, match, compare, refuse, write) over one struct differ
+ * (differ.h).
  */
 #include <getopt.h>
 #include <sys/stat.h>
@@ -8,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lpdiff.h"
 #include "differ.h"
 #include "dwinfo.h"
 #include "liblivepatch.h"
 #include "lp_entry.h"
+#include "lpdiff.h"
 
 static const char usage[] =
     "usage: lpdiff [options] --old DIR --new DIR --module REL/PATH -o OUT.lpatch\n"
@@ -65,7 +66,7 @@ static int usage_error(const char *msg)
     return LPDIFF_USAGE;
 }
 
-static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
+static int parse_args(int argc, char **argv, struct args *a, struct differ *d)
 {
     enum {
         O_OLD = 256,
@@ -167,7 +168,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct lpd *d)
     return -1; /* go on */
 }
 
-static void hex_id(const struct eo_file *f, char *out)
+static void hex_id(const struct elfobj *f, char *out)
 {
     lp_hex(f->build_id, f->build_id_len, out);
 }
@@ -175,10 +176,10 @@ static void hex_id(const struct eo_file *f, char *out)
 /* Without DWARF no layout can be checked, so a patch could silently corrupt
  * state: refuse.  `--accept NO_DEBUGINFO:MODULE` goes on without the checks
  * (make livepatch builds with -g, so this is for foreign builds). */
-static void load_dwarf(struct lpd *d, struct side *s)
+static void load_dwarf(struct differ *d, struct side *s)
 {
     char err[512];
-    s->dw = dw_load(s->mod->fd, s->module_path, err, sizeof(err));
+    s->dw = dwinfo_load(s->mod->fd, s->module_path, err, sizeof(err));
     if (s->dw)
         return;
     report_refuse(&d->rep, REFUSE_NO_DEBUGINFO, d->module, "",
@@ -188,7 +189,7 @@ static void load_dwarf(struct lpd *d, struct side *s)
 /* OLD and NEW must be two files: a --module path that leaves the build
  * directories ("../v1/prog") can name one file from both.  1 (err says
  * why) when they are one. */
-static int same_file(const struct lpd *d, char *err, size_t errlen)
+static int same_file(const struct differ *d, char *err, size_t errlen)
 {
     struct stat a, b;
     if (fstat(d->old.mod->fd, &a) == 0 && fstat(d->new.mod->fd, &b) == 0 && a.st_dev == b.st_dev &&
@@ -205,9 +206,9 @@ static int same_file(const struct lpd *d, char *err, size_t errlen)
  * reproducible builds of unchanged sources have one build-id, and nothing
  * to patch; a patch from them (objects edited, a refusal accepted) is
  * refused.  1 (err says why) when the ids are equal. */
-static int same_build_id(const struct lpd *d, char *err, size_t errlen)
+static int same_build_id(const struct differ *d, char *err, size_t errlen)
 {
-    const struct eo_file *o = d->old.mod, *n = d->new.mod;
+    const struct elfobj *o = d->old.mod, *n = d->new.mod;
     if (!o->build_id_len || o->build_id_len != n->build_id_len ||
         memcmp(o->build_id, n->build_id, o->build_id_len) != 0)
         return 0;
@@ -216,15 +217,15 @@ static int same_build_id(const struct lpd *d, char *err, size_t errlen)
     return 1;
 }
 
-static int run(struct lpd *d, const struct args *a)
+static int run(struct differ *d, const struct args *a)
 {
     char err[1024];
     d->module = a->module;
     d->rep.module = a->module;
     d->old.label = "old";
     d->new.label = "new";
-    if (side_load(&d->old, a->old_dir, a->module, err, sizeof(err)) ||
-        side_load(&d->new, a->new_dir, a->module, err, sizeof(err))) {
+    if (build_load(&d->old, a->old_dir, a->module, err, sizeof(err)) ||
+        build_load(&d->new, a->new_dir, a->module, err, sizeof(err))) {
         fprintf(stderr, "lpdiff: %s\n", err);
         return LPDIFF_USAGE;
     }
@@ -242,11 +243,11 @@ static int run(struct lpd *d, const struct args *a)
     load_dwarf(d, &d->old);
     load_dwarf(d, &d->new);
 
-    lpd_match(d);
-    lpd_check_builds(d);
-    lpd_find_changes(d);
-    lpd_check_entries(d);
-    lpd_check_layout(d);
+    compare_match(d);
+    compare_check_builds(d);
+    compare_find_changes(d);
+    compare_check_entries(d);
+    typecheck_run(d);
 
     int rc;
     if (report_blocking(&d->rep))
@@ -256,7 +257,7 @@ static int run(struct lpd *d, const struct args *a)
     else if (same_build_id(d, err, sizeof(err))) {
         fprintf(stderr, "lpdiff: %s\n", err);
         rc = LPDIFF_USAGE;
-    } else if (lpd_write_patch(d, a->dry_run ? NULL : a->out, err, sizeof(err))) {
+    } else if (emit_write_patch(d, a->dry_run ? NULL : a->out, err, sizeof(err))) {
         rc = report_blocking(&d->rep) ? LPDIFF_REFUSED : LPDIFF_USAGE;
         if (rc == LPDIFF_USAGE)
             fprintf(stderr, "lpdiff: %s: %s\n", a->out, err);
@@ -276,17 +277,17 @@ static int run(struct lpd *d, const struct args *a)
     return rc;
 }
 
-int lpdiff_diff_main(int argc, char **argv)
+int diff_main(int argc, char **argv)
 {
     struct args a = {0};
-    struct lpd d = {0};
+    struct differ d = {0};
     int rc = parse_args(argc, argv, &a, &d);
     if (rc < 0)
-        rc = a.dump ? lpd_dump_patch(a.dump) : run(&d, &a);
-    dw_free(d.old.dw);
-    dw_free(d.new.dw);
-    side_free(&d.old);
-    side_free(&d.new);
+        rc = a.dump ? emit_dump_patch(a.dump) : run(&d, &a);
+    dwinfo_free(d.old.dw);
+    dwinfo_free(d.new.dw);
+    build_free(&d.old);
+    build_free(&d.new);
     VEC_FREE(d.patch);
     VEC_FREE(d.allow_active);
     report_free(&d.rep);

@@ -9,9 +9,10 @@
 #include <libdwarf.h>
 
 #include "dwinfo.h"
+#include "strmap.h"
 
 struct loader {
-    struct dw_index *d;
+    struct dwinfo *d;
     Dwarf_Debug dbg;
     char **files;       /* libdwarf's, freed after each CU */
     const char **bases; /* our copies of their basenames */
@@ -46,7 +47,7 @@ static const char *file_name(struct loader *L, int64_t idx)
     return L->bases[i];
 }
 
-static void read_attrs(struct loader *L, Dwarf_Die die, struct dw_node *n, uint64_t *type_ref,
+static void read_attrs(struct loader *L, Dwarf_Die die, struct dwinfo_node *n, uint64_t *type_ref,
                        uint64_t *spec_ref)
 {
     Dwarf_Attribute *attrs;
@@ -75,7 +76,7 @@ static void read_attrs(struct loader *L, Dwarf_Die die, struct dw_node *n, uint6
             break;
         case DW_AT_producer:
             if (dwarf_formstring(attrs[i], &s, NULL) == DW_DLV_OK)
-                n->linkage = s; /* CU only: kept here, moved to dw_cu */
+                n->linkage = s; /* CU only: kept here, moved to dwinfo_cu */
             break;
         case DW_AT_byte_size:
             n->byte_size = attr_int(attrs[i]);
@@ -176,7 +177,7 @@ static void read_inline(struct loader *L, Dwarf_Die die)
     enum Dwarf_Form_Class cls;
     if (dwarf_lowpc(die, &lo, NULL) == DW_DLV_OK &&
         dwarf_highpc_b(die, &hi, &form, &cls, NULL) == DW_DLV_OK) {
-        struct dw_inline in = {lo, cls == DW_FORM_CLASS_CONSTANT ? lo + hi : hi, line};
+        struct dwinfo_inline in = {lo, cls == DW_FORM_CLASS_CONSTANT ? lo + hi : hi, line};
         if (in.hi > in.lo)
             VEC_PUSH(L->d->inlines, in);
         return;
@@ -203,7 +204,7 @@ static void read_inline(struct loader *L, Dwarf_Die die)
             if (unavailable || code == DW_RLE_base_address || code == DW_RLE_base_addressx ||
                 c2 <= c1)
                 continue;
-            struct dw_inline in = {c1, c2, line};
+            struct dwinfo_inline in = {c1, c2, line};
             VEC_PUSH(L->d->inlines, in);
         }
         dwarf_dealloc_rnglists_head(head);
@@ -211,14 +212,14 @@ static void read_inline(struct loader *L, Dwarf_Die die)
     dwarf_dealloc(L->dbg, a, DW_DLA_ATTR);
 }
 
-unsigned dw_call_lines_at(const struct dw_index *d, uint64_t addr, uint32_t *lines, unsigned max)
+unsigned dwinfo_call_lines_at(const struct dwinfo *d, uint64_t addr, uint32_t *lines, unsigned max)
 {
     uint64_t size[8];
     unsigned n = 0;
     if (max > 8)
         max = 8;
     for (size_t i = 0; i < d->inlines.n; i++) {
-        const struct dw_inline *in = &d->inlines.v[i];
+        const struct dwinfo_inline *in = &d->inlines.v[i];
         if (addr < in->lo || addr >= in->hi)
             continue;
         /* keep the max innermost (smallest) ranges, smallest first */
@@ -241,14 +242,14 @@ unsigned dw_call_lines_at(const struct dw_index *d, uint64_t addr, uint32_t *lin
 
 static uint32_t walk(struct loader *L, Dwarf_Die die, uint32_t parent, uint32_t cu)
 {
-    struct dw_node n = {.name = "",
-                        .linkage = "",
-                        .file = "",
-                        .type = DW_NONE,
-                        .child = DW_NONE,
-                        .next = DW_NONE,
-                        .parent = parent,
-                        .cu = cu};
+    struct dwinfo_node n = {.name = "",
+                            .linkage = "",
+                            .file = "",
+                            .type = DWINFO_NONE,
+                            .child = DWINFO_NONE,
+                            .next = DWINFO_NONE,
+                            .parent = parent,
+                            .cu = cu};
     n.byte_size = n.bit_size = n.bit_offset = n.member_off = n.upper = n.count = n.value = -1;
     Dwarf_Half tag = 0;
     dwarf_tag(die, &tag, NULL);
@@ -266,12 +267,12 @@ static uint32_t walk(struct loader *L, Dwarf_Die die, uint32_t parent, uint32_t 
     VEC_PUSH(L->spec_refs, spec_ref);
 
     Dwarf_Die child = NULL, next;
-    uint32_t prev = DW_NONE;
+    uint32_t prev = DWINFO_NONE;
     if (dwarf_child(die, &child, NULL) != DW_DLV_OK)
         return me;
     while (child) {
         uint32_t c = walk(L, child, me, cu);
-        if (prev == DW_NONE)
+        if (prev == DWINFO_NONE)
             L->d->nodes.v[me].child = c;
         else
             L->d->nodes.v[prev].next = c;
@@ -284,7 +285,7 @@ static uint32_t walk(struct loader *L, Dwarf_Die die, uint32_t parent, uint32_t 
     return me;
 }
 
-static uint32_t node_at(const struct dw_index *d, uint64_t off)
+static uint32_t node_at(const struct dwinfo *d, uint64_t off)
 {
     size_t a = 0, b = d->nodes.n;
     while (a < b) {
@@ -294,12 +295,12 @@ static uint32_t node_at(const struct dw_index *d, uint64_t off)
         else
             b = m;
     }
-    return a < d->nodes.n && d->nodes.v[a].off == off ? (uint32_t)a : DW_NONE;
+    return a < d->nodes.n && d->nodes.v[a].off == off ? (uint32_t)a : DWINFO_NONE;
 }
 
 static void resolve_refs(struct loader *L)
 {
-    struct dw_index *d = L->d;
+    struct dwinfo *d = L->d;
     assert(L->type_refs.n == d->nodes.n && L->spec_refs.n == d->nodes.n); /* one per node */
     for (size_t i = 0; i < d->nodes.n; i++)
         if (L->type_refs.v[i] != UINT64_MAX)
@@ -310,14 +311,14 @@ static void resolve_refs(struct loader *L)
         if (L->spec_refs.v[i] == UINT64_MAX)
             continue;
         uint32_t s = node_at(d, L->spec_refs.v[i]);
-        if (s == DW_NONE)
+        if (s == DWINFO_NONE)
             continue;
-        struct dw_node *n = &d->nodes.v[i], *o = &d->nodes.v[s];
+        struct dwinfo_node *n = &d->nodes.v[i], *o = &d->nodes.v[s];
         if (!*n->name)
             n->name = o->name;
         if (!*n->linkage)
             n->linkage = o->linkage;
-        if (n->type == DW_NONE)
+        if (n->type == DWINFO_NONE)
             n->type = o->type;
         if (!*n->file) {
             n->file = o->file;
@@ -329,7 +330,7 @@ static void resolve_refs(struct loader *L)
 
 /* Errors are reported by return codes; without a handler libdwarf aborts. */
 /* Append the line table of one CU to d->rows. */
-static void read_lines(struct dw_index *d, Dwarf_Die cu_die)
+static void read_lines(struct dwinfo *d, Dwarf_Die cu_die)
 {
     Dwarf_Unsigned version;
     Dwarf_Small count;
@@ -348,8 +349,8 @@ static void read_lines(struct dw_index *d, Dwarf_Die cu_die)
                 continue;
             if (!end && dwarf_lineno(lines[i], &no, NULL) != DW_DLV_OK)
                 continue;
-            struct dw_row r = {a, no > UINT32_MAX ? 0 : (uint32_t)no, end != 0,
-                               (uint32_t)(d->rows.n & 0x7fffffff)};
+            struct dwinfo_row r = {a, no > UINT32_MAX ? 0 : (uint32_t)no, end != 0,
+                                   (uint32_t)(d->rows.n & 0x7fffffff)};
             VEC_PUSH(d->rows, r);
         }
     }
@@ -360,7 +361,7 @@ static void read_lines(struct dw_index *d, Dwarf_Die cu_die)
  * where the next begins), then in table order (the last row wins). */
 static int cmp_row(const void *a, const void *b)
 {
-    const struct dw_row *x = a, *y = b;
+    const struct dwinfo_row *x = a, *y = b;
     if (x->addr != y->addr)
         return x->addr < y->addr ? -1 : 1;
     if (x->end != y->end)
@@ -368,7 +369,7 @@ static int cmp_row(const void *a, const void *b)
     return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
-uint32_t dw_line_at(const struct dw_index *d, uint64_t addr)
+uint32_t dwinfo_line_at(const struct dwinfo *d, uint64_t addr)
 {
     size_t a = 0, b = d->rows.n;
     while (a < b) { /* first row above addr */
@@ -389,14 +390,14 @@ static void ignore_error(Dwarf_Error e, Dwarf_Ptr arg)
     (void)arg;
 }
 
-static int better(const struct dw_index *d, uint32_t cand, uintptr_t old)
+static int better(const struct dwinfo *d, uint32_t cand, uintptr_t old)
 {
     return !old || (d->nodes.v[cand].has_location && !d->nodes.v[old - 1].has_location);
 }
 
-static void index_key(struct dw_index *d, uint32_t node, const char *fn)
+static void index_key(struct dwinfo *d, uint32_t node, const char *fn)
 {
-    const struct dw_node *n = &d->nodes.v[node];
+    const struct dwinfo_node *n = &d->nodes.v[node];
     const char *names[2] = {n->name, n->linkage};
     for (int k = 0; k < 2; k++) {
         if (!*names[k] || (k && !strcmp(names[0], names[1])))
@@ -415,9 +416,9 @@ static void index_key(struct dw_index *d, uint32_t node, const char *fn)
 }
 
 /* Variables of a function, lexical blocks included. */
-static void index_scope(struct dw_index *d, uint32_t scope, const char *fn)
+static void index_scope(struct dwinfo *d, uint32_t scope, const char *fn)
 {
-    for (uint32_t c = d->nodes.v[scope].child; c != DW_NONE; c = d->nodes.v[c].next) {
+    for (uint32_t c = d->nodes.v[scope].child; c != DWINFO_NONE; c = d->nodes.v[c].next) {
         if (d->nodes.v[c].tag == DW_TAG_variable)
             index_key(d, c, fn);
         else if (d->nodes.v[c].tag == DW_TAG_lexical_block)
@@ -425,10 +426,10 @@ static void index_scope(struct dw_index *d, uint32_t scope, const char *fn)
     }
 }
 
-static void index_entities(struct dw_index *d)
+static void index_entities(struct dwinfo *d)
 {
     for (size_t i = 0; i < d->cus.n; i++)
-        for (uint32_t c = d->nodes.v[d->cus.v[i].root].child; c != DW_NONE;
+        for (uint32_t c = d->nodes.v[d->cus.v[i].root].child; c != DWINFO_NONE;
              c = d->nodes.v[c].next) {
             index_key(d, c, "");
             if (d->nodes.v[c].tag == DW_TAG_subprogram && *d->nodes.v[c].name)
@@ -436,7 +437,7 @@ static void index_entities(struct dw_index *d)
         }
 }
 
-struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
+struct dwinfo *dwinfo_load(int fd, const char *path, char *err, size_t errlen)
 {
     struct loader L = {0};
     Dwarf_Error de = NULL;
@@ -447,7 +448,7 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
             dwarf_dealloc(L.dbg, de, DW_DLA_ERROR);
         return NULL;
     }
-    struct dw_index *d = xcalloc(1, sizeof(*d));
+    struct dwinfo *d = xcalloc(1, sizeof(*d));
     d->dbg = L.dbg;
     L.d = d;
     for (;;) {
@@ -474,8 +475,8 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
         }
         read_lines(d, cu_die);
         uint32_t cu = (uint32_t)d->cus.n;
-        uint32_t root = walk(&L, cu_die, DW_NONE, cu);
-        struct dw_cu c = {d->nodes.v[root].name, d->nodes.v[root].linkage, root};
+        uint32_t root = walk(&L, cu_die, DWINFO_NONE, cu);
+        struct dwinfo_cu c = {d->nodes.v[root].name, d->nodes.v[root].linkage, root};
         d->nodes.v[root].linkage = "";
         VEC_PUSH(d->cus, c);
         if (L.files) {
@@ -494,7 +495,7 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
     VEC_FREE(L.spec_refs);
     if (!d->cus.n) { /* libdwarf accepts a file with only .eh_frame */
         snprintf(err, errlen, "%s: no DWARF debug information (build with -g)", path);
-        dw_free(d);
+        dwinfo_free(d);
         return NULL;
     }
     if (d->rows.n)
@@ -510,7 +511,7 @@ struct dw_index *dw_load(int fd, const char *path, char *err, size_t errlen)
     return d;
 }
 
-void dw_free(struct dw_index *d)
+void dwinfo_free(struct dwinfo *d)
 {
     if (!d)
         return;
@@ -527,7 +528,7 @@ void dw_free(struct dw_index *d)
     free(d);
 }
 
-int dw_cu_for(const struct dw_index *d, const char *file)
+int dwinfo_cu_for(const struct dwinfo *d, const char *file)
 {
     if (!d)
         return -1;
@@ -540,18 +541,18 @@ int dw_cu_for(const struct dw_index *d, const char *file)
     return v && strmap_count(&d->cu_by_name, file) <= 1 ? (int)v - 1 : -1;
 }
 
-uint32_t dw_find(const struct dw_index *d, int cu, uint16_t tag, const char *function,
-                 const char *name)
+uint32_t dwinfo_find(const struct dwinfo *d, int cu, uint16_t tag, const char *function,
+                     const char *name)
 {
     if (!d || cu < 0)
-        return DW_NONE;
+        return DWINFO_NONE;
     char key[1024];
     snprintf(key, sizeof(key), "%d:%u:%s%s%s", cu, tag, function, *function ? "::" : "", name);
     uintptr_t v = (uintptr_t)strmap_get(&d->entities, key);
-    return v ? (uint32_t)(v - 1) : DW_NONE;
+    return v ? (uint32_t)(v - 1) : DWINFO_NONE;
 }
 
-uint64_t dw_addr_of(const struct dw_index *d, const char *cu_name, int is_var, const char *name)
+uint64_t dwinfo_addr_of(const struct dwinfo *d, const char *cu_name, int is_var, const char *name)
 {
     if (!d || strmap_count(&d->cu_by_name, cu_name) != 1)
         return 0;
@@ -559,37 +560,36 @@ uint64_t dw_addr_of(const struct dw_index *d, const char *cu_name, int is_var, c
     assert(cu >= 0 && (size_t)cu < d->cus.n); /* the map holds CU index + 1 */
     if (strcmp(d->cus.v[cu].name, cu_name))
         return 0; /* matched a basename, not the full path */
-    uint32_t n = dw_find(d, cu, is_var ? DW_TAG_variable : DW_TAG_subprogram, "", name);
-    return n == DW_NONE ? 0 : d->nodes.v[n].addr;
+    uint32_t n = dwinfo_find(d, cu, is_var ? DW_TAG_variable : DW_TAG_subprogram, "", name);
+    return n == DWINFO_NONE ? 0 : d->nodes.v[n].addr;
 }
 
-const char *dw_where(const struct dw_index *d, uint32_t i, char *buf, size_t len)
+const char *dwinfo_where(const struct dwinfo *d, uint32_t i, char *buf, size_t len)
 {
     buf[0] = 0;
-    assert(!d || i == DW_NONE || i < d->nodes.n);
-    if (d && i != DW_NONE && *d->nodes.v[i].file)
+    assert(!d || i == DWINFO_NONE || i < d->nodes.n);
+    if (d && i != DWINFO_NONE && *d->nodes.v[i].file)
         snprintf(buf, len, "%s:%u", d->nodes.v[i].file, d->nodes.v[i].line);
     return buf;
 }
 
 /* The name a `typedef struct {...} NAME;` gives anonymous type t, or NULL:
  * the typedef sits beside the type, in the same scope. */
-static const char *typedef_of(const struct dw_index *d, uint32_t t)
+static const char *typedef_of(const struct dwinfo *d, uint32_t t)
 {
     uint32_t p = d->nodes.v[t].parent;
-    if (p == DW_NONE)
+    if (p == DWINFO_NONE)
         return NULL;
-    for (uint32_t c = d->nodes.v[p].child; c != DW_NONE; c = d->nodes.v[c].next)
+    for (uint32_t c = d->nodes.v[p].child; c != DWINFO_NONE; c = d->nodes.v[c].next)
         if (d->nodes.v[c].tag == DW_TAG_typedef && d->nodes.v[c].type == t && *d->nodes.v[c].name)
             return d->nodes.v[c].name;
     return NULL;
 }
 
 /* "struct NAME", or "NAME (anonymous struct)" after its typedef. */
-static void tagged_name(const struct dw_index *d, uint32_t t, const char *kind, char *buf,
-                        size_t len)
+static void tagged_name(const struct dwinfo *d, uint32_t t, const char *kind, char *buf, size_t len)
 {
-    const struct dw_node *n = &d->nodes.v[t];
+    const struct dwinfo_node *n = &d->nodes.v[t];
     const char *td = *n->name ? NULL : typedef_of(d, t);
     if (*n->name)
         snprintf(buf, len, "%s %s", kind, n->name);
@@ -599,13 +599,13 @@ static void tagged_name(const struct dw_index *d, uint32_t t, const char *kind, 
         snprintf(buf, len, "%s <anonymous>", kind);
 }
 
-const char *dw_type_name(const struct dw_index *d, uint32_t t, char *buf, size_t len)
+const char *dwinfo_type_name(const struct dwinfo *d, uint32_t t, char *buf, size_t len)
 {
-    if (t == DW_NONE) {
+    if (t == DWINFO_NONE) {
         snprintf(buf, len, "void");
         return buf;
     }
-    const struct dw_node *n = &d->nodes.v[t];
+    const struct dwinfo_node *n = &d->nodes.v[t];
     char inner[256];
     switch (n->tag) {
     case DW_TAG_structure_type:
@@ -618,19 +618,19 @@ const char *dw_type_name(const struct dw_index *d, uint32_t t, char *buf, size_t
         tagged_name(d, t, "enum", buf, len);
         break;
     case DW_TAG_pointer_type:
-        snprintf(buf, len, "%s *", dw_type_name(d, n->type, inner, sizeof(inner)));
+        snprintf(buf, len, "%s *", dwinfo_type_name(d, n->type, inner, sizeof(inner)));
         break;
     case DW_TAG_const_type:
-        snprintf(buf, len, "const %s", dw_type_name(d, n->type, inner, sizeof(inner)));
+        snprintf(buf, len, "const %s", dwinfo_type_name(d, n->type, inner, sizeof(inner)));
         break;
     case DW_TAG_volatile_type:
-        snprintf(buf, len, "volatile %s", dw_type_name(d, n->type, inner, sizeof(inner)));
+        snprintf(buf, len, "volatile %s", dwinfo_type_name(d, n->type, inner, sizeof(inner)));
         break;
     case DW_TAG_array_type:
-        snprintf(buf, len, "%s[]", dw_type_name(d, n->type, inner, sizeof(inner)));
+        snprintf(buf, len, "%s[]", dwinfo_type_name(d, n->type, inner, sizeof(inner)));
         break;
     case DW_TAG_subroutine_type:
-        snprintf(buf, len, "%s (*)()", dw_type_name(d, n->type, inner, sizeof(inner)));
+        snprintf(buf, len, "%s (*)()", dwinfo_type_name(d, n->type, inner, sizeof(inner)));
         break;
     default:
         snprintf(buf, len, "%s", *n->name ? n->name : "<type>");

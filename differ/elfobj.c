@@ -11,27 +11,27 @@
 #include "elfobj.h"
 #include "liblivepatch.h"
 
-static struct eo_file *fail(struct eo_file *f, char *err, size_t errlen, const char *what)
+static struct elfobj *fail(struct elfobj *f, char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "%s: %s", f->path, what);
-    eo_close(f);
+    elfobj_close(f);
     return NULL;
 }
 
 static int cmp_rela(const void *a, const void *b)
 {
-    const struct eo_rela *x = a, *y = b;
+    const struct elfobj_rela *x = a, *y = b;
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static int read_relas(struct eo_file *f, Elf_Scn *scn, const GElf_Shdr *sh)
+static int read_relas(struct elfobj *f, Elf_Scn *scn, const GElf_Shdr *sh)
 {
     if (sh->sh_info >= f->nsecs || sh->sh_entsize != sizeof(Elf64_Rela))
         return -1;
     Elf_Data *d = elf_getdata(scn, NULL);
     if (!d)
         return -1;
-    struct eo_sec *target = &f->secs[sh->sh_info];
+    struct elfobj_sec *target = &f->secs[sh->sh_info];
     size_t n = d->d_size / sizeof(Elf64_Rela);
     target->relas = xcalloc(n, sizeof(*target->relas));
     for (size_t i = 0; i < n; i++) {
@@ -41,21 +41,21 @@ static int read_relas(struct eo_file *f, Elf_Scn *scn, const GElf_Shdr *sh)
         uint32_t sym = GELF_R_SYM(r.r_info);
         if (sym >= f->nsyms)
             return -1;
-        target->relas[i] = (struct eo_rela){r.r_offset, GELF_R_TYPE(r.r_info), sym, r.r_addend};
+        target->relas[i] = (struct elfobj_rela){r.r_offset, GELF_R_TYPE(r.r_info), sym, r.r_addend};
     }
     target->nrelas = n;
     qsort(target->relas, n, sizeof(*target->relas), cmp_rela);
     return 0;
 }
 
-static int read_symtab(struct eo_file *f, Elf_Scn *scn, const GElf_Shdr *sh, struct eo_sym **out,
+static int read_symtab(struct elfobj *f, Elf_Scn *scn, const GElf_Shdr *sh, struct elfobj_sym **out,
                        size_t *nout)
 {
     Elf_Data *d = elf_getdata(scn, NULL);
     if (!d || !sh->sh_entsize)
         return -1;
     size_t n = d->d_size / sh->sh_entsize;
-    struct eo_sym *syms = xcalloc(n, sizeof(*syms));
+    struct elfobj_sym *syms = xcalloc(n, sizeof(*syms));
     const char *file = "";
     for (size_t i = 0; i < n; i++) {
         GElf_Sym s;
@@ -64,7 +64,7 @@ static int read_symtab(struct eo_file *f, Elf_Scn *scn, const GElf_Shdr *sh, str
             return -1;
         }
         const char *name = elf_strptr(f->elf, sh->sh_link, s.st_name);
-        struct eo_sym *o = &syms[i];
+        struct elfobj_sym *o = &syms[i];
         o->name = name ? name : "";
         o->value = s.st_value;
         o->size = s.st_size;
@@ -84,14 +84,14 @@ static int read_symtab(struct eo_file *f, Elf_Scn *scn, const GElf_Shdr *sh, str
 }
 
 /* The first GNU build-id note of the file, through liblivepatch's reader. */
-static void read_build_id(struct eo_file *f, Elf_Scn *scn)
+static void read_build_id(struct elfobj *f, Elf_Scn *scn)
 {
     Elf_Data *d = elf_rawdata(scn, NULL);
     if (!f->build_id_len && d && d->d_buf)
         f->build_id_len = lp_notes_build_id(d->d_buf, d->d_size, f->build_id);
 }
 
-static void read_pie(struct eo_file *f)
+static void read_pie(struct elfobj *f)
 {
     size_t n;
     if (f->eh.e_type != ET_DYN || elf_getphdrnum(f->elf, &n))
@@ -101,7 +101,7 @@ static void read_pie(struct eo_file *f)
         if (gelf_getphdr(f->elf, (int)i, &ph) && ph.p_type == PT_INTERP)
             f->is_pie = 1;
     }
-    const struct eo_sec *dyn = eo_section_by_name(f, ".dynamic");
+    const struct elfobj_sec *dyn = elfobj_section_by_name(f, ".dynamic");
     if (dyn && dyn->data)
         for (uint64_t o = 0; o + sizeof(Elf64_Dyn) <= dyn->size; o += sizeof(Elf64_Dyn)) {
             Elf64_Dyn dd;
@@ -111,9 +111,9 @@ static void read_pie(struct eo_file *f)
         }
 }
 
-struct eo_file *eo_open(const char *path, char *err, size_t errlen)
+struct elfobj *elfobj_open(const char *path, char *err, size_t errlen)
 {
-    struct eo_file *f = xcalloc(1, sizeof(*f));
+    struct elfobj *f = xcalloc(1, sizeof(*f));
     f->path = xstrdup(path);
     f->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (f->fd < 0)
@@ -137,7 +137,7 @@ struct eo_file *eo_open(const char *path, char *err, size_t errlen)
     Elf_Scn *scn = NULL;
     while ((scn = elf_nextscn(f->elf, scn))) {
         size_t i = elf_ndxscn(scn);
-        struct eo_sec *s = &f->secs[i];
+        struct elfobj_sec *s = &f->secs[i];
         if (!gelf_getshdr(scn, &s->sh))
             return fail(f, err, errlen, "corrupt section header");
         s->name = elf_strptr(f->elf, shstrndx, s->sh.sh_name);
@@ -147,7 +147,7 @@ struct eo_file *eo_open(const char *path, char *err, size_t errlen)
         if (s->sh.sh_type != SHT_NOBITS && s->sh.sh_offset + s->size > (uint64_t)st.st_size) {
             snprintf(err, errlen, "%s: truncated: section %s extends beyond the end of the file",
                      f->path, s->name);
-            eo_close(f);
+            elfobj_close(f);
             return NULL;
         }
         if (s->sh.sh_type != SHT_NOBITS) {
@@ -161,7 +161,7 @@ struct eo_file *eo_open(const char *path, char *err, size_t errlen)
         f->secs[0].name = "";
     scn = NULL;
     while ((scn = elf_nextscn(f->elf, scn))) {
-        struct eo_sec *s = &f->secs[elf_ndxscn(scn)];
+        struct elfobj_sec *s = &f->secs[elf_ndxscn(scn)];
         if ((s->sh.sh_type == SHT_SYMTAB && f->syms) || (s->sh.sh_type == SHT_DYNSYM && f->dsyms))
             return fail(f, err, errlen, "corrupt: two symbol tables");
         if (s->sh.sh_type == SHT_SYMTAB && read_symtab(f, scn, &s->sh, &f->syms, &f->nsyms))
@@ -174,7 +174,7 @@ struct eo_file *eo_open(const char *path, char *err, size_t errlen)
     if (f->eh.e_type == ET_REL) {
         scn = NULL;
         while ((scn = elf_nextscn(f->elf, scn))) {
-            struct eo_sec *s = &f->secs[elf_ndxscn(scn)];
+            struct elfobj_sec *s = &f->secs[elf_ndxscn(scn)];
             if (s->sh.sh_type != SHT_RELA)
                 continue;
             if (s->sh.sh_info >= f->nsecs)
@@ -187,7 +187,7 @@ struct eo_file *eo_open(const char *path, char *err, size_t errlen)
     return f;
 }
 
-void eo_close(struct eo_file *f)
+void elfobj_close(struct elfobj *f)
 {
     if (!f)
         return;
@@ -204,7 +204,7 @@ void eo_close(struct eo_file *f)
     free(f);
 }
 
-const struct eo_sec *eo_section_by_name(const struct eo_file *f, const char *name)
+const struct elfobj_sec *elfobj_section_by_name(const struct elfobj *f, const char *name)
 {
     for (size_t i = 1; i < f->nsecs; i++)
         if (!strcmp(f->secs[i].name, name))
@@ -212,7 +212,7 @@ const struct eo_sec *eo_section_by_name(const struct eo_file *f, const char *nam
     return NULL;
 }
 
-size_t eo_section_at(const struct eo_file *f, uint64_t addr)
+size_t elfobj_section_at(const struct elfobj *f, uint64_t addr)
 {
     for (size_t i = 1; i < f->nsecs; i++) {
         const GElf_Shdr *sh = &f->secs[i].sh;
@@ -222,18 +222,18 @@ size_t eo_section_at(const struct eo_file *f, uint64_t addr)
     return 0;
 }
 
-const uint8_t *eo_bytes_at(const struct eo_file *f, uint64_t addr, uint64_t len)
+const uint8_t *elfobj_bytes_at(const struct elfobj *f, uint64_t addr, uint64_t len)
 {
-    size_t i = eo_section_at(f, addr);
+    size_t i = elfobj_section_at(f, addr);
     if (!i || !f->secs[i].data)
         return NULL;
-    const struct eo_sec *s = &f->secs[i];
+    const struct elfobj_sec *s = &f->secs[i];
     if (addr + len > s->sh.sh_addr + s->size)
         return NULL;
     return s->data + (addr - s->sh.sh_addr);
 }
 
-size_t eo_relas_in(const struct eo_sec *sec, uint64_t lo, uint64_t hi, size_t *count)
+size_t elfobj_relas_in(const struct elfobj_sec *sec, uint64_t lo, uint64_t hi, size_t *count)
 {
     size_t a = 0, b = sec->nrelas;
     while (a < b) {
@@ -250,7 +250,7 @@ size_t eo_relas_in(const struct eo_sec *sec, uint64_t lo, uint64_t hi, size_t *c
     return a;
 }
 
-int eo_is_pcrel(uint32_t type)
+int elfobj_is_pcrel(uint32_t type)
 {
     switch (type) {
     case R_X86_64_PC32:

@@ -32,6 +32,8 @@
 #include "differ.h"
 #include "dwinfo.h"
 #include "liblivepatch.h"
+#include "sbuf.h"
+#include "strmap.h"
 
 struct copy {
     struct unit *u;
@@ -42,7 +44,7 @@ struct copy {
 };
 
 struct emitter {
-    struct lpd *d;
+    struct differ *d;
     struct lp_writer *w;
     struct strmap copies; /* "unit:sec" -> struct copy */
     VEC(struct copy *) work;
@@ -64,17 +66,17 @@ static struct copy *copy_section(struct emitter *e, struct unit *u, size_t sec)
     struct copy *c = strmap_get(&e->copies, key);
     if (c)
         return c;
-    const struct eo_sec *s = &u->obj->secs[sec];
+    const struct elfobj_sec *s = &u->obj->secs[sec];
     c = xcalloc(1, sizeof(*c));
     c->u = u;
     c->sec = sec;
     c->size = s->size;
     uint64_t align = s->sh.sh_addralign ? s->sh.sh_addralign : 1;
-    if (sec_is_text(s)) {
+    if (build_sec_is_text(s)) {
         c->lps = LP_SEC_TEXT;
         if (align < 16)
             align = 16;
-    } else if (sec_is_rodata(s)) {
+    } else if (build_sec_is_rodata(s)) {
         c->lps = LP_SEC_RODATA;
     } else {
         c->lps = s->sh.sh_type == SHT_NOBITS ? LP_SEC_BSS : LP_SEC_DATA;
@@ -97,7 +99,7 @@ static struct copy *copy_anon(struct emitter *e, struct unit *u, size_t sec,
     struct copy *c = strmap_get(&e->copies, key);
     if (c)
         return c;
-    const struct eo_sec *s = &u->obj->secs[sec];
+    const struct elfobj_sec *s = &u->obj->secs[sec];
     assert(s->data && a->start + a->size <= s->size);
     c = xcalloc(1, sizeof(*c));
     c->u = u;
@@ -139,7 +141,7 @@ static int sym_for_fn(struct emitter *e, struct fn *f, struct lp_sym *s)
     }
     const struct fn *o = f->peer;
     int amb;
-    const struct eo_sym *y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, &amb);
+    const struct elfobj_sym *y = compare_old_symbol(e->d, o->u, o->name, o->key, o->is_local, &amb);
     if (!y && !amb && !f->in_patch) {
         /* Unchanged, but never linked into OLD (--gc-sections dropped it
          * as unused): the new code needs it, so the patch carries it. */
@@ -167,10 +169,10 @@ static int sym_for_var(struct emitter *e, struct var *v, struct lp_sym *s)
 {
     s->unit_id = v->is_local ? v->u->unit_id : 0;
     const struct var *o = v->peer;
-    const struct eo_sym *y = NULL;
+    const struct elfobj_sym *y = NULL;
     int amb = 0;
     if (o && ((v->writable && !v->carried) || v->tls || (!v->is_local && !v->changed)))
-        y = lpd_old_symbol(e->d, o->u, o->name, o->key, o->is_local, &amb);
+        y = compare_old_symbol(e->d, o->u, o->name, o->key, o->is_local, &amb);
     if (amb) {
         e->failed = 1;
         return -1;
@@ -218,7 +220,7 @@ static int sym_for_undef(struct emitter *e, struct unit *u, const char *name, st
     struct var *v = strmap_get(&e->d->new.global_vars, name);
     if (v)
         return sym_for_var(e, v, s);
-    const struct eo_sym *y = strmap_get(&e->d->old.global_syms, name);
+    const struct elfobj_sym *y = strmap_get(&e->d->old.global_syms, name);
     s->name = lp_writer_str(e->w, name);
     if (y && y->shndx != SHN_ABS) {
         s->kind = y->type == STT_TLS ? LP_SYM_TLS : LP_SYM_MODULE;
@@ -242,11 +244,11 @@ static int sym_for_undef(struct emitter *e, struct unit *u, const char *name, st
 }
 
 /* Resolve relocation r of copy c into a symbol and the addend to use. */
-static int resolve(struct emitter *e, struct copy *c, const struct eo_rela *r, struct lp_sym *s,
+static int resolve(struct emitter *e, struct copy *c, const struct elfobj_rela *r, struct lp_sym *s,
                    int64_t *addend)
 {
     struct unit *u = c->u;
-    const struct eo_sym *y = &u->obj->syms[r->sym];
+    const struct elfobj_sym *y = &u->obj->syms[r->sym];
     *addend = r->addend;
     memset(s, 0, sizeof(*s));
     if (y->shndx == SHN_UNDEF || y->shndx == SHN_COMMON) /* -fcommon: the module's copy */
@@ -263,23 +265,23 @@ static int resolve(struct emitter *e, struct copy *c, const struct eo_rela *r, s
             return sym_for_var(e, u->var_of_sym[r->sym], s);
     }
     /* Section-relative: find what lies at the target. */
-    const struct eo_sec *sec = &u->obj->secs[y->shndx];
+    const struct elfobj_sec *sec = &u->obj->secs[y->shndx];
     int64_t rel = r->addend + (int64_t)y->value;
-    int64_t t = rel + (eo_is_pcrel(r->type) ? 4 : 0);
-    if ((y->shndx == c->sec && c->size == sec->size) || sec_is_rodata(sec)) {
+    int64_t t = rel + (elfobj_is_pcrel(r->type) ? 4 : 0);
+    if ((y->shndx == c->sec && c->size == sec->size) || build_sec_is_rodata(sec)) {
         struct copy *t_copy = copy_section(e, u, y->shndx);
         patch_sym(s, t_copy, 0, 0);
         s->name = lp_writer_str(e->w, sec->name);
         *addend = rel;
         return 0;
     }
-    size_t k = unit_sym_at(u, y->shndx, t < 0 ? 0 : (uint64_t)t);
+    size_t k = build_unit_sym_at(u, y->shndx, t < 0 ? 0 : (uint64_t)t);
     if (k != SIZE_MAX && u->fn_of_sym[k] && t == (int64_t)u->fn_of_sym[k]->off) {
         /* The entry of a function (a static callee): the function itself. */
         *addend = rel - (int64_t)u->fn_of_sym[k]->off;
         return sym_for_fn(e, u->fn_of_sym[k], s);
     }
-    if (sec_is_text(sec)) {
+    if (build_sec_is_text(sec)) {
         /* A label inside a body (switch table, a .cold part jumping back):
          * it belongs with the copied code, never with the old body. */
         struct copy *t_copy = copy_section(e, u, y->shndx);
@@ -293,7 +295,7 @@ static int resolve(struct emitter *e, struct copy *c, const struct eo_rela *r, s
         return sym_for_var(e, u->var_of_sym[k], s);
     }
     struct anon_obj a;
-    if (t >= 0 && unit_anon_at(u, y->shndx, (uint64_t)t, &a) && a.recorded && sec->data) {
+    if (t >= 0 && build_unit_anon_at(u, y->shndx, (uint64_t)t, &a) && a.recorded && sec->data) {
         /* A constant the compiler placed in writable data (an initializer
          * template under PIC): the patch carries its new content. */
         struct copy *t_copy = copy_anon(e, u, y->shndx, &a);
@@ -325,10 +327,10 @@ static uint32_t add_sym(struct emitter *e, const struct lp_sym *s)
 
 static void relocate_copy(struct emitter *e, struct copy *c)
 {
-    const struct eo_sec *s = &c->u->obj->secs[c->sec];
-    size_t n, first = eo_relas_in(s, c->start, c->start + c->size, &n);
+    const struct elfobj_sec *s = &c->u->obj->secs[c->sec];
+    size_t n, first = elfobj_relas_in(s, c->start, c->start + c->size, &n);
     for (size_t i = first; i < first + n; i++) {
-        const struct eo_rela *r = &s->relas[i];
+        const struct elfobj_rela *r = &s->relas[i];
         if (r->type == R_X86_64_NONE)
             continue;
         struct lp_sym sym;
@@ -346,7 +348,7 @@ static void relocate_copy(struct emitter *e, struct copy *c)
 
 static void add_func(struct emitter *e, struct fn *f, struct sbuf *summary)
 {
-    struct lpd *d = e->d;
+    struct differ *d = e->d;
     struct copy *c = copy_section(e, f->u, f->sec);
     struct lp_func lf = {0};
     lf.name = lp_writer_str(e->w, f->name);
@@ -362,11 +364,11 @@ static void add_func(struct emitter *e, struct fn *f, struct sbuf *summary)
         lf.old_size = (uint32_t)f->old_size;
         lf.old_entry_off = f->old_entry_off;
         lf.old_prepad = f->old_prepad;
-        const uint8_t *b = eo_bytes_at(d->old.mod, f->old_addr, f->old_size);
+        const uint8_t *b = elfobj_bytes_at(d->old.mod, f->old_addr, f->old_size);
         lf.old_code_hash = b ? XXH3_64bits(b, f->old_size) : 0;
     }
     char w[256];
-    lpd_where(&d->new, f->u, f->name, 0, w, sizeof(w));
+    compare_where(&d->new, f->u, f->name, 0, w, sizeof(w));
     char *colon = strrchr(w, ':');
     if (colon) {
         *colon = 0;
@@ -374,34 +376,34 @@ static void add_func(struct emitter *e, struct fn *f, struct sbuf *summary)
     }
     lf.file = lp_writer_str(e->w, *w ? w : f->u->file);
     lp_writer_func(e->w, &lf);
-    sb_addf(summary, "%s %s (%s:%u)%s\n", f->added ? "add    " : "replace", f->name,
-            *w ? w : f->u->file, lf.line, f->why && !f->added ? "" : "");
+    sbuf_addf(summary, "%s %s (%s:%u)%s\n", f->added ? "add    " : "replace", f->name,
+              *w ? w : f->u->file, lf.line, f->why && !f->added ? "" : "");
     if (f->why && !f->added)
-        sb_addf(summary, "        because: %s\n", f->why);
+        sbuf_addf(summary, "        because: %s\n", f->why);
 }
 
-int lpd_write_patch(struct lpd *d, const char *out, char *err, size_t errlen)
+int emit_write_patch(struct differ *d, const char *out, char *err, size_t errlen)
 {
     struct emitter e = {.d = d, .w = lp_writer_new()};
     struct sbuf summary = {0};
-    sb_addf(&summary, "livepatch for %s: %zu replaced, %zu added\n", d->module, d->nchanged,
-            d->nadded);
+    sbuf_addf(&summary, "livepatch for %s: %zu replaced, %zu added\n", d->module, d->nchanged,
+              d->nadded);
     for (size_t i = 0; i < d->patch.n; i++)
         if (!d->patch.v[i]->is_cold)
             add_func(&e, d->patch.v[i], &summary);
     for (size_t i = 0; i < d->patch.n; i++) /* cold parts travel with their parent */
         copy_section(&e, d->patch.v[i]->u, d->patch.v[i]->sec);
     for (size_t i = 0; i < d->rep.new_vars.n; i++)
-        sb_addf(&summary, "new variable %s\n", d->rep.new_vars.v[i]);
+        sbuf_addf(&summary, "new variable %s\n", d->rep.new_vars.v[i]);
     for (size_t i = 0; i < e.work.n; i++) /* grows while relocating */
         relocate_copy(&e, e.work.v[i]);
-    const struct eo_file *om = d->old.mod, *nm = d->new.mod;
+    const struct elfobj *om = d->old.mod, *nm = d->new.mod;
     uint32_t flags = 0;
     if (om->eh.e_type == ET_DYN)
         flags |= LP_HDR_MODULE_PIC | (om->is_pie ? 0 : LP_HDR_MODULE_SHARED);
     lp_writer_header(e.w, flags, om->build_id, (uint32_t)om->build_id_len, nm->build_id,
                      (uint32_t)nm->build_id_len, d->module);
-    lp_writer_summary(e.w, sb_str(&summary));
+    lp_writer_summary(e.w, sbuf_str(&summary));
     int rc = -1;
     uint8_t id[16];
     char lerr[LP_ERR_MAX];
@@ -440,14 +442,14 @@ int lpd_write_patch(struct lpd *d, const char *out, char *err, size_t errlen)
     VEC_FREE(e.owned);
     strmap_free(&e.copies);
     strmap_free(&e.syms);
-    sb_free(&summary);
+    sbuf_free(&summary);
     lp_writer_free(e.w);
     return rc;
 }
 
 /* ---- --dump ------------------------------------------------------------ */
 
-int lpd_dump_patch(const char *path)
+int emit_dump_patch(const char *path)
 {
     struct lp_patch *p;
     char err[LP_ERR_MAX];

@@ -155,7 +155,7 @@ static int collect(const struct lpm_module *m, enum list_what what, int verbose,
     return 0;
 }
 
-int lpdiff_list_main(int argc, char **argv)
+int list_main(int argc, char **argv)
 {
     enum list_what what = strcmp(argv[0], "--units") ? LIST_FUNCS : LIST_UNITS;
     int verbose = 0;

@@ -15,9 +15,9 @@ enum lpdiff_exit {
 };
 
 /* `lpdiff [options] --old DIR --new DIR --module PATH -o OUT` */
-int lpdiff_diff_main(int argc, char **argv);
+int diff_main(int argc, char **argv);
 
 /* `lpdiff --list FILE...` and `lpdiff --units FILE...` (argv[0] is the option). */
-int lpdiff_list_main(int argc, char **argv);
+int list_main(int argc, char **argv);
 
 #endif /* DIFFER_LPDIFF_H */

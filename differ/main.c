@@ -11,6 +11,6 @@
 int main(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--list") || !strcmp(argv[1], "--units")))
-        return lpdiff_list_main(argc - 1, argv + 1);
-    return lpdiff_diff_main(argc, argv);
+        return list_main(argc - 1, argv + 1);
+    return diff_main(argc, argv);
 }

@@ -10,10 +10,11 @@
 
 #include "elfobj.h"
 #include "lpmeta_read.h"
+#include "strmap.h"
 #include "util.h"
 
 struct unit;
-struct dw_index;
+struct dwinfo;
 
 struct fn {
     const char *name; /* symbol name in the object */
@@ -27,7 +28,7 @@ struct fn {
     unsigned is_local : 1, is_cold : 1, is_ctor : 1;
     unsigned changed : 1, added : 1, in_patch : 1, dropped : 1;
     const char *why; /* reason it is changed (static string) */
-    /* Replaced functions: the OLD module's copy (filled by lpd_check_entries). */
+    /* Replaced functions: the OLD module's copy (filled by compare_check_entries). */
     uint64_t old_addr, old_size;
     uint8_t old_entry_off, old_prepad;
 };
@@ -65,7 +66,7 @@ struct anon_obj {
 struct unit {
     struct side *side;
     char *obj_path;
-    struct eo_file *obj;
+    struct elfobj *obj;
     struct lpm_module *meta; /* records of the object (may be empty) */
     const char *file;        /* STT_FILE name */
     uint64_t unit_id;        /* plugin unit id, 0 without the plugin */
@@ -90,43 +91,20 @@ struct side {
     const char *label; /* "old" / "new" */
     char *dir;
     char *module_path;
-    struct eo_file *mod;
+    struct elfobj *mod;
     struct lpm_module *mmeta; /* records of the linked module */
     int has_plugin;
     VEC(struct unit *) units;
-    struct strmap global_syms;             /* module .symtab globals: name -> struct eo_sym* */
-    struct strmap local_syms;              /* "name@file" -> struct eo_sym* */
-    struct strmap local_keys;              /* "strippedname@file" -> struct eo_sym* */
+    struct strmap global_syms;             /* module .symtab globals: name -> struct elfobj_sym* */
+    struct strmap local_syms;              /* "name@file" -> struct elfobj_sym* */
+    struct strmap local_keys;              /* "strippedname@file" -> struct elfobj_sym* */
     struct strmap dyn_undef;               /* .dynsym undefined names */
     struct strmap statics;                 /* "unitid:stable" -> struct lpm_static* */
     struct strmap global_fns, global_vars; /* over all units: name -> fn / var */
     struct strmap mfunc_names;             /* module plugin records by name */
     VEC(struct lpm_func *) mfuncs_by_addr;
-    struct dw_index *dw;
+    struct dwinfo *dw;
     VEC(char *) owned; /* strings to free */
 };
-
-/* Load a build: module + objects linked into it. 0 or -1 with err. */
-int side_load(struct side *s, const char *dir, const char *module, char *err, size_t errlen);
-void side_free(struct side *s);
-/* Plugin record of the linked module's function at `addr`, or NULL. */
-const struct lpm_func *side_mfunc_at(const struct side *s, uint64_t addr);
-/* The OLD module symbol for a unit-local name, NULL if none; *ambiguous set
- * when several candidates exist. */
-const struct eo_sym *side_local_sym(const struct side *s, const struct unit *u, const char *name,
-                                    const char *key, int *ambiguous);
-
-/* Section helpers for an object. */
-int sec_is_text(const struct eo_sec *s);
-int sec_is_rodata(const struct eo_sec *s); /* read-only data incl. .data.rel.ro */
-int sec_is_tls(const struct eo_sec *s);
-/* The named symbol of unit u whose extent covers offset `off` of section
- * `sec` (or starts there); SIZE_MAX if none. */
-size_t unit_sym_at(const struct unit *u, size_t sec, uint64_t off);
-/* The anonymous object at offset `off` of section `sec` of unit u: one the
- * plugin recorded there, else (read-only data only) the bytes from `off` to
- * the next boundary.  0 if there is none (writable data nobody recorded,
- * text, or no bytes). */
-int unit_anon_at(const struct unit *u, size_t sec, uint64_t off, struct anon_obj *out);
 
 #endif /* DIFFER_MODEL_H */

@@ -11,6 +11,7 @@
 #include "liblivepatch.h"
 #include "lpcli.h"
 #include "report.h"
+#include "sbuf.h"
 
 static const char *const code_names[REFUSE_NCODES] = {
     [REFUSE_AMBIGUOUS] = "AMBIGUOUS",
@@ -33,13 +34,13 @@ static const char *const code_names[REFUSE_NCODES] = {
     [REFUSE_UNRESOLVED] = "UNRESOLVED",
 };
 
-const char *refusal_code_name(enum refusal_code code)
+const char *report_code_name(enum refusal_code code)
 {
     assert(code >= 0 && code < REFUSE_NCODES && code_names[code]);
     return code_names[code];
 }
 
-int refusal_code_parse(const char *name, size_t len)
+int report_code_parse(const char *name, size_t len)
 {
     for (int c = 0; c < REFUSE_NCODES; c++)
         if (strlen(code_names[c]) == len && !memcmp(code_names[c], name, len))
@@ -50,7 +51,7 @@ int refusal_code_parse(const char *name, size_t len)
 /* An accept pattern "CODE:NAME" (NAME may be "*"), checked when it was added. */
 static int pattern_matches(const char *pat, enum refusal_code code, const char *name)
 {
-    const char *cn = refusal_code_name(code);
+    const char *cn = report_code_name(code);
     size_t cl = strlen(cn);
     if (strncmp(pat, cn, cl) || pat[cl] != ':')
         return 0;
@@ -64,13 +65,13 @@ int report_add_accept(struct report *r, const char *pattern, char *err, size_t e
         snprintf(err, errlen, "expected CODE:NAME, got '%s'", pattern);
         return -1;
     }
-    if (refusal_code_parse(pattern, (size_t)(colon - pattern)) < 0) {
+    if (report_code_parse(pattern, (size_t)(colon - pattern)) < 0) {
         struct sbuf codes = {0};
         for (int c = 0; c < REFUSE_NCODES; c++)
-            sb_addf(&codes, "%s%s", c ? " " : "", code_names[c]);
+            sbuf_addf(&codes, "%s%s", c ? " " : "", code_names[c]);
         snprintf(err, errlen, "unknown refusal code '%.*s' in '%s' (codes: %s)",
                  (int)(colon - pattern), pattern, pattern, codes.s);
-        sb_free(&codes);
+        sbuf_free(&codes);
         return -1;
     }
     VEC_PUSH(r->accept, xstrdup(pattern));
@@ -170,7 +171,7 @@ void report_print_refusals(const struct report *r)
     for (size_t i = 0; i < r->refused.n; i++) {
         const struct refusal *f = &r->refused.v[i];
         fprintf(stderr, "lpdiff: %s [%s] %s%s%s%s\n", f->accepted ? "accepted" : "refused",
-                refusal_code_name(f->code), f->message, *f->where ? " (" : "", f->where,
+                report_code_name(f->code), f->message, *f->where ? " (" : "", f->where,
                 *f->where ? ")" : "");
     }
 }
@@ -222,7 +223,7 @@ static json_t *json_refusals(const struct report *r, int accepted)
         if (f->accepted != accepted)
             continue;
         json_array_append_new(
-            a, json_pack("{s:s, s:o, s:o, s:o}", "code", refusal_code_name(f->code), "name",
+            a, json_pack("{s:s, s:o, s:o, s:o}", "code", report_code_name(f->code), "name",
                          lpcli_json_bytes(f->name), "message", lpcli_json_bytes(f->message),
                          "where", lpcli_json_bytes(f->where)));
     }

@@ -11,7 +11,7 @@
 
 #include "util.h"
 
-/* Why a change is refused.  Each code's name (refusal_code_name) is the
+/* Why a change is refused.  Each code's name (report_code_name) is the
  * stable uppercase word users see and write in --accept CODE:NAME. */
 enum refusal_code {
     REFUSE_AMBIGUOUS,
@@ -36,9 +36,9 @@ enum refusal_code {
 };
 
 /* "LAYOUT_TYPE" for REFUSE_LAYOUT_TYPE. */
-const char *refusal_code_name(enum refusal_code code);
+const char *report_code_name(enum refusal_code code);
 /* The code named `name` (its first `len` bytes), or -1. */
-int refusal_code_parse(const char *name, size_t len);
+int report_code_parse(const char *name, size_t len);
 
 struct refusal {
     enum refusal_code code;

@@ -9,12 +9,13 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "strmap.h"
 #include "tap.h"
 #include "util.h"
 
 static void check_strip(const char *in, const char *want)
 {
-    char *s = strip_gcc_suffix(in);
+    char *s = util_strip_gcc_suffix(in);
     CHECK_STR(s, want);
     free(s);
 }
@@ -64,11 +65,11 @@ TEST(json_report_strings)
 TEST(refusal_codes)
 {
     for (int c = 0; c < REFUSE_NCODES; c++) {
-        const char *n = refusal_code_name((enum refusal_code)c);
-        CHECK_EQ_INT(refusal_code_parse(n, strlen(n)), c);
+        const char *n = report_code_name((enum refusal_code)c);
+        CHECK_EQ_INT(report_code_parse(n, strlen(n)), c);
     }
-    CHECK_EQ_INT(refusal_code_parse("LAYOUT", 6), -1);
-    CHECK_EQ_INT(refusal_code_parse("LAYOUT_TYPEX", 12), -1);
+    CHECK_EQ_INT(report_code_parse("LAYOUT", 6), -1);
+    CHECK_EQ_INT(report_code_parse("LAYOUT_TYPEX", 12), -1);
     struct report r = {0};
     char err[512];
     CHECK_EQ_INT(report_add_accept(&r, "LAYOT_TYPE:s", err, sizeof err), -1);
