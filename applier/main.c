@@ -261,8 +261,8 @@ static const char exit_status[] =
     "  0  done (check: applied or applicable)\n"
     "  1  refused: not applicable (build-id, code differs, already applied, a function\n"
     "     not where the module's records put it, a seccomp target), not safe after\n"
-    "     the retries, or another patch depends on it; or its signature: unsigned,\n"
-    "     unknown key or bad, while the keys directory holds keys\n"
+    "     the retries, or another patch depends on it; or its signature:\n"
+    "     unsigned, unknown key or bad, while the keys directory holds keys\n"
     "  2  usage or input error: bad arguments, bad patch file, no such process\n"
     "  3  ptrace or /proc access refused\n";
 

@@ -114,7 +114,9 @@ static int read_limited(const char *path, uint64_t max, uint8_t **buf, size_t *l
 {
     *buf = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file
+     * ignores the flag, and anything else is refused below. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return fail(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
