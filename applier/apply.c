@@ -78,6 +78,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
               struct lpa_stats *st, char *err)
 {
     memset(st, 0, sizeof *st);
+    lpa_test_target(pid);
     uint64_t t_start = lpa_now_ns();
     /* Real-time for the whole command: busy target threads would otherwise
      * delay every wake-up of lpatch by a scheduler tick (measured: pause
@@ -327,6 +328,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
                char *id_out, char *err)
 {
     memset(st, 0, sizeof *st);
+    lpa_test_target(pid);
     struct lpa_sched ss;
     lpa_fifo_raise(&ss, o);
     struct lpa_target t;

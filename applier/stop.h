@@ -79,8 +79,11 @@ int lpa_process_gone(pid_t pid);
  * when LPATCH_TEST_KILL_AT=name; LPATCH_TEST_TRACE=1 prints each point
  * ("lpatch: test point K NAME") to stderr.  Called after every step of
  * apply and revert that changes the target, so a test can kill lpatch at
- * each one in turn (tests/applier/killed.bats). */
+ * each one in turn (tests/applier/killed.bats).
+ * LPATCH_TEST_KILL_TARGET_AT=k SIGKILLs the target instead (the process
+ * named by lpa_test_target) at the k-th point, as if it died there. */
 void lpa_test_point(const char *name);
+void lpa_test_target(pid_t pid);
 
 /* Address of a `syscall` instruction the target can run (vDSO, else text). */
 int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err);
