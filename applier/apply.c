@@ -66,7 +66,7 @@ static int set_status(int memfd, struct lpa_state *s, struct lps_patch *p, uint3
  * real cause instead, with the documented code (LPA_USAGE, 2). */
 static int gone_during(pid_t pid, int rc, const char *what, char *err)
 {
-    if (rc == LPA_OK || !lpa_process_gone(pid))
+    if (!lpa_process_gone(pid)) /* even after success: it did not live to run the patch */
         return rc;
     lpa_err(err, "process %d exited during %s", (int)pid, what);
     return LPA_USAGE;

@@ -419,23 +419,40 @@ void lpa_release(struct lpa_world *w)
 {
     /* One deadline for all: a dying process must not cost a timeout per thread. */
     uint64_t deadline = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
+    size_t late = 0;
     for (size_t i = 0; i < w->n; i++) {
         pid_t tid = w->t[i].tid;
+        w->t[i].stopped = 0;
         if (ptrace(PTRACE_DETACH, tid, 0, (void *)(long)w->t[i].sig) == 0 || errno != ESRCH)
             continue;
         /* Not in a stop: a step still under way (stop it, then detach, so
          * the kernel clears single-stepping and no stray SIGTRAP kills
          * it), or exiting: nothing to wait for. */
         char state = thread_state(w->pid, tid);
-        if (state == 'Z' || state == 'X' || state == '?' || lpa_now_ns() >= deadline)
+        if (state == 'Z' || state == 'X' || state == '?' ||
+            ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
             continue;
-        if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
-            continue;
+        w->t[i].stopped = 1; /* 1: still to detach */
+        late++;
+    }
+    /* Whichever reports first: the thread group's leader of a killed
+     * process reports only once its other threads are reaped. */
+    while (late) {
         pid_t got;
         int st;
-        if (wait_bounded(tid, &got, &st, deadline) == 0 && WIFSTOPPED(st))
-            ptrace(PTRACE_DETACH, tid, 0,
-                   (void *)(long)((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP ? WSTOPSIG(st) : 0));
+        if (wait_bounded(-1, &got, &st, deadline) != 0)
+            break;
+        struct lpa_thread *t = find_thread(w, got);
+        if (!t || !t->stopped)
+            continue;
+        if (WIFSTOPPED(st) &&
+            ptrace(PTRACE_DETACH, got, 0,
+                   (void *)(long)((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP ? WSTOPSIG(st) : 0)) !=
+                0 &&
+            errno != ESRCH)
+            continue;
+        t->stopped = 0;
+        late--;
     }
     w->t_released = lpa_now_ns();
     if (w->memfd >= 0)

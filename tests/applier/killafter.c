@@ -6,8 +6,9 @@
  * Waits a delay drawn uniformly from [0, MAX_US) microseconds (seeded by
  * SEED, so a trial can be repeated), then SIGKILLs CMD unless it already
  * exited.  Prints one line: "killed US" or "exit CODE US" (US: the delay),
- * and exits 0; 2 on bad usage.  CMD's stdout goes to /dev/null.  Used by tests/applier/killed.bats and
- * bench/killed.bench.sh to kill lpatch at random moments of an apply.
+ * and exits 0; 2 on bad usage.  CMD's stdout goes to /dev/null.  Used by
+ * tests/applier/killed.bats and bench/killed.bench.sh to kill lpatch at
+ * random moments of an apply or a revert.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
