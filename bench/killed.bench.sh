@@ -57,7 +57,7 @@ fi
 
 declare -A n
 for k in apply revert; do
-  for o in killed done failed died listfail unfinished fixed bad; do n[$k.$o]=0; done
+  for o in killed ok failed died listfail unfinished fixed bad; do n[$k.$o]=0; done
   n[$k.signal]=
 done
 for ((i = 0; i < 2 * TRIALS; i++)); do
@@ -73,7 +73,7 @@ for ((i = 0; i < 2 * TRIALS; i++)); do
   fi
   case $r in
     killed*) n[$op.killed]=$((n[$op.killed] + 1)) ;;
-    "exit 0 "*) n[$op.done]=$((n[$op.done] + 1)) ;;
+    "exit 0 "*) n[$op.ok]=$((n[$op.ok] + 1)) ;;
     *)
       n[$op.failed]=$((n[$op.failed] + 1))
       echo "trial $i ($op, $r): lpatch failed" >>"$out/log"
@@ -113,7 +113,7 @@ done
 for op in apply revert; do
   sig=${n[$op.signal]# }
   printf '| SIGKILL of lpatch %s, %d trials (kill within %d us): killed / completed | %d / %d | |\n' \
-    "$op" "$TRIALS" "$MAX_US" "${n[$op.killed]}" "${n[$op.done]}"
+    "$op" "$TRIALS" "$MAX_US" "${n[$op.killed]}" "${n[$op.ok]}"
   printf '| ... lpatch not killed but failed | %d | 0 |\n' "${n[$op.failed]}"
   printf '| ... target died (signals: %s) | %d | 0 |\n' "${sig:-none}" "${n[$op.died]}"
   printf '| ... wrong result seen by the target | %d | 0 |\n' "${n[$op.bad]}"
