@@ -59,12 +59,26 @@ static int set_status(int memfd, struct lpa_state *s, struct lps_patch *p, uint3
     return lpa_state_store(memfd, s, e);
 }
 
+/* ---- a process that exits half-way ------------------------------------- */
+
+/* A target that dies or exits while lpatch works on it makes some step
+ * fail with EIO, ESRCH or a remote syscall that "did not return": name the
+ * real cause instead, with the documented code (LPA_USAGE, 2). */
+static int gone_during(pid_t pid, int rc, const char *what, char *err)
+{
+    if (!lpa_process_gone(pid)) /* even after success: it did not live to run the patch */
+        return rc;
+    lpa_err(err, "process %d exited during %s", (int)pid, what);
+    return LPA_USAGE;
+}
+
 /* ---- apply ------------------------------------------------------------ */
 
 int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const struct lpa_opts *o,
               struct lpa_stats *st, char *err)
 {
     memset(st, 0, sizeof *st);
+    lpa_test_target(pid);
     uint64_t t_start = lpa_now_ns();
     /* Real-time for the whole command: busy target threads would otherwise
      * delay every wake-up of lpatch by a scheduler tick (measured: pause
@@ -204,6 +218,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
         rc = LPA_REFUSED;
         goto out_drop;
     }
+    lpa_test_point("state-applying");
     for (size_t i = 0; i < t.nfp; i++) {
         if (t.fp[i].prev)
             continue;
@@ -214,6 +229,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
             goto out_drop;
         }
         pad_done[i] = 1;
+        lpa_test_point("pad");
     }
 
     /* ---- the pause ---- */
@@ -222,6 +238,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     rc = lpa_stop_safe(&w, pid, sf, ranges, nr, t.memfd, o, st, err);
     if (rc != LPA_OK)
         goto out_drop;
+    lpa_test_point("paused");
     lpa_block_signals(&oldmask);
     uint64_t tw = lpa_now_ns();
     size_t entries = 0, i = 0;
@@ -232,12 +249,14 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
                 rc = LPA_REFUSED;
             else
                 pad_done[i] = 2;
+            lpa_test_point("pad");
         }
     if (rc == LPA_OK && lpa_switch_entries(t.memfd, rf, t.nfp, 0, &sw) != 0)
         rc = LPA_REFUSED;
     entries = t.nfp; /* on failure restore all: restoring an unwritten one is a no-op */
     if (rc == LPA_OK && set_status(t.memfd, &t.state, sr, LPS_APPLIED) != 0)
         rc = LPA_REFUSED;
+    lpa_test_point("state-applied");
     if (rc != LPA_OK) { /* roll back what went live, in reverse order */
         lpa_err(err, "process %d: writing code: %s", (int)pid, strerror(errno));
         while (entries-- > 0)
@@ -249,6 +268,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     uint64_t tw_end = lpa_now_ns();
     st->write_ns = tw_end - tw;
     lpa_finish_pause(&w, st, tw_end);
+    lpa_test_point("released");
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out_drop:
     if (rc != LPA_OK) { /* dead pads back, record gone: the process as it was */
@@ -271,7 +291,7 @@ out_unmap:
 out_close:
     lpa_target_close(&t);
     lpa_fifo_restore(&ss);
-    return rc;
+    return gone_during(pid, rc, "apply", err);
 }
 
 /* ---- revert ----------------------------------------------------------- */
@@ -308,6 +328,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
                char *id_out, char *err)
 {
     memset(st, 0, sizeof *st);
+    lpa_test_target(pid);
     struct lpa_sched ss;
     lpa_fifo_raise(&ss, o);
     struct lpa_target t;
@@ -397,6 +418,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
         rc = LPA_REFUSED;
         goto out_free;
     }
+    lpa_test_point("state-reverting");
     struct lpa_world w;
     sigset_t oldmask;
     rc = lpa_stop_safe(&w, pid, sf, ranges, nr, t.memfd, o, st, err);
@@ -404,6 +426,7 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
         set_status(t.memfd, &t.state, p, was);
         goto out_free;
     }
+    lpa_test_point("paused");
     lpa_block_signals(&oldmask);
     uint64_t tw = lpa_now_ns();
     char why[LP_ERR_MAX];
@@ -413,22 +436,28 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     if (lpa_switch_entries(t.memfd, f, p->nfuncs, 1, &sw) != 0)
         rc = LPA_REFUSED;
     for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
-        if (!lp_entry_is_nop(f[i].prev_entry) &&
-            lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
-            rc = LPA_REFUSED;
+        if (!lp_entry_is_nop(f[i].prev_entry)) {
+            if (lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
+                rc = LPA_REFUSED;
+            lpa_test_point("pad");
+        }
     uint64_t tw_end = lpa_now_ns();
     st->write_ns = tw_end - tw;
     lpa_finish_pause(&w, st, tw_end);
+    lpa_test_point("released");
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
 
     for (uint32_t i = 0; i < p->nfuncs && rc == LPA_OK; i++)
-        if (lp_entry_is_nop(f[i].prev_entry) &&
-            lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
-            rc = LPA_REFUSED;
+        if (lp_entry_is_nop(f[i].prev_entry)) {
+            if (lpa_mem_write(t.memfd, f[i].pad_addr, f[i].prev_pad, f[i].pad_len) != 0)
+                rc = LPA_REFUSED;
+            lpa_test_point("pad");
+        }
     if (rc == LPA_OK) {
         lpa_state_remove(&t.state, p);
         if (lpa_state_store(t.memfd, &t.state, err) != 0)
             rc = LPA_REFUSED;
+        lpa_test_point("state-removed");
     } else {
         lpa_err(err, "process %d: writing code: %s (patch left 'reverting'; run revert again)",
                 (int)pid, strerror(errno));
@@ -445,5 +474,5 @@ out_free:
 out_close:
     lpa_target_close(&t);
     lpa_fifo_restore(&ss);
-    return rc;
+    return gone_during(pid, rc, "revert", err);
 }

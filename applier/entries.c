@@ -6,6 +6,7 @@
 #include "entries.h"
 #include "lp_entry.h"
 #include "proc.h"
+#include "stop.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -68,6 +69,7 @@ int lpa_switch_entries(int memfd, struct lps_func *rf, size_t n, int back,
             if (rc == 0)
                 rc = lpa_mem_write(memfd, lo, buf, len);
         }
+        lpa_test_point("entry");
         i = j;
     }
     return rc;

@@ -148,6 +148,7 @@ int lpa_image_map(struct lpa_target *t, const struct lp_layout *lay, uint64_t in
             rcall(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
             goto out;
         }
+        lpa_test_point("image-write");
         if (lay->exec_size) {
             int64_t m = rcall(&w, insn, SYS_mprotect, hint, lay->exec_size, PROT_READ | PROT_EXEC,
                               0, 0, 0, err);
@@ -166,6 +167,7 @@ int lpa_image_map(struct lpa_target *t, const struct lp_layout *lay, uint64_t in
     lpa_err(err, "process %d: could not map the patch near %s", (int)t->pid, t->mod->path);
 out:
     lpa_release(&w);
+    lpa_test_point("image-released");
     free(img);
     return rc;
 }

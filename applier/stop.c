@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/time.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,52 +25,45 @@ uint64_t lpa_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig; /* only interrupts waitpid */
-}
-
-/* waitpid with a deadline: 0 got a status, -1 timed out or nothing to wait for. */
+/* waitpid with a deadline: 0 got a status, -1 timed out (ETIMEDOUT) or
+ * nothing to wait for (ECHILD...).
+ *
+ * Race-free: SIGCHLD (which the kernel sends lpatch for every stop and
+ * exit of a tracee) is blocked, so one that arrives between the
+ * non-blocking waitpid and sigtimedwait stays pending and ends the sleep.
+ * (A one-shot alarm around a blocking waitpid could fire before the wait
+ * began, and the wait then never ended.) */
 static int wait_bounded(pid_t want, pid_t *got, int *status, uint64_t deadline)
 {
-    static int installed;
-    if (!installed) {
-        struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGALRM, &sa, NULL);
-        installed = 1;
-    }
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    int rc = -1, e = 0;
     for (;;) {
         pid_t r = waitpid(want, status, __WALL | WNOHANG);
         if (r > 0) {
             *got = r;
-            return 0;
+            rc = 0;
+            break;
         }
-        if (r < 0 && errno != EINTR)
-            return -1;
+        if (r < 0 && errno != EINTR) {
+            e = errno;
+            break;
+        }
         uint64_t now = lpa_now_ns();
         if (now >= deadline) {
-            errno = ETIMEDOUT;
-            return -1;
+            e = ETIMEDOUT;
+            break;
         }
         uint64_t left = deadline - now;
-        struct itimerval it = {
-            {0, 0},
-            {(time_t)(left / 1000000000ull), (suseconds_t)(left % 1000000000ull / 1000) + 1}};
-        setitimer(ITIMER_REAL, &it, NULL);
-        r = waitpid(want, status, __WALL);
-        int e = errno;
-        struct itimerval off = {{0, 0}, {0, 0}};
-        setitimer(ITIMER_REAL, &off, NULL);
-        if (r > 0) {
-            *got = r;
-            return 0;
-        }
-        if (e != EINTR) {
-            errno = e;
-            return -1;
-        }
+        struct timespec ts = {(time_t)(left / 1000000000ull), (long)(left % 1000000000ull)};
+        sigtimedwait(&chld, NULL, &ts); /* woken by SIGCHLD, or timed out */
     }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        errno = e;
+    return rc;
 }
 
 /* Scheduler state letter of a thread (R, S, D, T, t, Z...), '?' if unknown.
@@ -331,22 +323,136 @@ enum lpa_stop_err lpa_stop(struct lpa_world *w, pid_t pid, int one_thread, int t
     return e;
 }
 
-void lpa_release(struct lpa_world *w)
+/* A thread that finished a single-step sits in a SIGTRAP signal-delivery
+ * stop with the trap flag still set.  Were lpatch to die there, the kernel
+ * would let it go with that SIGTRAP to deliver (and TF to trap again): the
+ * default action kills the process.  So each finished step is turned at
+ * once into an interrupt stop: PTRACE_INTERRUPT, then PTRACE_CONT (which
+ * clears TF and drops the SIGTRAP); the thread runs no instruction before
+ * it stops again in PTRACE_EVENT_STOP, a stop a vanished tracer leaves
+ * harmlessly.  restop_issue starts that; restop_done recognises the stop. */
+static int restop_issue(pid_t tid)
 {
-    for (size_t i = 0; i < w->n; i++) {
-        if (ptrace(PTRACE_DETACH, w->t[i].tid, 0, (void *)(long)w->t[i].sig) == 0 || errno != ESRCH)
-            continue;
-        /* Not in a stop (a step still under way): stop it, then detach, so
-         * the kernel clears single-stepping and no stray SIGTRAP kills it. */
-        if (ptrace(PTRACE_INTERRUPT, w->t[i].tid, 0, 0) != 0)
-            continue;
+    if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+        return -1;
+    return ptrace(PTRACE_CONT, tid, 0, 0);
+}
+
+static int restop_done(int st)
+{
+    return WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP;
+}
+
+/* Step finished (SIGTRAP stop) -> interrupt stop, one thread, waited for. */
+static int restop(struct lpa_world *w, size_t ti, uint64_t deadline)
+{
+    pid_t tid = w->t[ti].tid;
+    if (restop_issue(tid) != 0)
+        return -1;
+    for (;;) {
         pid_t got;
         int st;
-        if (wait_bounded(w->t[i].tid, &got, &st,
-                         lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull) == 0 &&
-            WIFSTOPPED(st))
-            ptrace(PTRACE_DETACH, w->t[i].tid, 0,
-                   (void *)(long)((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP ? WSTOPSIG(st) : 0));
+        if (wait_bounded(tid, &got, &st, deadline) != 0)
+            return -1;
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            drop_thread(w, tid);
+            return -1;
+        }
+        if (restop_done(st))
+            return 0;
+        if (WIFSTOPPED(st) && (st >> 16) == 0) { /* a signal: keep it, go on */
+            w->t[ti].sig = WSTOPSIG(st);
+            if (ptrace(PTRACE_CONT, tid, 0, 0) != 0)
+                return -1;
+        }
+    }
+}
+
+int lpa_process_gone(pid_t pid)
+{
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return 1;
+    char s = thread_state(pid, pid);
+    return s == 'Z' || s == 'X' || s == '?';
+}
+
+/* ---- test-only fault injection ------------------------------------------ */
+
+static pid_t test_target;
+
+void lpa_test_target(pid_t pid)
+{
+    test_target = pid;
+}
+
+void lpa_test_point(const char *name)
+{
+    static int init, k;
+    static long want, want_target;
+    static const char *want_name;
+    if (!init) {
+        init = 1;
+        const char *t = getenv("LPATCH_TEST_KILL_TARGET_AT");
+        want_target = t ? strtol(t, NULL, 10) : 0;
+        const char *e = getenv("LPATCH_TEST_KILL_AT");
+        if (e && *e) {
+            char *end;
+            long v = strtol(e, &end, 10);
+            if (*end == 0)
+                want = v;
+            else
+                want_name = e;
+        }
+        if (getenv("LPATCH_TEST_TRACE"))
+            want_name = want_name ? want_name : "";
+    }
+    k++;
+    if (getenv("LPATCH_TEST_TRACE"))
+        fprintf(stderr, "lpatch: test point %d %s\n", k, name);
+    if (want_target > 0 && k == want_target && test_target > 0)
+        kill(test_target, SIGKILL);
+    if ((want > 0 && k == want) || (want_name && *want_name && strcmp(want_name, name) == 0))
+        raise(SIGKILL);
+}
+
+void lpa_release(struct lpa_world *w)
+{
+    /* One deadline for all: a dying process must not cost a timeout per thread. */
+    uint64_t deadline = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
+    size_t late = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        pid_t tid = w->t[i].tid;
+        w->t[i].stopped = 0;
+        if (ptrace(PTRACE_DETACH, tid, 0, (void *)(long)w->t[i].sig) == 0 || errno != ESRCH)
+            continue;
+        /* Not in a stop: a step still under way (stop it, then detach, so
+         * the kernel clears single-stepping and no stray SIGTRAP kills
+         * it), or exiting: nothing to wait for. */
+        char state = thread_state(w->pid, tid);
+        if (state == 'Z' || state == 'X' || state == '?' ||
+            ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+            continue;
+        w->t[i].stopped = 1; /* 1: still to detach */
+        late++;
+    }
+    /* Whichever reports first: the thread group's leader of a killed
+     * process reports only once its other threads are reaped. */
+    while (late) {
+        pid_t got;
+        int st;
+        if (wait_bounded(-1, &got, &st, deadline) != 0)
+            break;
+        struct lpa_thread *t = find_thread(w, got);
+        if (!t || !t->stopped)
+            continue;
+        if (WIFSTOPPED(st) &&
+            ptrace(PTRACE_DETACH, got, 0,
+                   (void *)(long)((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP ? WSTOPSIG(st) : 0)) !=
+                0 &&
+            errno != ESRCH)
+            continue;
+        t->stopped = 0;
+        late--;
     }
     w->t_released = lpa_now_ns();
     if (w->memfd >= 0)
@@ -403,10 +509,17 @@ int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint6
         if (WIFSTOPPED(st) && (st >> 16) == 0)
             w->t[ti].sig = WSTOPSIG(st); /* deliver later; step again */
     }
+    /* Registers back first, then out of the SIGTRAP stop (restop): the
+     * two moments lpatch's death would kill or derail the thread. */
     if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0 || ptrace(PTRACE_SETREGS, tid, 0, &saved) != 0) {
         lpa_err(err, "thread %d: restoring registers: %s", (int)tid, strerror(errno));
         return -1;
     }
+    if (restop(w, ti, deadline) != 0) {
+        lpa_err(err, "thread %d: after remote syscall %ld: %s", (int)tid, nr, strerror(errno));
+        return -1;
+    }
+    lpa_test_point("rsys");
     if (r.rip != insn + 2) {
         lpa_err(err, "thread %d: remote syscall at %#llx did not execute", (int)tid,
                 (unsigned long long)insn);
@@ -488,7 +601,7 @@ int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip)
         }
         break;
     }
-    if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
+    if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0 || restop(w, ti, deadline) != 0)
         return -1;
     *rip = r.rip;
     return 0;
@@ -523,13 +636,13 @@ void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, struct user
 {
     size_t pending = 0;
     for (size_t k = 0; k < n; k++)
-        pending += ok[k] == -1;
+        pending += ok[k] == -1; /* -1: stepping; -2: stepped, re-stopping (restop) */
     uint64_t deadline = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
     int any = 0;
     while (pending) {
         pid_t want = -1; /* the last one stepped (see wait_all_stopped) */
         for (size_t k = n; k-- > 0 && want < 0 && !any;)
-            if (ok[k] == -1)
+            if (ok[k] < 0)
                 want = tids[k];
         uint64_t now = lpa_now_ns(), until = deadline;
         if (want > 0 && now + SLICE_NS < deadline)
@@ -543,7 +656,7 @@ void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, struct user
             }
             if (want > 0 && errno == ECHILD) { /* gone */
                 for (size_t k = 0; k < n; k++)
-                    if (tids[k] == want && ok[k] == -1) {
+                    if (tids[k] == want && ok[k] < 0) {
                         ok[k] = 0;
                         pending--;
                     }
@@ -553,7 +666,7 @@ void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, struct user
             break; /* lpa_release stops the rest before detaching */
         }
         size_t k = 0;
-        while (k < n && !(tids[k] == got && ok[k] == -1))
+        while (k < n && !(tids[k] == got && ok[k] < 0))
             k++;
         if (WIFEXITED(st) || WIFSIGNALED(st)) {
             drop_thread(w, got);
@@ -566,21 +679,36 @@ void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, struct user
         if (k == n || !WIFSTOPPED(st))
             continue; /* not one being stepped: it is held, nothing to do */
         struct lpa_thread *t = find_thread(w, got);
+        if (ok[k] == -2 && restop_done(st)) { /* out of the SIGTRAP stop: done */
+            pending--;
+            ok[k] = 1;
+            continue;
+        }
         if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
             if (t)
-                t->sig = WSTOPSIG(st); /* keep it for later, step again */
-            if (ptrace(PTRACE_SINGLESTEP, got, 0, 0) != 0) {
+                t->sig = WSTOPSIG(st); /* keep it for later, go on */
+            if (ptrace(ok[k] == -2 ? PTRACE_CONT : PTRACE_SINGLESTEP, got, 0, 0) != 0) {
                 ok[k] = 0;
                 pending--;
             }
             continue;
         }
-        pending--;
-        ok[k] = ptrace(PTRACE_GETREGS, got, 0, &regs[k]) == 0;
+        if (ok[k] == -2)
+            continue;
+        if (ptrace(PTRACE_GETREGS, got, 0, &regs[k]) != 0) {
+            ok[k] = 0;
+            pending--;
+        } else if (restop_issue(got) == 0) {
+            ok[k] = -2; /* stepped; now out of the SIGTRAP stop (restop) */
+        } else {
+            ok[k] = 1;
+            pending--;
+        }
     }
     for (size_t k = 0; k < n; k++)
         if (ok[k] < 0)
             ok[k] = 0;
+    lpa_test_point("stepped");
 }
 
 void lpa_step_many(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,

@@ -71,6 +71,20 @@ void lpa_step_issue(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
 void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, struct user_regs_struct *regs,
                    int *ok);
 
+/* 1 if process `pid` is gone: no such process, or a zombie. */
+int lpa_process_gone(pid_t pid);
+
+/* Test-only fault injection: the k-th call (counting from 1) SIGKILLs
+ * lpatch when LPATCH_TEST_KILL_AT=k, and so does every call named `name`
+ * when LPATCH_TEST_KILL_AT=name; LPATCH_TEST_TRACE=1 prints each point
+ * ("lpatch: test point K NAME") to stderr.  Called after every step of
+ * apply and revert that changes the target, so a test can kill lpatch at
+ * each one in turn (tests/applier/killed.bats).
+ * LPATCH_TEST_KILL_TARGET_AT=k SIGKILLs the target instead (the process
+ * named by lpa_test_target) at the k-th point, as if it died there. */
+void lpa_test_point(const char *name);
+void lpa_test_target(pid_t pid);
+
 /* Address of a `syscall` instruction the target can run (vDSO, else text). */
 int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err);
 
