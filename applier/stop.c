@@ -6,6 +6,7 @@
 #include "proc.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -372,8 +373,22 @@ int lpa_process_gone(pid_t pid)
 {
     if (kill(pid, 0) != 0 && errno == ESRCH)
         return 1;
-    char s = thread_state(pid, pid);
-    return s == 'Z' || s == 'X' || s == '?';
+    /* Gone when no thread is left running: a main thread that exited (a
+     * zombie leader) while others run is a live process. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 1;
+    int live = 0;
+    for (struct dirent *e; !live && (e = readdir(d));) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char s = thread_state(pid, (pid_t)atoi(e->d_name));
+        live = s != 'Z' && s != 'X' && s != '?';
+    }
+    closedir(d);
+    return !live;
 }
 
 /* ---- test-only fault injection ------------------------------------------ */
