@@ -401,7 +401,8 @@ static int thread_runs(pid_t pid, pid_t tid)
     int killed = 0;
     while (!killed && fgets(line, sizeof line, f)) {
         unsigned long long mask;
-        if ((sscanf(line, "SigPnd: %llx", &mask) == 1 || sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
+        if ((sscanf(line, "SigPnd: %llx", &mask) == 1 ||
+             sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
             (mask & (1ull << (SIGKILL - 1))))
             killed = 1;
     }
