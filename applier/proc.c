@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,34 +23,94 @@
 
 /* A main thread gone with pthread_exit() is a zombie whose /proc entry
  * has no memory: read the process through a thread that lives. */
-pid_t lpa_live_tid(pid_t pid)
+/* A thread's state letter and kernel flags (stat's 3rd and 9th fields);
+ * -1 when it is gone. */
+static int thread_stat(pid_t pid, pid_t tid, char *state, unsigned *flags)
 {
     char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
     FILE *f = fopen(path, "re");
-    int zombie = 0;
-    if (f) {
-        const char *p = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
-        zombie = p && p[1] && p[2] == 'Z';
-        fclose(f);
-    }
-    if (!zombie)
+    if (!f)
+        return -1;
+    const char *p = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+    fclose(f);
+    int ppid, pgrp, session, tty, tpgid;
+    if (!p || sscanf(p + 1, " %c %d %d %d %d %d %u", state, &ppid, &pgrp, &session, &tty, &tpgid,
+                     flags) != 7)
+        return -1;
+    return 0;
+}
+
+/* The value of line `key` ("Seccomp", "SigPnd") of a thread's status file
+ * into buf; -1 when the thread is gone or has no such line. */
+static int thread_status(pid_t pid, pid_t tid, const char *key, char *buf, size_t len)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t k = strlen(key);
+    int rc = -1;
+    while (rc && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, k) && line[k] == ':') {
+            snprintf(buf, len, "%s", line + k + 1);
+            rc = 0;
+        }
+    fclose(f);
+    return rc;
+}
+
+pid_t lpa_live_tid(pid_t pid)
+{
+    char state;
+    unsigned flags;
+    if (thread_stat(pid, pid, &state, &flags) != 0 || state != 'Z')
         return pid;
     pid_t *tids, live = pid;
     size_t n;
     if (lpa_tids(pid, &tids, &n) != 0)
         return pid;
-    for (size_t i = 0; i < n && live == pid; i++) {
-        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tids[i]);
-        if (!(f = fopen(path, "re")))
-            continue;
-        const char *p = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
-        if (p && p[1] && p[2] != 'Z')
+    for (size_t i = 0; i < n && live == pid; i++)
+        if (thread_stat(pid, tids[i], &state, &flags) == 0 && state != 'Z')
             live = tids[i];
-        fclose(f);
-    }
     free(tids);
     return live;
+}
+
+/* Does thread tid run: not a zombie, not dead, not exiting (PF_EXITING in
+ * its flags: a SIGKILLed process's threads on their way out), and no
+ * SIGKILL pending for it or its group (a traced thread still stopped)? */
+static int thread_runs(pid_t pid, pid_t tid)
+{
+    char state, buf[64];
+    unsigned flags;
+    if (thread_stat(pid, tid, &state, &flags) != 0 || state == 'Z' || state == 'X' ||
+        (flags & 0x4 /* PF_EXITING */))
+        return 0;
+    static const char *const pending[] = {"SigPnd", "ShdPnd"};
+    for (size_t i = 0; i < sizeof pending / sizeof pending[0]; i++)
+        if (thread_status(pid, tid, pending[i], buf, sizeof buf) == 0 &&
+            (strtoull(buf, NULL, 16) & (1ull << (SIGKILL - 1))))
+            return 0;
+    return 1;
+}
+
+int lpa_process_gone(pid_t pid)
+{
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return 1;
+    /* Gone when no thread is left running: a main thread that exited (a
+     * zombie leader) while others run is a live process. */
+    pid_t *tids;
+    size_t n;
+    if (lpa_tids(pid, &tids, &n) != 0)
+        return 1;
+    int live = 0;
+    for (size_t i = 0; i < n && !live; i++)
+        live = thread_runs(pid, tids[i]);
+    free(tids);
+    return !live;
 }
 
 int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, size_t *n, char *err)
@@ -144,17 +205,8 @@ int lpa_tids(pid_t pid, pid_t **tids, size_t *n)
  * when the thread is gone or the kernel has no such line (no seccomp). */
 static int thread_seccomp(pid_t pid, pid_t tid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    int mode = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Seccomp: %d", &mode) == 1)
-            break;
-    fclose(f);
-    return mode;
+    char buf[64];
+    return thread_status(pid, tid, "Seccomp", buf, sizeof buf) == 0 ? atoi(buf) : -1;
 }
 
 int lpa_seccomp_check(pid_t pid, char *err)

@@ -55,6 +55,9 @@ int lpa_modules(pid_t pid, const struct lpa_maps *m, struct lpa_module **out, si
 /* pid, or a live thread of it when its main thread has exited: the /proc
  * entry to read its memory and mappings through. */
 pid_t lpa_live_tid(pid_t pid);
+/* 1 if process `pid` is gone: no such process, or no thread of it left
+ * running (zombie, dead, exiting, or SIGKILL pending). */
+int lpa_process_gone(pid_t pid);
 
 /* A process id in 1..0x3fffffff; -1 if s is not one. */
 int lpa_parse_pid(const char *s, pid_t *pid);

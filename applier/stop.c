@@ -6,7 +6,6 @@
 #include "proc.h"
 
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -367,68 +366,6 @@ static int restop(struct lpa_world *w, size_t ti, uint64_t deadline)
                 return -1;
         }
     }
-}
-
-/* Does thread tid run: not a zombie, not dead, and not exiting (PF_EXITING
- * in stat's flags field: a SIGKILLed process's threads on their way out)? */
-static int thread_runs(pid_t pid, pid_t tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-    ssize_t n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-    }
-    buf[n > 0 ? n : 0] = 0;
-    const char *p = strrchr(buf, ')');
-    char state;
-    int ppid, pgrp, session, tty, tpgid;
-    unsigned flags;
-    if (!p || sscanf(p + 1, " %c %d %d %d %d %d %u", &state, &ppid, &pgrp, &session, &tty, &tpgid,
-                     &flags) != 7)
-        return 0;
-    if (state == 'Z' || state == 'X' || (flags & 0x4 /* PF_EXITING */))
-        return 0;
-    /* A SIGKILL sent but not yet acted on (a traced thread still stopped):
-     * pending for the thread or the group, bit 8 of SigPnd/ShdPnd. */
-    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[256];
-    int killed = 0;
-    while (!killed && fgets(line, sizeof line, f)) {
-        unsigned long long mask;
-        if ((sscanf(line, "SigPnd: %llx", &mask) == 1 ||
-             sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
-            (mask & (1ull << (SIGKILL - 1))))
-            killed = 1;
-    }
-    fclose(f);
-    return !killed;
-}
-
-int lpa_process_gone(pid_t pid)
-{
-    if (kill(pid, 0) != 0 && errno == ESRCH)
-        return 1;
-    /* Gone when no thread is left running: a main thread that exited (a
-     * zombie leader) while others run is a live process. */
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return 1;
-    int live = 0;
-    for (struct dirent *e; !live && (e = readdir(d));) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        live = thread_runs(pid, (pid_t)atoi(e->d_name));
-    }
-    closedir(d);
-    return !live;
 }
 
 /* ---- test-only fault injection ------------------------------------------ */

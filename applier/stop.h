@@ -71,9 +71,6 @@ void lpa_step_issue(struct lpa_world *w, int memfd, const pid_t *tids, size_t n,
 void lpa_step_wait(struct lpa_world *w, const pid_t *tids, size_t n, struct user_regs_struct *regs,
                    int *ok);
 
-/* 1 if process `pid` is gone: no such process, or a zombie. */
-int lpa_process_gone(pid_t pid);
-
 /* Test-only fault injection: the k-th call (counting from 1) SIGKILLs
  * lpatch when LPATCH_TEST_KILL_AT=k, and so does every call named `name`
  * when LPATCH_TEST_KILL_AT=name; LPATCH_TEST_TRACE=1 prints each point
