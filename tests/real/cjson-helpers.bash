@@ -104,7 +104,6 @@ cjson_fresh() {
 
 # cjson_start MODE LEVEL: the workload on that build; pid in $CJSON_RUN/pid.
 cjson_start() {
-  local i
   cjson_stop # one workload at a time, even after a failed test
   rm -f "$CJSON_RUN/req" "$CJSON_RUN/resp"
   mkfifo "$CJSON_RUN/req" "$CJSON_RUN/resp"
@@ -113,43 +112,15 @@ cjson_start() {
     "$CJSON_RUN/workload-$1" --serve "$CJSON_RUN/req" "$CJSON_RUN/resp" \
     >"$CJSON_RUN/workload.out" 2>"$CJSON_RUN/workload.err" </dev/null 3>&- &
   echo $! >"$CJSON_RUN/pid"
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^ready$' "$CJSON_RUN/workload.out" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "workload did not start; stderr:" >&2
-  cat "$CJSON_RUN/workload.err" >&2
-  return 1
+  real_wait_ready "$CJSON_RUN"
 }
 
 cjson_pid() { cat "$CJSON_RUN/pid"; }
 
-cjson_stop() {
-  [[ -f $CJSON_RUN/pid ]] || return 0
-  local pid i
-  pid=$(cat "$CJSON_RUN/pid")
-  kill "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  rm -f "$CJSON_RUN/pid"
-}
+cjson_stop() { real_stop "$CJSON_RUN"; }
 
 # cjson_ask REQUEST: one request down the FIFO, the answer line out.
-cjson_ask() {
-  local pid answer
-  pid=$(cjson_pid)
-  kill -0 "$pid" 2>/dev/null ||
-    { echo "workload (pid $pid) is gone; stderr:" >&2; cat "$CJSON_RUN/workload.err" >&2; return 1; }
-  if ! answer=$(timeout 30 bash -c 'echo "$1" >"$2" && head -n1 <"$3"' _ "$1" "$CJSON_RUN/req" \
-    "$CJSON_RUN/resp"); then
-    echo "workload (pid $pid) did not answer '$1' within 30 s; stderr:" >&2
-    cat "$CJSON_RUN/workload.err" >&2
-    return 1
-  fi
-  echo "$answer"
-}
+cjson_ask() { real_ask_fifo "$CJSON_RUN" "$1"; }
 
 # The workload is alive, has checked more documents since the last check,
 # and none of them gave a wrong result.

@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "workload-service.h"
+
 #include <cJSON.h>
 #ifdef CJSON_UTILS
 #include <cJSON_Utils.h>
@@ -242,55 +244,12 @@ static int probe(const char *name, FILE *out)
 
 /* ---- service ---- */
 
-static void answer(const char *resp_path, const char *request)
-{
-    FILE *out = fopen(resp_path, "w");
-    if (!out) {
-        fprintf(stderr, "%s: %s\n", resp_path, strerror(errno));
-        exit(1);
-    }
-    probe(request, out);
-    fclose(out);
-}
-
-static int serve(const char *req_path, const char *resp_path)
-{
-    /* Our own writer keeps the FIFO open: reads give EAGAIN, never EOF. */
-    int req = open(req_path, O_RDONLY | O_NONBLOCK);
-    int keep = open(req_path, O_WRONLY);
-    if (req < 0 || keep < 0) {
-        fprintf(stderr, "%s: %s\n", req_path, strerror(errno));
-        return 1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    char line[256];
-    size_t used = 0;
-    batch();
-    printf("ready\n");
-    fflush(stdout);
-    for (;;) {
-        batch();
-        usleep(2000); /* a service between requests */
-        ssize_t n = read(req, line + used, sizeof line - 1 - used);
-        if (n <= 0)
-            continue;
-        used += (size_t)n;
-        char *nl;
-        while ((nl = memchr(line, '\n', used))) {
-            *nl = '\0';
-            answer(resp_path, line);
-            used -= (size_t)(nl + 1 - line);
-            memmove(line, nl + 1, used);
-        }
-        if (used == sizeof line - 1)
-            used = 0; /* an overlong line: drop it */
-    }
-}
+enum { IDLE_US = 2000 }; /* a service between requests */
 
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--serve") == 0)
-        return serve(argv[2], argv[3]);
+        return workload_serve(argv[2], argv[3], batch, probe, IDLE_US);
     if (argc == 3 && strcmp(argv[1], "--probe") == 0) {
         batch();
         if (failures)

@@ -101,7 +101,7 @@ expat_fresh() {
 
 # Start the workload on the OLD build (level 2); its pid goes to $EXPAT_RUN/pid.
 expat_start() {
-  local level=$1 dir i
+  local level=$1 dir
   dir=$(expat_build_dir "$level")
   rm -f "$EXPAT_RUN/req" "$EXPAT_RUN/resp"
   mkfifo "$EXPAT_RUN/req" "$EXPAT_RUN/resp"
@@ -110,48 +110,16 @@ expat_start() {
     "$EXPAT_RUN/req" "$EXPAT_RUN/resp" >"$EXPAT_RUN/workload.out" 2>"$EXPAT_RUN/workload.err" \
     </dev/null 3>&- &
   echo $! >"$EXPAT_RUN/pid"
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^ready$' "$EXPAT_RUN/workload.out" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "workload did not start; stderr:" >&2
-  cat "$EXPAT_RUN/workload.err" >&2
-  return 1
+  real_wait_ready "$EXPAT_RUN"
 }
 
 expat_pid() { cat "$EXPAT_RUN/pid"; }
 
-expat_stop() {
-  [[ -f $EXPAT_RUN/pid ]] || return 0
-  local pid i
-  pid=$(cat "$EXPAT_RUN/pid")
-  kill "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  rm -f "$EXPAT_RUN/pid"
-}
+expat_stop() { real_stop "$EXPAT_RUN"; }
 
 # expat_ask REQUEST: send one request line down the FIFO and print the
 # answer line.  Requests: a probe name (see expat-workload.c) or "status".
-expat_ask() {
-  local pid answer
-  pid=$(expat_pid)
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "workload (pid $pid) is gone; stderr:" >&2
-    cat "$EXPAT_RUN/workload.err" >&2
-    return 1
-  fi
-  # Open the answer FIFO for reading first: the workload opens it for writing
-  # after reading the request.
-  if ! answer=$(timeout 30 bash -c 'echo "$1" >"$2" && head -n1 <"$3"' _ "$1" "$EXPAT_RUN/req" "$EXPAT_RUN/resp"); then
-    echo "workload (pid $pid) did not answer '$1' within 30 s; stderr:" >&2
-    cat "$EXPAT_RUN/workload.err" >&2
-    return 1
-  fi
-  echo "$answer"
-}
+expat_ask() { real_ask_fifo "$EXPAT_RUN" "$1"; }
 
 # The workload is alive, has parsed more documents since the last check,
 # and none of them gave a wrong result.

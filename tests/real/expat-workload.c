@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "workload-service.h"
+
 /* Added by CVE-2024-50602's fix (expat 2.6.4); not in the OLD expat.h. */
 enum { ERROR_NOT_STARTED = XML_ERROR_AMPLIFICATION_LIMIT_BREACH + 1 };
 
@@ -308,53 +310,10 @@ static int probe(const char *name, FILE *out)
 
 /* ---- service ---- */
 
-static void answer(const char *resp_path, const char *request)
-{
-    FILE *out = fopen(resp_path, "w");
-    if (!out) {
-        fprintf(stderr, "%s: %s\n", resp_path, strerror(errno));
-        exit(1);
-    }
-    probe(request, out);
-    fclose(out);
-}
-
-static int serve(const char *req_path, const char *resp_path)
-{
-    /* Our own writer keeps the FIFO open: reads give EAGAIN, never EOF. */
-    int req = open(req_path, O_RDONLY | O_NONBLOCK);
-    int keep = open(req_path, O_WRONLY);
-    if (req < 0 || keep < 0) {
-        fprintf(stderr, "%s: %s\n", req_path, strerror(errno));
-        return 1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    char line[256];
-    size_t used = 0;
-    batch();
-    printf("ready\n");
-    fflush(stdout);
-    for (;;) {
-        batch();
-        /* Idle a while, as a service between requests: a process that parses
-         * without pause has doContent (which every patch here replaces) on
-         * its stack nearly always, and lpatch gives up after 20 tries. */
-        usleep(3000);
-        ssize_t n = read(req, line + used, sizeof line - 1 - used);
-        if (n <= 0)
-            continue;
-        used += (size_t)n;
-        char *nl;
-        while ((nl = memchr(line, '\n', used))) {
-            *nl = '\0';
-            answer(resp_path, line);
-            used -= (size_t)(nl + 1 - line);
-            memmove(line, nl + 1, used);
-        }
-        if (used == sizeof line - 1)
-            used = 0; /* an overlong line: drop it */
-    }
-}
+/* Idle 3 ms between batches, as a service between requests: a process that
+ * parses without pause has doContent (which every patch here replaces) on
+ * its stack nearly always, and lpatch gives up after 20 tries. */
+enum { IDLE_US = 3000 };
 
 int main(int argc, char **argv)
 {
@@ -362,7 +321,7 @@ int main(int argc, char **argv)
     doc_deep = build(8 * DEPTH + 8, fill_deep);
     doc_chunked = build(32 * 200 + 32, fill_chunked);
     if (argc == 4 && strcmp(argv[1], "--serve") == 0)
-        return serve(argv[2], argv[3]);
+        return workload_serve(argv[2], argv[3], batch, probe, IDLE_US);
     if (argc == 3 && strcmp(argv[1], "--probe") == 0) {
         batch();
         if (failures)

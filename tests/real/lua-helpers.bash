@@ -87,30 +87,12 @@ lua_start() {
   (cd "$LUA_SCRIPTS" && exec "$exe" workload.lua "$LUA_RUN/mbox" \
     >"$LUA_RUN/workload.out" 2>"$LUA_RUN/workload.err" </dev/null 3>&-) &
   echo $! >"$LUA_RUN/pid"
-  local i
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^ready$' "$LUA_RUN/workload.out" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "workload did not start; stderr:" >&2
-  cat "$LUA_RUN/workload.err" >&2
-  return 1
+  real_wait_ready "$LUA_RUN"
 }
 
 lua_pid() { cat "$LUA_RUN/pid"; }
 
-lua_stop() {
-  [[ -f $LUA_RUN/pid ]] || return 0
-  local pid
-  pid=$(cat "$LUA_RUN/pid")
-  kill "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  rm -f "$LUA_RUN/pid"
-}
+lua_stop() { real_stop "$LUA_RUN"; }
 
 # lua_ask SCRIPT: run SCRIPT (a file under tests/real/lua/) inside the
 # running workload; prints its answer: "true|false<TAB>results...".
