@@ -4,8 +4,13 @@
 # touch (ssl, http_v2, mp4, dav, mail, stream), then `make -f objs/Makefile
 # binary`.  Without an argument nginx's own default flags (-O, i.e. -O1);
 # with `debian`, dpkg-buildflags' (-O2, hardening=+all, -fPIC).  The compiler
-# is $CC as make livepatch sets it (gcc + plugin + its flags).
+# is $CC as make livepatch sets it (gcc + plugin + its flags).  Needs
+# libssl-dev, libpcre2-dev and zlib1g-dev (not in make deps: the sweep is
+# not part of make check).
 set -euo pipefail
+for h in /usr/include/openssl/ssl.h /usr/include/pcre2.h /usr/include/zlib.h; do
+  [[ -f $h ]] || { echo "nginx-sweep-build: $h missing (apt-get install libssl-dev libpcre2-dev zlib1g-dev)" >&2; exit 2; }
+done
 opt=${CC#* } ld=
 if [[ ${1:-} == debian ]]; then
   export DEB_BUILD_MAINT_OPTIONS=hardening=+all
