@@ -61,6 +61,7 @@ enum lp_section {
 enum lp_header_flags {
     LP_HDR_MODULE_PIC = 1u << 0,    /* target is PIE or a shared library */
     LP_HDR_MODULE_SHARED = 1u << 1, /* target is a shared library (ET_DYN, not PIE) */
+    LP_HDR_HOOKS = 1u << 2,         /* .lp.rodata starts with struct lp_hook_table */
 };
 
 struct lp_header {
@@ -142,6 +143,58 @@ struct lp_reloc {
 };
 
 /*
+ * Hooks (runtime/livepatch-hooks.h).  A patch that links the in-target hook
+ * runtime - it has callbacks, or its code uses shadow variables - sets
+ * LP_HDR_HOOKS, and its .lp.rodata starts with this table.  Every non-zero
+ * field after `magic` is filled by exactly one R_X86_64_64 relocation:
+ * `self` to the table itself, `ctx` to the struct lp_hook_ctx in .lp.data,
+ * the callbacks into .lp.text.  The table sits at the start of the
+ * image's read-only part (lp_layout.rodata_off == exec_size), where revert
+ * finds it again through `self`.
+ */
+#define LP_HOOKS_MAGIC "LPHOOKS" /* 8 bytes with its NUL */
+
+struct lp_hook_table {
+    char magic[8];
+    uint64_t self;
+    uint64_t ctx;
+    uint64_t pre_apply;   /* int fn(void) */
+    uint64_t post_apply;  /* void fn(void) */
+    uint64_t pre_revert;  /* int fn(void) */
+    uint64_t post_revert; /* void fn(void) */
+    uint64_t reserved;
+};
+
+/*
+ * The writable context the hook runtime in the target shares with lpatch
+ * (symbol LP_HOOK_CTX_SYMBOL of the hook runtime).  lpatch writes
+ * shadow_arena/shadow_arena_size before any code of the patch can run; the
+ * runtime writes veto_msg (lp_veto) and lpatch reads it after a callback.
+ */
+#define LP_HOOK_CTX_SYMBOL "lp__hook_ctx"
+
+struct lp_hook_ctx {
+    uint64_t shadow_arena;      /* address of the shadow store shared by all patches */
+    uint64_t shadow_arena_size; /* bytes mapped there */
+    uint64_t veto_msg;          /* address of a NUL-terminated message, or 0 */
+    uint64_t reserved[5];
+};
+
+/*
+ * The shadow store: one anonymous private mapping per process, made by
+ * lpatch, zero-filled (all zero is an empty store).  Its first bytes are
+ * this head; the rest belongs to runtime/hooks/.  `lock` is 0 when free,
+ * else the owning thread's thread pointer (%fs:0): lpatch never borrows
+ * that thread for a callback while it holds the lock.
+ */
+#define LP_SHADOW_ARENA_SIZE (64ull << 20)
+
+struct lp_shadow_head {
+    uint64_t lock;
+    uint64_t nlive; /* shadow variables attached now */
+};
+
+/*
  * The on-disk layout, checked: a change to any struct above is a new format
  * (LP_FORMAT_VERSION), never an accident of padding.  The offsets are the
  * fields tools read from the file directly (lpatch info, lpdiff --dump).
@@ -183,5 +236,9 @@ LP_STATIC_ASSERT(offsetof(struct lp_reloc, section) == 8, "lp_reloc.section");
 LP_STATIC_ASSERT(offsetof(struct lp_reloc, type) == 12, "lp_reloc.type");
 LP_STATIC_ASSERT(offsetof(struct lp_reloc, sym) == 16, "lp_reloc.sym");
 LP_STATIC_ASSERT(offsetof(struct lp_reloc, addend) == 24, "lp_reloc.addend");
+
+LP_STATIC_ASSERT(sizeof(struct lp_hook_table) == 64, "lp_hook_table is 64 bytes");
+LP_STATIC_ASSERT(sizeof(struct lp_hook_ctx) == 64, "lp_hook_ctx is 64 bytes");
+LP_STATIC_ASSERT(offsetof(struct lp_shadow_head, lock) == 0, "lp_shadow_head.lock");
 
 #endif /* LPATCH_FORMAT_H */
