@@ -647,6 +647,29 @@ int build_load(struct side *s, const char *dir, const char *module, char *err, s
     return rc;
 }
 
+int build_load_extra(struct side *s, const char *path, char *err, size_t errlen)
+{
+    struct elfobj *o = elfobj_open(path, err, errlen);
+    if (!o)
+        return -1;
+    char merr[LPM_ERR_MAX];
+    struct lpm_module *m = NULL;
+    if (o->eh.e_type != ET_REL || lpm_read_elf(o->elf, path, &m, merr)) {
+        if (o->eh.e_type != ET_REL)
+            snprintf(err, errlen, "%s: not a relocatable object", path);
+        else
+            snprintf(err, errlen, "%s", merr);
+        elfobj_close(o);
+        return -1;
+    }
+    struct unit *u = new_unit(s, xstrdup(path), o, m);
+    VEC_PUSH(s->units, u);
+    strmap_free(&s->global_fns);
+    strmap_free(&s->global_vars);
+    index_globals(s);
+    return 0;
+}
+
 static void unit_free(struct unit *u)
 {
     for (size_t i = 0; i < u->fns.n; i++)

@@ -13,6 +13,9 @@
 /* Load a build: module + objects linked into it. 0 or -1 with err. */
 int build_load(struct side *s, const char *dir, const char *module, char *err, size_t errlen);
 void build_free(struct side *s);
+/* Add the relocatable object at `path` to side s as one more unit (no
+ * module: the hook side).  0 or -1 with err. */
+int build_load_extra(struct side *s, const char *path, char *err, size_t errlen);
 /* Plugin record of the linked module's function at `addr`, or NULL. */
 const struct lpm_func *build_mfunc_at(const struct side *s, uint64_t addr);
 /* The OLD module symbol for a unit-local name, NULL if none; *ambiguous set

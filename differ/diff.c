@@ -42,6 +42,10 @@ static const char usage[] =
     "                       numbers they pass to calls: assert(), __LINE__\n"
     "                       (skipped by default, with a note: lines added above\n"
     "                       shift them)\n"
+    "  --hooks FILE         link the hook file FILE (.c, compiled here, or .o) into\n"
+    "                       the patch: callbacks, shadow variables, the struct\n"
+    "                       members it handles (see livepatch-hooks.h)\n"
+    "  --hooks-cflags FLAGS compiler flags for the hook file (-I, -D)\n"
     "  -n, --dry-run        decide and report, write no patch\n"
     "  -v, --verbose        say why each function is considered changed\n"
     "  --dump PATCH         print a patch: functions, symbols, relocations\n"
@@ -78,6 +82,8 @@ static int parse_args(int argc, char **argv, struct args *a, struct differ *d)
         O_DUMP,
         O_ACTIVE,
         O_LINES,
+        O_HOOKS,
+        O_HOOKS_CFLAGS,
     };
     static const struct option opts[] = {
         {"old", required_argument, 0, O_OLD},
@@ -92,6 +98,8 @@ static int parse_args(int argc, char **argv, struct args *a, struct differ *d)
         {"dump", required_argument, 0, O_DUMP},
         {"allow-active", required_argument, 0, O_ACTIVE},
         {"patch-line-changes", no_argument, 0, O_LINES},
+        {"hooks", required_argument, 0, O_HOOKS},
+        {"hooks-cflags", required_argument, 0, O_HOOKS_CFLAGS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -143,6 +151,12 @@ static int parse_args(int argc, char **argv, struct args *a, struct differ *d)
             break;
         case O_LINES:
             d->patch_line_changes = 1;
+            break;
+        case O_HOOKS:
+            d->hooks.file = optarg;
+            break;
+        case O_HOOKS_CFLAGS:
+            d->hooks.cflags = optarg;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -229,6 +243,13 @@ static int run(struct differ *d, const struct args *a)
         fprintf(stderr, "lpdiff: %s\n", err);
         return LPDIFF_USAGE;
     }
+    /* The hook runtime is always there to bind NEW code's calls of
+     * lp_shadow_*; without --hooks a missing runtime only matters if such a
+     * call is made (then it is unresolved). */
+    if (hooks_load(&d->hooks, err, sizeof(err)) && d->hooks.file) {
+        fprintf(stderr, "lpdiff: %s\n", err);
+        return LPDIFF_USAGE;
+    }
     hex_id(d->old.mod, d->rep.old_build_id);
     hex_id(d->new.mod, d->rep.new_build_id);
     if (same_file(d, err, sizeof(err))) {
@@ -252,7 +273,7 @@ static int run(struct differ *d, const struct args *a)
     int rc;
     if (report_blocking(&d->rep))
         rc = LPDIFF_REFUSED;
-    else if (!d->patch.n)
+    else if (!d->patch.n && !d->hooks.hook_unit)
         rc = LPDIFF_NO_CHANGE;
     else if (same_build_id(d, err, sizeof(err))) {
         fprintf(stderr, "lpdiff: %s\n", err);
@@ -288,6 +309,7 @@ int diff_main(int argc, char **argv)
     dwinfo_free(d.new.dw);
     build_free(&d.old);
     build_free(&d.new);
+    hooks_free(&d.hooks);
     VEC_FREE(d.patch);
     VEC_FREE(d.allow_active);
     report_free(&d.rep);

@@ -20,6 +20,7 @@
 #define DIFFER_DIFFER_H
 
 #include "build.h"
+#include "hooks.h"
 #include "report.h"
 
 struct differ {
@@ -31,6 +32,7 @@ struct differ {
     VEC(struct fn *) patch;         /* NEW functions whose code goes in the patch */
     VEC(const char *) allow_active; /* --allow-active names */
     size_t nchanged, nadded;
+    struct hooks hooks; /* --hooks: the hook file and the in-target runtime */
 };
 
 /* compare.c */

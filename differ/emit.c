@@ -22,6 +22,7 @@
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "differ.h"
 #include "dwinfo.h"
 #include "liblivepatch.h"
+#include "livepatch-hooks.h"
 #include "sbuf.h"
 #include "strmap.h"
 
@@ -214,7 +216,15 @@ static int sym_for_var(struct emitter *e, struct var *v, struct lp_sym *s)
 
 static int sym_for_undef(struct emitter *e, struct unit *u, const char *name, struct lp_sym *s)
 {
-    struct fn *f = strmap_get(&e->d->new.global_fns, name);
+    /* The hook side first: NEW may have linked its own copy of the runtime
+     * (-llivepatch-hooks) or not (weak references): the patch uses its own. */
+    struct fn *f = strmap_get(&e->d->hooks.side.global_fns, name);
+    if (f)
+        return sym_for_fn(e, f, s);
+    struct var *hv = strmap_get(&e->d->hooks.side.global_vars, name);
+    if (hv)
+        return sym_for_var(e, hv, s);
+    f = strmap_get(&e->d->new.global_fns, name);
     if (f)
         return sym_for_fn(e, f, s);
     struct var *v = strmap_get(&e->d->new.global_vars, name);
@@ -346,6 +356,95 @@ static void relocate_copy(struct emitter *e, struct copy *c)
     }
 }
 
+/* ---- the hook table ------------------------------------------------------ */
+
+/* Does the patch's code call into the hook side (lp_shadow_*, a helper of
+ * the hook file)?  Then it needs the runtime and its context. */
+static int uses_hooks(struct differ *d)
+{
+    if (!d->hooks.loaded)
+        return 0;
+    if (d->hooks.hook_unit)
+        return 1;
+    for (size_t i = 0; i < d->patch.n; i++) {
+        const struct fn *f = d->patch.v[i];
+        const struct elfobj_sec *s = &f->u->obj->secs[f->sec];
+        for (size_t k = 0; k < s->nrelas; k++) {
+            const struct elfobj_sym *y = &f->u->obj->syms[s->relas[k].sym];
+            if (y->shndx == SHN_UNDEF && (strmap_get(&d->hooks.side.global_fns, y->name) ||
+                                          strmap_get(&d->hooks.side.global_vars, y->name)))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void table_reloc(struct emitter *e, uint64_t base, uint64_t field, const struct lp_sym *s,
+                        int64_t addend)
+{
+    struct lp_reloc lr = {.offset = base + field,
+                          .section = LP_SEC_RODATA,
+                          .type = R_X86_64_64,
+                          .sym = add_sym(e, s),
+                          .addend = addend};
+    lp_writer_reloc(e->w, &lr);
+}
+
+/* The table at the start of .lp.rodata (lpatch_format.h): itself, the
+ * runtime's context, the declared callbacks.  Returns LP_HDR_HOOKS, or 0
+ * when the patch needs no hooks. */
+static uint32_t emit_hook_table(struct emitter *e, struct sbuf *summary)
+{
+    struct differ *d = e->d;
+    if (!uses_hooks(d))
+        return 0;
+    struct lp_hook_table t = {.magic = LP_HOOKS_MAGIC};
+    uint64_t base = lp_writer_append(e->w, LP_SEC_RODATA, &t, sizeof(t), 8);
+    assert(base == 0); /* first in .lp.rodata: revert finds it there */
+    struct lp_sym self = {.kind = LP_SYM_PATCH, .section = LP_SEC_RODATA, .value = base,
+                          .size = sizeof(t), .name = lp_writer_str(e->w, "lp__hook_table")};
+    table_reloc(e, base, offsetof(struct lp_hook_table, self), &self, 0);
+    struct var *ctx = strmap_get(&d->hooks.side.global_vars, LP_HOOK_CTX_SYMBOL);
+    struct lp_sym s;
+    memset(&s, 0, sizeof(s));
+    if (!ctx || ctx->size < sizeof(struct lp_hook_ctx) || !ctx->writable ||
+        sym_for_var(e, ctx, &s)) {
+        report_refuse(&d->rep, REFUSE_UNRESOLVED, LP_HOOK_CTX_SYMBOL, "",
+                      "the hook runtime has no writable %s of %zu bytes", LP_HOOK_CTX_SYMBOL,
+                      sizeof(struct lp_hook_ctx));
+        e->failed = 1;
+        return LP_HDR_HOOKS;
+    }
+    table_reloc(e, base, offsetof(struct lp_hook_table, ctx), &s, 0);
+    static const size_t field[] = {
+        [LP_HOOK_PRE_APPLY] = offsetof(struct lp_hook_table, pre_apply),
+        [LP_HOOK_POST_APPLY] = offsetof(struct lp_hook_table, post_apply),
+        [LP_HOOK_PRE_REVERT] = offsetof(struct lp_hook_table, pre_revert),
+        [LP_HOOK_POST_REVERT] = offsetof(struct lp_hook_table, post_revert),
+    };
+    for (unsigned k = LP_HOOK_PRE_APPLY; k <= LP_HOOK_POST_REVERT; k++) {
+        const struct hooks_decl *hd = &d->hooks.decl[k];
+        if (!hd->unit)
+            continue;
+        const struct elfobj_sec *sec = &hd->unit->obj->secs[hd->sec];
+        struct copy decl = {.u = hd->unit, .sec = hd->sec, .lps = LP_SEC_RODATA};
+        int64_t addend;
+        memset(&s, 0, sizeof(s));
+        if (resolve(e, &decl, &sec->relas[hd->rela], &s, &addend))
+            continue;
+        if (s.kind != LP_SYM_PATCH || s.section != LP_SEC_TEXT) {
+            report_refuse(&d->rep, REFUSE_UNRESOLVED, hooks_kind_name(k), "",
+                          "%s:%u: the callback must be a function of the hook file",
+                          d->hooks.file, hd->line);
+            e->failed = 1;
+            continue;
+        }
+        table_reloc(e, base, field[k], &s, addend);
+        sbuf_addf(summary, "callback %s (%s:%u)\n", hooks_kind_name(k), d->hooks.file, hd->line);
+    }
+    return LP_HDR_HOOKS;
+}
+
 static void add_func(struct emitter *e, struct fn *f, struct sbuf *summary)
 {
     struct differ *d = e->d;
@@ -388,6 +487,7 @@ int emit_write_patch(struct differ *d, const char *out, char *err, size_t errlen
     struct sbuf summary = {0};
     sbuf_addf(&summary, "livepatch for %s: %zu replaced, %zu added\n", d->module, d->nchanged,
               d->nadded);
+    uint32_t flags = emit_hook_table(&e, &summary);
     for (size_t i = 0; i < d->patch.n; i++)
         if (!d->patch.v[i]->is_cold)
             add_func(&e, d->patch.v[i], &summary);
@@ -398,7 +498,6 @@ int emit_write_patch(struct differ *d, const char *out, char *err, size_t errlen
     for (size_t i = 0; i < e.work.n; i++) /* grows while relocating */
         relocate_copy(&e, e.work.v[i]);
     const struct elfobj *om = d->old.mod, *nm = d->new.mod;
-    uint32_t flags = 0;
     if (om->eh.e_type == ET_DYN)
         flags |= LP_HDR_MODULE_PIC | (om->is_pie ? 0 : LP_HDR_MODULE_SHARED);
     lp_writer_header(e.w, flags, om->build_id, (uint32_t)om->build_id_len, nm->build_id,

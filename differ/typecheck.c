@@ -178,12 +178,24 @@ static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
     uint32_t first_bits = DWINFO_NONE;
     struct sbuf added = {0};
     int bits_ok = nn->tag == DW_TAG_structure_type;
+    size_t handled = 0; /* added members the hook file handles (LP_SHADOW_MEMBER) */
     /* Members by name: added, removed, moved, resized, retyped. */
     for (uint32_t nm = nn->child; nm != DWINFO_NONE; nm = N(c->n, nm)->next) {
         const struct dwinfo_node *m = N(c->n, nm);
         if (m->tag != DW_TAG_member)
             continue;
         uint32_t om = member_peer(c->n, n, nm, c->o, o);
+        if (om == DWINFO_NONE && *m->name && hooks_handles(&c->d->hooks, tn, nn->name, m->name)) {
+            /* The hook file reaches it through a shadow variable: nothing
+             * in the patch uses the object's bytes for it. */
+            handled++;
+            char note[512];
+            snprintf(note, sizeof(note),
+                     "%s: member '%s' added at %s is handled by shadow variables (%s)", tn,
+                     m->name, member_pos(m, pa, sizeof(pa)), c->d->hooks.file);
+            hooks_note(&c->d->hooks, &c->d->rep, note);
+            continue;
+        }
         if (om == DWINFO_NONE) {
             if (bits_ok && m->bit_size > 0 && bit_pos(m) >= 0) {
                 sbuf_addf(&added, "%s'%s' at %s", added.len ? ", " : "", member_name(m),
@@ -226,6 +238,13 @@ static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
             differ_msg(r, "%s: member '%s' removed", tn, m->name);
             return own(r, DIFF_LAYOUT, n, om, 1);
         }
+    }
+    if (on->byte_size != nn->byte_size && handled && first_bits == DWINFO_NONE &&
+        nn->byte_size > on->byte_size) {
+        /* It grew for members only shadow variables reach; every other
+         * member is where it was (checked above). */
+        sbuf_free(&added);
+        return 0;
     }
     if (on->byte_size != nn->byte_size) {
         if (first_bits != DWINFO_NONE) { /* the struct grows for its new bit-field */

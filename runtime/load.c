@@ -183,7 +183,7 @@ static int check_header(struct lp_patch *p, const Elf64_Shdr *sh, const unsigned
     if (memcmp(id, h->patch_id, 16) != 0)
         return lp_fail(err, "%s: %s: patch_id does not match the patch contents", p->name,
                        LP_SEC_HEADER_NAME);
-    uint32_t known = LP_HDR_MODULE_PIC | LP_HDR_MODULE_SHARED;
+    uint32_t known = LP_HDR_MODULE_PIC | LP_HDR_MODULE_SHARED | LP_HDR_HOOKS;
     if (h->flags & ~known)
         return lp_fail(err, "%s: %s: unknown flags 0x%x", p->name, LP_SEC_HEADER_NAME,
                        h->flags & ~known);
@@ -363,8 +363,45 @@ static int check_reloc(struct lp_patch *p, uint32_t i, char *err)
     return 0;
 }
 
+/* LP_HDR_HOOKS: the table at the start of .lp.rodata, each field after the
+ * magic filled by at most one R_X86_64_64 against a patch symbol in the
+ * right section (self: the table; ctx: writable data; callbacks: text). */
+static int check_hooks(struct lp_patch *p, char *err)
+{
+    if (!(p->hdr->flags & LP_HDR_HOOKS))
+        return 0;
+    const struct lp_hook_table *t = (const void *)p->sec[LP_SEC_RODATA].data;
+    if (p->sec[LP_SEC_RODATA].size < sizeof(*t) || !t ||
+        memcmp(t->magic, LP_HOOKS_MAGIC, sizeof(t->magic)))
+        return lp_fail(err, "%s: %s: the hook table is missing", p->name, LP_SEC_RODATA_NAME);
+    int seen[sizeof(*t) / 8] = {0};
+    for (uint32_t i = 0; i < p->hdr->nrelocs; i++) {
+        const struct lp_reloc *r = &p->relocs[i];
+        if (r->section != LP_SEC_RODATA || r->offset >= sizeof(*t))
+            continue;
+        const struct lp_sym *s = &p->syms[r->sym];
+        size_t field = r->offset / 8;
+        uint32_t want = field == 1 ? LP_SEC_RODATA : field == 2 ? 0 : LP_SEC_TEXT;
+        int ok = r->offset % 8 == 0 && field >= 1 && field <= 6 && r->type == R_X86_64_64 &&
+                 s->kind == LP_SYM_PATCH && !seen[field] &&
+                 (want ? s->section == want
+                       : (s->section == LP_SEC_DATA || s->section == LP_SEC_BSS));
+        if (field == 1 && ok)
+            ok = s->value + (uint64_t)r->addend == 0;
+        if (!ok)
+            return lp_fail(err, "%s: %s[%u]: not a valid hook table entry", p->name,
+                           LP_SEC_RELOCS_NAME, i);
+        seen[field] = 1;
+    }
+    if (!seen[1] || !seen[2])
+        return lp_fail(err, "%s: the hook table lacks its own address or its context", p->name);
+    return 0;
+}
+
 static int check_contents(struct lp_patch *p, char *err)
 {
+    if (check_hooks(p, err) < 0)
+        return -1;
     for (uint32_t i = 0; i < p->hdr->nfuncs; i++)
         if (check_func(p, i, err) < 0)
             return -1;

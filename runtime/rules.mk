@@ -1,7 +1,7 @@
 # runtime/: liblivepatch (static, shared, and a sanitizer build for tests).
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 CFLAGS_runtime := -fPIC
-PUBLIC_runtime := runtime/liblivepatch.h runtime/lpatch_format.h runtime/lpstate.h runtime/lp_entry.h
+PUBLIC_runtime := runtime/livepatch-hooks.h runtime/liblivepatch.h runtime/lpatch_format.h runtime/lpstate.h runtime/lp_entry.h
 USES_runtime :=
 LIBLP_A   := $(BUILD)/lib/liblivepatch.a
 LIBLP_SO  := $(BUILD)/lib/liblivepatch.so
