@@ -18,6 +18,7 @@
  */
 #include "apply.h"
 #include "entries.h"
+#include "hooks.h"
 #include "image.h"
 #include "lp_entry.h"
 #include "pause.h"
@@ -72,6 +73,9 @@ static int gone_during(pid_t pid, int rc, const char *what, char *err)
     return LPA_USAGE;
 }
 
+static int revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struct lpa_stats *st,
+                  char *id_out, char *err, int callbacks);
+
 /* ---- apply ------------------------------------------------------------ */
 
 int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const struct lpa_opts *o,
@@ -80,6 +84,9 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     memset(st, 0, sizeof *st);
     lpa_test_target(pid);
     uint64_t t_start = lpa_now_ns();
+    int post_failed = 0;
+    char post_id[33];
+    char post_err[LP_ERR_MAX];
     /* Real-time for the whole command: busy target threads would otherwise
      * delay every wake-up of lpatch by a scheduler tick (measured: pause
      * 64 threads 64-122 ms vs under 1 ms). */
@@ -125,6 +132,15 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     st->image_addr = image;
     st->image_size = lay.size;
     st->prep_ns = lpa_now_ns() - t_start;
+    struct lp_hook_table hooks;
+    int has_hooks = lpa_hooks_read(t.memfd, image, lay.exec_size, lay.size, &hooks);
+    if ((lp_patch_header(p)->flags & LP_HDR_HOOKS) && !has_hooks) {
+        lpa_err(err, "process %d: the patch's hook table did not arrive in the image", (int)pid);
+        rc = LPA_REFUSED;
+        lpa_image_unmap(pid, insn, image, lay.size, o);
+        lpa_safety_free(sf);
+        goto out_close;
+    }
 
     /* Redirections and the record, computed before the pause. */
     const struct lp_header *h = lp_patch_header(p);
@@ -196,6 +212,14 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     rec.applied_at = (uint64_t)time(NULL);
     memcpy(rec.module, t.mod->path, sizeof rec.module - 1);
     snprintf(rec.source, sizeof rec.source, "%s", source);
+
+    if (has_hooks) {
+        /* The store's address goes into the state header with the record;
+         * a veto leaves it (an empty store) for the next patch. */
+        rc = lpa_hooks_run(pid, t.memfd, insn, &t.state, &hooks, LP_HOOK_PRE_APPLY, o, err);
+        if (rc != LPA_OK)
+            goto out_unmap;
+    }
 
     /* Before the pause: record "applying", and write the pads no thread can
      * reach yet (their entry is still the 2-byte NOP).  Live pads (of
@@ -270,6 +294,12 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     lpa_finish_pause(&w, st, tw_end);
     lpa_test_point("released");
     sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    if (rc == LPA_OK && has_hooks &&
+        lpa_hooks_run(pid, t.memfd, insn, &t.state, &hooks, LP_HOOK_POST_APPLY, o, post_err) !=
+            LPA_OK) {
+        post_failed = 1; /* applied: reverted below, once this target is closed */
+        lp_hex(h->patch_id, 16, post_id);
+    }
 out_drop:
     if (rc != LPA_OK) { /* dead pads back, record gone: the process as it was */
         char e2[LP_ERR_MAX];
@@ -291,6 +321,16 @@ out_unmap:
 out_close:
     lpa_target_close(&t);
     lpa_fifo_restore(&ss);
+    if (post_failed) { /* the process as it was: the patch comes out again */
+        struct lpa_stats rst;
+        char rid[33], rerr[LP_ERR_MAX];
+        int rr = revert(pid, post_id, o, &rst, rid, rerr, 0);
+        if (rr == LPA_OK)
+            lpa_err(err, "%s; the patch was reverted", post_err);
+        else
+            lpa_err(err, "%s; reverting the patch failed too: %s", post_err, rerr);
+        rc = LPA_REFUSED;
+    }
     return gone_during(pid, rc, "apply", err);
 }
 
@@ -324,8 +364,8 @@ static struct lps_patch *dependent(struct lpa_state *s, struct lps_patch *p)
     return NULL;
 }
 
-int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struct lpa_stats *st,
-               char *id_out, char *err)
+static int revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struct lpa_stats *st,
+                  char *id_out, char *err, int callbacks)
 {
     memset(st, 0, sizeof *st);
     lpa_test_target(pid);
@@ -409,6 +449,15 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
     lpa_safety_stacks(sf, &t.maps);
     lpa_safety_warm(sf);
 
+    struct lp_hook_table hooks;
+    int has_hooks = callbacks && p->status == LPS_APPLIED &&
+                    lpa_hooks_read(t.memfd, p->image_addr, p->exec_size, p->image_size, &hooks);
+    if (has_hooks) {
+        rc = lpa_hooks_run(pid, t.memfd, insn, &t.state, &hooks, LP_HOOK_PRE_REVERT, o, err);
+        if (rc != LPA_OK)
+            goto out_free;
+    }
+
     /* Record "reverting" before the pause: a crash from here on leaves a
      * record that a later revert completes (restoring bytes is idempotent). */
     uint32_t was = p->status;
@@ -462,6 +511,14 @@ int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struc
         lpa_err(err, "process %d: writing code: %s (patch left 'reverting'; run revert again)",
                 (int)pid, strerror(errno));
     }
+    if (rc == LPA_OK && has_hooks) {
+        /* Old code everywhere again; the image is still mapped.  A failure
+         * here cannot be undone by re-applying: report it, revert stays. */
+        char herr[LP_ERR_MAX];
+        if (lpa_hooks_run(pid, t.memfd, insn, &t.state, &hooks, LP_HOOK_POST_REVERT, o, herr) !=
+            LPA_OK)
+            fprintf(stderr, "lpatch: warning: %s (the patch is reverted)\n", herr);
+    }
     if (rc == LPA_OK && !keep) /* no thread is in it and none can enter it now */
         lpa_image_unmap(pid, insn, image, size, o);
     st->image_kept = keep;
@@ -475,4 +532,10 @@ out_close:
     lpa_target_close(&t);
     lpa_fifo_restore(&ss);
     return gone_during(pid, rc, "revert", err);
+}
+
+int lpa_revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, struct lpa_stats *st,
+               char *id_out, char *err)
+{
+    return revert(pid, id_prefix, o, st, id_out, err, 1);
 }

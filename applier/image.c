@@ -97,6 +97,29 @@ static int relocate_near(struct lpa_target *t, const struct lp_layout *lay, int 
     return lp_relocate(t->patch, lay, &lt, img, err);
 }
 
+/* A patch with hooks: its context (in the relocated image about to be
+ * written at `at`) learns where the shadow store is. */
+static int fill_hook_ctx(struct lpa_target *t, const struct lp_layout *lay, uint8_t *img,
+                         uint64_t at, char *err)
+{
+    if (!(lp_patch_header(t->patch)->flags & LP_HDR_HOOKS))
+        return 0;
+    struct lp_hook_table tab;
+    if (lay->rodata_off != lay->exec_size || lay->size < lay->rodata_off + sizeof(tab))
+        return lpa_err(err, "the patch's hook table is not where it must be");
+    memcpy(&tab, img + lay->rodata_off, sizeof(tab));
+    if (tab.self != at + lay->rodata_off || tab.ctx < at + lay->data_off ||
+        tab.ctx + sizeof(struct lp_hook_ctx) > at + lay->got_off)
+        return lpa_err(err, "the patch's hook table does not point into its own data");
+    struct lp_hook_ctx ctx;
+    memcpy(&ctx, img + (tab.ctx - at), sizeof(ctx));
+    ctx.shadow_arena = lpa_state_hdr(&t->state)->shadow_arena;
+    ctx.shadow_arena_size = LP_SHADOW_ARENA_SIZE;
+    ctx.veto_msg = 0;
+    memcpy(img + (tab.ctx - at), &ctx, sizeof(ctx));
+    return 0;
+}
+
 /* Map the relocated image near the module; one thread held briefly.  The
  * image is relocated before the thread is held: resolving symbols reads
  * ELF files and the link map, which the held thread need not wait for. */
@@ -125,6 +148,20 @@ int lpa_image_map(struct lpa_target *t, const struct lp_layout *lay, uint64_t in
         if (!t->state.addr)
             goto out;
     }
+    if ((lp_patch_header(t->patch)->flags & LP_HDR_HOOKS) && !lpa_state_hdr(&t->state)->shadow_arena) {
+        /* The shadow store every patch with hooks shares; recorded with the
+         * state when the record is stored. */
+        int64_t a = rcall(&w, insn, SYS_mmap, 0, LP_SHADOW_ARENA_SIZE, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, (uint64_t)-1, 0, err);
+        if (a == INT64_MIN)
+            goto out;
+        if (a < 0 && a > -4096) {
+            lpa_err(err, "process %d: remote mmap of the shadow store: %s", (int)t->pid,
+                    strerror((int)-a));
+            goto out;
+        }
+        lpa_state_hdr(&t->state)->shadow_arena = (uint64_t)a;
+    }
     for (int attempt = 0; attempt < 4; attempt++) {
         if (attempt && relocate_near(t, lay, 1, img, &hint, err) != 0)
             goto out;
@@ -142,6 +179,10 @@ int lpa_image_map(struct lpa_target *t, const struct lp_layout *lay, uint64_t in
         if ((uint64_t)a != hint) { /* kernel without MAP_FIXED_NOREPLACE */
             rcall(&w, insn, SYS_munmap, (uint64_t)a, lay->size, 0, 0, 0, 0, err);
             continue;
+        }
+        if (fill_hook_ctx(t, lay, img, hint, err) != 0) {
+            rcall(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
+            goto out;
         }
         if (lpa_mem_write(t->memfd, hint, img, lay->size) != 0) {
             lpa_err(err, "process %d: writing the patch image: %s", (int)t->pid, strerror(errno));

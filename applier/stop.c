@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -519,6 +520,147 @@ int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint6
     }
     *ret = (int64_t)r.rax;
     return 0;
+}
+
+/* ---- a function call in a held thread ----------------------------------- */
+
+#ifndef PTRACE_GETSIGMASK
+#define PTRACE_GETSIGMASK 0x420a
+#define PTRACE_SETSIGMASK 0x420b
+#endif
+#ifndef NT_X86_XSTATE
+#define NT_X86_XSTATE 0x202
+#endif
+
+/* The thread's extended FP/vector state (what a C function may clobber
+ * besides the general registers): XSAVE area, or the legacy FXSAVE one. */
+struct fpstate {
+    uint8_t buf[16384];
+    struct iovec iov;
+    int legacy;
+};
+
+static int fp_save(pid_t tid, struct fpstate *f)
+{
+    f->iov.iov_base = f->buf;
+    f->iov.iov_len = sizeof(f->buf);
+    f->legacy = 0;
+    if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &f->iov) == 0)
+        return 0;
+    f->legacy = 1;
+    return ptrace(PTRACE_GETFPREGS, tid, 0, f->buf);
+}
+
+static int fp_restore(pid_t tid, struct fpstate *f)
+{
+    if (f->legacy)
+        return ptrace(PTRACE_SETFPREGS, tid, 0, f->buf);
+    return ptrace(PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &f->iov);
+}
+
+static int fault_signal(int sig)
+{
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
+           sig == SIGSYS || sig == SIGABRT;
+}
+
+int lpa_rcall(struct lpa_world *w, size_t ti, int memfd, const struct lpa_rcall *c, uint64_t *ret,
+              char *err)
+{
+    assert(ti < w->n && w->t[ti].stopped); /* only a held thread runs code for us */
+    assert(c->stack_top % 16 == 0 && c->stack_top > 64);
+    pid_t tid = w->t[ti].tid;
+    struct user_regs_struct saved, r;
+    uint64_t saved_mask = 0, all = ~0ull;
+    struct fpstate *fp = malloc(sizeof(*fp));
+    if (!fp)
+        return lpa_err(err, "out of memory");
+    if (ptrace(PTRACE_GETREGS, tid, 0, &saved) != 0 ||
+        ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(saved_mask), &saved_mask) != 0 ||
+        fp_save(tid, fp) != 0) {
+        lpa_err(err, "thread %d: saving its state: %s", (int)tid, strerror(errno));
+        free(fp);
+        return -1;
+    }
+    r = saved;
+    r.rip = c->fn;
+    r.rsp = c->stack_top - 8; /* as after a call: (rsp + 8) % 16 == 0 */
+    r.rdi = c->arg;
+    r.rax = 0;
+    r.orig_rax = (uint64_t)-1; /* no syscall restart on the way out of the stop */
+    r.eflags &= ~0x400ull;     /* DF clear, as the ABI wants at a call */
+    int rc = LPA_RCALL_OK;
+    if (lpa_mem_write(memfd, r.rsp, &c->ret_addr, 8) != 0 ||
+        ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(all), &all) != 0 ||
+        ptrace(PTRACE_SETREGS, tid, 0, &r) != 0 || ptrace(PTRACE_CONT, tid, 0, 0) != 0) {
+        lpa_err(err, "thread %d: starting the call: %s", (int)tid, strerror(errno));
+        rc = -1;
+        goto restore;
+    }
+    uint64_t deadline = lpa_now_ns() + (uint64_t)c->timeout_ms * 1000000ull;
+    for (;;) {
+        pid_t got;
+        int st;
+        if (wait_bounded(tid, &got, &st, deadline) != 0) {
+            /* It runs on: interrupt it where it is. */
+            uint64_t d2 = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
+            if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 ||
+                wait_bounded(tid, &got, &st, d2) != 0) {
+                lpa_err(err, "thread %d: a call that did not return cannot be stopped", (int)tid);
+                free(fp);
+                return -1; /* cannot restore a running thread */
+            }
+            if (WIFEXITED(st) || WIFSIGNALED(st))
+                goto gone;
+            struct user_regs_struct at;
+            ptrace(PTRACE_GETREGS, tid, 0, &at);
+            lpa_err(err, "did not return within %d ms (stopped at %#llx)", c->timeout_ms,
+                    (unsigned long long)at.rip);
+            rc = LPA_RCALL_HANG;
+            break;
+        }
+        if (WIFEXITED(st) || WIFSIGNALED(st))
+            goto gone;
+        if (!WIFSTOPPED(st))
+            continue;
+        if ((st >> 16) != 0) { /* group-stop or an event: let it run on */
+            if (ptrace(PTRACE_CONT, tid, 0, 0) != 0)
+                goto gone;
+            continue;
+        }
+        int sig = WSTOPSIG(st);
+        struct user_regs_struct at;
+        if (ptrace(PTRACE_GETREGS, tid, 0, &at) != 0)
+            goto gone;
+        if (sig == SIGSEGV && at.rip == c->ret_addr) { /* returned into no-exec memory */
+            *ret = at.rax;
+            break;
+        }
+        if (fault_signal(sig)) {
+            lpa_err(err, "crashed: %s at %#llx", strsignal(sig), (unsigned long long)at.rip);
+            rc = LPA_RCALL_CRASH;
+            break;
+        }
+        w->t[ti].sig = sig; /* not ours: hand it back on release */
+        if (ptrace(PTRACE_CONT, tid, 0, 0) != 0)
+            goto gone;
+    }
+restore:
+    /* Everything back, then out of the stop without the signal it got. */
+    if (ptrace(PTRACE_SETREGS, tid, 0, &saved) != 0 || fp_restore(tid, fp) != 0 ||
+        ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(saved_mask), &saved_mask) != 0) {
+        lpa_err(err, "thread %d: restoring its state: %s", (int)tid, strerror(errno));
+        free(fp);
+        return -1;
+    }
+    free(fp);
+    if (restop(w, ti, lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull) != 0)
+        return lpa_err(err, "thread %d: after the call: %s", (int)tid, strerror(errno));
+    return rc;
+gone:
+    drop_thread(w, tid);
+    free(fp);
+    return lpa_err(err, "process %d exited during a call", (int)w->pid);
 }
 
 int lpa_find_syscall_insn(pid_t pid, int memfd, uint64_t *insn, char *err)

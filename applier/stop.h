@@ -53,6 +53,21 @@ void lpa_release(struct lpa_world *w);
 int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint64_t args[6],
              int64_t *ret, char *err);
 
+/* Call a function in held thread `ti`: fn(arg) on the stack below
+ * stack_top (16-byte aligned), returning to ret_addr, which must be
+ * mapped but not executable (the return is the fault there).  Registers,
+ * FP/vector state and signal mask are saved and restored; all signals are
+ * blocked during the call.  0 (LPA_RCALL_OK) with *ret = rax; LPA_RCALL_CRASH
+ * or LPA_RCALL_HANG (after timeout_ms) with err saying how, the thread
+ * restored and held again; -1 on other errors (the process died). */
+struct lpa_rcall {
+    uint64_t fn, arg, stack_top, ret_addr;
+    int timeout_ms;
+};
+enum { LPA_RCALL_OK = 0, LPA_RCALL_CRASH = 1, LPA_RCALL_HANG = 2 };
+int lpa_rcall(struct lpa_world *w, size_t ti, int memfd, const struct lpa_rcall *c, uint64_t *ret,
+              char *err);
+
 /* Single-step held thread `ti` once; its new IP in *rip.  -1 if it
  * blocked (it is stopped again) or died. */
 int lpa_step(struct lpa_world *w, size_t ti, uint64_t *rip);

@@ -55,7 +55,8 @@ struct lps_header {
     uint64_t size;     /* bytes of the whole area (the mapping) */
     uint64_t next_seq; /* sequence number for the next applied patch */
     uint64_t checksum; /* XXH3-64 of header (checksum as 0) + `used` record bytes */
-    uint8_t reserved[16];
+    uint64_t shadow_arena; /* the shadow store (lpatch_format.h), 0 until a patch with hooks */
+    uint8_t reserved[8];
 };
 
 /* One redirected function of an applied patch (new functions are not listed). */
