@@ -243,6 +243,12 @@ static int sym_for_undef(struct emitter *e, struct unit *u, const char *name, st
         s->kind = LP_SYM_DYNAMIC;
         return 0;
     }
+    if (u->side == &e->d->hooks.side) {
+        /* The hook file may call what the process has loaded (libc) even
+         * if the module never imported it: lpatch resolves it by name. */
+        s->kind = LP_SYM_DYNAMIC;
+        return 0;
+    }
     if (report_accepted(&e->d->rep, REFUSE_UNRESOLVED, name)) {
         unresolved(e, u, name, "defined in neither build's module nor imported; resolved by name");
         e->failed = 0;

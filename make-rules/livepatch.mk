@@ -28,10 +28,12 @@ livepatch_saved_goal := $(.DEFAULT_GOAL)
 # (-fplugin=livepatch is GCC's plugin directory).
 livepatch_top := $(patsubst %/,%,$(dir $(livepatch_mk_dir)))
 ifneq ($(wildcard $(livepatch_top)/gcc-plugin/lpmeta.h),)
+LIVEPATCH_HOOKS_INCLUDE ?= $(livepatch_top)/runtime
 LIVEPATCH_PLUGIN ?= $(livepatch_top)/build/livepatch.so
 LPDIFF ?= $(livepatch_top)/build/bin/lpdiff
 LPATCH ?= $(livepatch_top)/build/bin/lpatch
 else
+LIVEPATCH_HOOKS_INCLUDE ?= $(abspath $(livepatch_mk_dir)/../../include/livepatch)
 LIVEPATCH_PLUGIN ?= livepatch
 LPDIFF ?= lpdiff
 LPATCH ?= lpatch
@@ -57,6 +59,14 @@ OLD_BUILD         ?=
 # A secret key (lpatch keygen NAME: NAME.sec): sign every patch and the
 # manifest (FILE.sig).  Relative to where make ran, as the tools are.
 LIVEPATCH_SIGN_KEY ?=
+# LIVEPATCH_HOOKS=fix.c: a hook file (callbacks, shadow variables; see
+# livepatch-hooks.h) linked into the patch, compiled with -I of the NEW
+# tree and LIVEPATCH_HOOKS_CFLAGS.  One module.
+LIVEPATCH_HOOKS ?=
+LIVEPATCH_HOOKS_CFLAGS ?=
+# Where livepatch-hooks.h is, for sources that use shadow variables
+# (CPPFLAGS += -I$(LIVEPATCH_HOOKS_INCLUDE)); exported to the builds.
+export LIVEPATCH_HOOKS_INCLUDE
 livepatch_file = $(if $(1),$(if $(filter /%,$(1)),$(1),$(abspath \
     $(or $(if $(PWD),$(wildcard $(PWD)/$(1))),$(CURDIR)/$(1)))))
 
@@ -88,6 +98,8 @@ livepatch_run = LP_MODULES=$(call livepatch_q,$(strip $(LIVEPATCH_MODULES))) \
     LP_LPATCH=$(call livepatch_q,$(call livepatch_tool,$(LPATCH))) \
     LP_LPDIFF_FLAGS=$(call livepatch_q,$(LIVEPATCH_LPDIFF_FLAGS)) \
     LP_SIGN_KEY=$(call livepatch_q,$(call livepatch_file,$(LIVEPATCH_SIGN_KEY))) \
+    LP_HOOKS=$(call livepatch_q,$(call livepatch_file,$(LIVEPATCH_HOOKS))) \
+    LP_HOOKS_CFLAGS=$(call livepatch_q,$(LIVEPATCH_HOOKS_CFLAGS)) \
     LP_VERBOSE=$(call livepatch_q,$(LIVEPATCH_VERBOSE)) \
     sh $(livepatch_mk_dir)/livepatch.sh
 

@@ -313,8 +313,16 @@ cmd_livepatch() {
         # globbed (--accept CODE:*)
         set -f
         # shellcheck disable=SC2086
-        "$LP_LPDIFF" ${LP_LPDIFF_FLAGS:-} --old "$old_dir" --new "$new_dir" --module "$m" \
-            -o "$patch" --report "$report" || rc=$?
+        if [ -n "${LP_HOOKS:-}" ]; then
+            # shellcheck disable=SC2086
+            "$LP_LPDIFF" ${LP_LPDIFF_FLAGS:-} --hooks "$LP_HOOKS" \
+                --hooks-cflags "-I$new_dir ${LP_HOOKS_CFLAGS:-}" --old "$old_dir" \
+                --new "$new_dir" --module "$m" -o "$patch" --report "$report" || rc=$?
+        else
+            # shellcheck disable=SC2086
+            "$LP_LPDIFF" ${LP_LPDIFF_FLAGS:-} --old "$old_dir" --new "$new_dir" --module "$m" \
+                -o "$patch" --report "$report" || rc=$?
+        fi
         set +f
         case $rc in
         0)
