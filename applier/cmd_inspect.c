@@ -26,17 +26,28 @@ static const char *status_name(uint32_t s)
                                 : "unknown";
 }
 
-static void list_one(const struct cli *c, pid_t pid, struct lpa_state *s)
+static void list_one(const struct cli *c, pid_t pid, int memfd, struct lpa_state *s)
 {
     char comm[32];
     lpa_comm(pid, comm, sizeof comm);
+    /* Shadow variables attached now (the store's head), -1 without a store. */
+    long long shadows = -1;
+    struct lp_shadow_head head;
+    if (lpa_state_hdr(s)->shadow_arena &&
+        lpa_mem_read(memfd, lpa_state_hdr(s)->shadow_arena, &head, sizeof(head)) == 0)
+        shadows = (long long)head.nlive;
     if (c->json) {
         printf("{\"pid\":%d,\"comm\":", (int)pid);
         lpcli_json_print(stdout, comm);
+        if (shadows >= 0)
+            printf(",\"shadow_variables\":%lld", shadows);
         printf(",\"patches\":[");
     } else {
-        printf("process %d (%s): %u patch%s\n", (int)pid, comm, lpa_state_hdr(s)->npatches,
+        printf("process %d (%s): %u patch%s", (int)pid, comm, lpa_state_hdr(s)->npatches,
                lpa_state_hdr(s)->npatches == 1 ? "" : "es");
+        if (shadows >= 0)
+            printf(", %lld shadow variable%s", shadows, shadows == 1 ? "" : "s");
+        printf("\n");
     }
     int first = 1;
     for (struct lps_patch *p = lpa_state_next(s, NULL); p; p = lpa_state_next(s, p)) {
@@ -91,7 +102,7 @@ static int list_if_patched(pid_t pid, void *ctx)
         return 0;
     struct lpa_state s;
     if (lpa_state_load(pid, fd, &s, err) == 0 && lpa_state_hdr(&s)->npatches)
-        list_one(ctx, pid, &s);
+        list_one(ctx, pid, fd, &s);
     lpa_state_free(&s);
     close(fd);
     return 0;
@@ -114,7 +125,7 @@ int cmd_list(struct cli *c)
     struct lpa_target t;
     int rc = lpa_target_open(&t, pid, err);
     if (rc == 0)
-        list_one(c, pid, &t.state);
+        list_one(c, pid, t.memfd, &t.state);
     else
         fail(rc, "list: %s", err);
     lpa_target_close(&t);

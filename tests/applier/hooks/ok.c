@@ -1,0 +1,15 @@
+/* Hooks that let the patch go ahead; shadows freed at revert. */
+#include "livepatch-hooks.h"
+
+struct conn {
+    int id;
+    int hits;
+    int bonus;
+};
+LP_SHADOW_MEMBER(struct conn, bonus);
+
+static void free_bonus(void)
+{
+    lp_shadow_free_all(1, NULL);
+}
+LP_POST_REVERT(free_bonus);
