@@ -290,7 +290,11 @@ int hooks_handles(const struct hooks *h, const char *type, const char *type_tag,
         size_t tl = (size_t)(dot - m);
         if (strcmp(dot + 1, member))
             continue;
-        if ((strlen(type) == tl && !strncmp(m, type, tl)) ||
+        /* "ENTITY (anonymous struct)": a typedef of an untagged struct is
+         * named by the typedef. */
+        const char *paren = strstr(type, " (anonymous ");
+        size_t nl = paren ? (size_t)(paren - type) : strlen(type);
+        if ((nl == tl && !strncmp(m, type, tl)) ||
             (*type_tag && strlen(type_tag) == tl && !strncmp(m, type_tag, tl)))
             return 1;
     }
