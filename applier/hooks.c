@@ -49,17 +49,55 @@ int lpa_hooks_read(int memfd, uint64_t image, uint64_t exec_size, uint64_t image
     if (exec_size + sizeof(*out) > image_size || lpa_mem_read(memfd, at, out, sizeof(*out)) != 0)
         return 0;
     return !memcmp(out->magic, LP_HOOKS_MAGIC, sizeof(out->magic)) && out->self == at &&
-           out->ctx >= image + exec_size && out->ctx + sizeof(struct lp_hook_ctx) <= image + image_size;
+           out->ctx >= image + exec_size &&
+           out->ctx + sizeof(struct lp_hook_ctx) <= image + image_size;
 }
 
 static const char *const unsafe_names[] = {
-    "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
-    "aligned_alloc", "valloc", "pvalloc", "malloc_trim", "malloc_usable_size", "malloc_info",
-    "malloc_stats", "mallinfo", "mallinfo2", "mallopt", "__libc_malloc", "__libc_free",
-    "__libc_calloc", "__libc_realloc", "__libc_memalign", "__libc_valloc", "__libc_pvalloc",
-    "fork", "_Fork", "__libc_fork", "vfork", "pthread_create", "dlopen", "dlclose", "dlsym",
-    "dlvsym", "dladdr", "dladdr1", "dlinfo", "dlmopen", "dlerror", "dl_iterate_phdr",
-    "__libc_dlopen_mode", "__libc_dlsym", "__libc_dlvsym", "__libc_dlclose", "__tls_get_addr",
+    "malloc",
+    "free",
+    "calloc",
+    "realloc",
+    "reallocarray",
+    "memalign",
+    "posix_memalign",
+    "aligned_alloc",
+    "valloc",
+    "pvalloc",
+    "malloc_trim",
+    "malloc_usable_size",
+    "malloc_info",
+    "malloc_stats",
+    "mallinfo",
+    "mallinfo2",
+    "mallopt",
+    "__libc_malloc",
+    "__libc_free",
+    "__libc_calloc",
+    "__libc_realloc",
+    "__libc_memalign",
+    "__libc_valloc",
+    "__libc_pvalloc",
+    "fork",
+    "_Fork",
+    "__libc_fork",
+    "vfork",
+    "pthread_create",
+    "dlopen",
+    "dlclose",
+    "dlsym",
+    "dlvsym",
+    "dladdr",
+    "dladdr1",
+    "dlinfo",
+    "dlmopen",
+    "dlerror",
+    "dl_iterate_phdr",
+    "__libc_dlopen_mode",
+    "__libc_dlsym",
+    "__libc_dlvsym",
+    "__libc_dlclose",
+    "__tls_get_addr",
 };
 
 static int unsafe_name(const char *n)
@@ -95,8 +133,7 @@ static int borrow_check(pid_t pid, pid_t tid, const struct user_regs_struct *r, 
     if (arena) {
         uint64_t lock = 0;
         if (lpa_mem_read(memfd, arena + offsetof(struct lp_shadow_head, lock), &lock, 8) == 0 &&
-            lock && lock == r->fs_base)
-        {
+            lock && lock == r->fs_base) {
             snprintf(why, LP_ERR_MAX, "thread %d holds the shadow store's lock", (int)tid);
             return 1;
         }
@@ -204,8 +241,7 @@ static void backoff(const struct lpa_opts *o, int attempt)
 }
 
 int lpa_hooks_run(pid_t pid, int memfd, uint64_t insn, const struct lpa_state *st,
-                  const struct lp_hook_table *t, unsigned kind, const struct lpa_opts *o,
-                  char *err)
+                  const struct lp_hook_table *t, unsigned kind, const struct lpa_opts *o, char *err)
 {
     uint64_t fn = table_fn(t, kind);
     if (!fn)

@@ -148,7 +148,8 @@ int lpa_image_map(struct lpa_target *t, const struct lp_layout *lay, uint64_t in
         if (!t->state.addr)
             goto out;
     }
-    if ((lp_patch_header(t->patch)->flags & LP_HDR_HOOKS) && !lpa_state_hdr(&t->state)->shadow_arena) {
+    if ((lp_patch_header(t->patch)->flags & LP_HDR_HOOKS) &&
+        !lpa_state_hdr(&t->state)->shadow_arena) {
         /* The shadow store every patch with hooks shares; recorded with the
          * state when the record is stored. */
         int64_t a = rcall(&w, insn, SYS_mmap, 0, LP_SHADOW_ARENA_SIZE, PROT_READ | PROT_WRITE,

@@ -604,8 +604,7 @@ int lpa_rcall(struct lpa_world *w, size_t ti, int memfd, const struct lpa_rcall 
         if (wait_bounded(tid, &got, &st, deadline) != 0) {
             /* It runs on: interrupt it where it is. */
             uint64_t d2 = lpa_now_ns() + (uint64_t)w->timeout_ms * 1000000ull;
-            if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 ||
-                wait_bounded(tid, &got, &st, d2) != 0) {
+            if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 || wait_bounded(tid, &got, &st, d2) != 0) {
                 lpa_err(err, "thread %d: a call that did not return cannot be stopped", (int)tid);
                 free(fp);
                 return -1; /* cannot restore a running thread */

@@ -407,8 +407,11 @@ static uint32_t emit_hook_table(struct emitter *e, struct sbuf *summary)
     struct lp_hook_table t = {.magic = LP_HOOKS_MAGIC};
     uint64_t base = lp_writer_append(e->w, LP_SEC_RODATA, &t, sizeof(t), 8);
     assert(base == 0); /* first in .lp.rodata: revert finds it there */
-    struct lp_sym self = {.kind = LP_SYM_PATCH, .section = LP_SEC_RODATA, .value = base,
-                          .size = sizeof(t), .name = lp_writer_str(e->w, "lp__hook_table")};
+    struct lp_sym self = {.kind = LP_SYM_PATCH,
+                          .section = LP_SEC_RODATA,
+                          .value = base,
+                          .size = sizeof(t),
+                          .name = lp_writer_str(e->w, "lp__hook_table")};
     table_reloc(e, base, offsetof(struct lp_hook_table, self), &self, 0);
     struct var *ctx = strmap_get(&d->hooks.side.global_vars, LP_HOOK_CTX_SYMBOL);
     struct lp_sym s;
@@ -440,8 +443,8 @@ static uint32_t emit_hook_table(struct emitter *e, struct sbuf *summary)
             continue;
         if (s.kind != LP_SYM_PATCH || s.section != LP_SEC_TEXT) {
             report_refuse(&d->rep, REFUSE_UNRESOLVED, hooks_kind_name(k), "",
-                          "%s:%u: the callback must be a function of the hook file",
-                          d->hooks.file, hd->line);
+                          "%s:%u: the callback must be a function of the hook file", d->hooks.file,
+                          hd->line);
             e->failed = 1;
             continue;
         }

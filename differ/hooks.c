@@ -62,6 +62,7 @@ static int find_kit(char **obj, char **inc, char *err, size_t errlen)
                  env);
         free(*obj);
         free(*inc);
+        *obj = *inc = NULL;
         return -1;
     }
     char exe[PATH_MAX];
@@ -142,8 +143,14 @@ static int compile(struct hooks *h, const char *src, const char *inc, char **out
     VEC(char *) argv = {0};
     VEC(char *) owned = {0};
     VEC_PUSH(argv, (char *)(cc && *cc ? cc : "gcc"));
-    static const char *const fixed[] = {"-c", "-O2", "-g", "-fPIC", "-fno-stack-protector",
-                                        "-fno-common", "-ffunction-sections", "-fdata-sections"};
+    static const char *const fixed[] = {"-c",
+                                        "-O2",
+                                        "-g",
+                                        "-fPIC",
+                                        "-fno-stack-protector",
+                                        "-fno-common",
+                                        "-ffunction-sections",
+                                        "-fdata-sections"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         VEC_PUSH(argv, (char *)fixed[i]);
     char *iflag = xasprintf("-I%s", inc);
@@ -195,8 +202,8 @@ static int read_decls(struct hooks *h, struct unit *u, char *err, size_t errlen)
         }
         struct hooks_decl *prev = &h->decl[d.kind];
         if (prev->unit) {
-            snprintf(err, errlen, "%s:%u: a second %s callback (the first is at line %u)",
-                     h->file, d.line, hooks_kind_name(d.kind), prev->line);
+            snprintf(err, errlen, "%s:%u: a second %s callback (the first is at line %u)", h->file,
+                     d.line, hooks_kind_name(d.kind), prev->line);
             return -1;
         }
         prev->unit = u;
@@ -223,8 +230,7 @@ static int read_members(struct hooks *h, struct unit *u, char *err, size_t errle
             continue; /* alignment padding between strings */
         const char *dot = strrchr(str, '.');
         if (!dot || dot == str || !dot[1]) {
-            snprintf(err, errlen, "%s: LP_SHADOW_MEMBER(%s): expected TYPE, MEMBER", h->file,
-                     str);
+            snprintf(err, errlen, "%s: LP_SHADOW_MEMBER(%s): expected TYPE, MEMBER", h->file, str);
             return -1;
         }
         VEC_PUSH(h->members, xstrdup(str));
@@ -281,8 +287,7 @@ int hooks_load(struct hooks *h, char *err, size_t errlen)
     return rc;
 }
 
-int hooks_handles(const struct hooks *h, const char *type, const char *type_tag,
-                  const char *member)
+int hooks_handles(const struct hooks *h, const char *type, const char *type_tag, const char *member)
 {
     for (size_t i = 0; i < h->members.n; i++) {
         const char *m = h->members.v[i];

@@ -191,8 +191,8 @@ static int cmp_members(struct cmp *c, uint32_t o, uint32_t n, struct diffres *r)
             handled++;
             char note[512];
             snprintf(note, sizeof(note),
-                     "%s: member '%s' added at %s is handled by shadow variables (%s)", tn,
-                     m->name, member_pos(m, pa, sizeof(pa)), c->d->hooks.file);
+                     "%s: member '%s' added at %s is handled by shadow variables (%s)", tn, m->name,
+                     member_pos(m, pa, sizeof(pa)), c->d->hooks.file);
             hooks_note(&c->d->hooks, &c->d->rep, note);
             continue;
         }

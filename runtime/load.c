@@ -382,10 +382,10 @@ static int check_hooks(struct lp_patch *p, char *err)
         const struct lp_sym *s = &p->syms[r->sym];
         size_t field = r->offset / 8;
         uint32_t want = field == 1 ? LP_SEC_RODATA : field == 2 ? 0 : LP_SEC_TEXT;
-        int ok = r->offset % 8 == 0 && field >= 1 && field <= 6 && r->type == R_X86_64_64 &&
-                 s->kind == LP_SYM_PATCH && !seen[field] &&
-                 (want ? s->section == want
-                       : (s->section == LP_SEC_DATA || s->section == LP_SEC_BSS));
+        int ok =
+            r->offset % 8 == 0 && field >= 1 && field <= 6 && r->type == R_X86_64_64 &&
+            s->kind == LP_SYM_PATCH && !seen[field] &&
+            (want ? s->section == want : (s->section == LP_SEC_DATA || s->section == LP_SEC_BSS));
         if (field == 1 && ok)
             ok = s->value + (uint64_t)r->addend == 0;
         if (!ok)

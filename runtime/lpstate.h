@@ -48,13 +48,13 @@ enum lps_status {
 };
 
 struct lps_header {
-    char magic[8];     /* LPS_MAGIC */
-    uint32_t version;  /* LPS_VERSION */
-    uint32_t npatches; /* records that follow */
-    uint64_t used;     /* bytes of records after this header */
-    uint64_t size;     /* bytes of the whole area (the mapping) */
-    uint64_t next_seq; /* sequence number for the next applied patch */
-    uint64_t checksum; /* XXH3-64 of header (checksum as 0) + `used` record bytes */
+    char magic[8];         /* LPS_MAGIC */
+    uint32_t version;      /* LPS_VERSION */
+    uint32_t npatches;     /* records that follow */
+    uint64_t used;         /* bytes of records after this header */
+    uint64_t size;         /* bytes of the whole area (the mapping) */
+    uint64_t next_seq;     /* sequence number for the next applied patch */
+    uint64_t checksum;     /* XXH3-64 of header (checksum as 0) + `used` record bytes */
     uint64_t shadow_arena; /* the shadow store (lpatch_format.h), 0 until a patch with hooks */
     uint8_t reserved[8];
 };
