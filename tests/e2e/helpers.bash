@@ -11,7 +11,7 @@ export LIVEPATCH_MK=$LP_MK LIVEPATCH_PLUGIN=$LP_PLUGIN
 copy_sample() {
     cp -R "$LP_TOP/samples/$1" "$2"
     find "$2" \( -name .livepatch -o -name livepatch -o -name '*.o' -o -name '*.so' \
-        -o -name kvclient -o -path '*/v[0-9]/kvserver' -o -path '*/v[0-9]/thermo' \
+        -o -name kvclient -o -path '*/v[0-9]/kvserver' -o -path '*/v[0-9]/thermo' -o -path '*/v[0-9]/sessiond' \
         -o -path '*/old/prog' -o -path '*/new/prog' \) -prune -exec rm -rf {} +
 }
 
