@@ -31,7 +31,7 @@ start_sessiond() {
 bad_until_closed() {
     local reply i
     for ((i = 0; i < 6; i++)); do
-        printf 'NOPE\n' >&"$1" 2>/dev/null || break
+        { printf 'NOPE\n' >&"$1"; } 2>/dev/null || break
         read -r -t 2 reply <&"$1" || break
         echo "$reply"
     done

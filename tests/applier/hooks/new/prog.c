@@ -6,6 +6,7 @@
  *   prog STATUS dlwait    serve in a second thread; the main thread sits in
  *                         a dl_iterate_phdr callback (the loader's lock held)
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
