@@ -144,11 +144,12 @@ static int load_staged(struct staged *s)
     for (char *c = s->e.module; *c; c++)
         if ((unsigned char)*c < 0x20)
             *c = '?'; /* one line of the order file */
+    int no_old = !h->old_build_id_len;
     lp_patch_free(p);
     if (s->want_id && strcmp(s->want_id, s->e.id) != 0)
         return fail(LPA_USAGE, "%s: patch %s, but manifest %s lists it as %s", s->path, s->e.id,
                     s->m->path, s->want_id);
-    if (!h->old_build_id_len)
+    if (no_old)
         return fail(LPA_USAGE, "%s: the patch names no old build-id", s->path);
     snprintf(sigpath, sizeof sigpath, "%s.sig", s->path);
     if (read_optional(sigpath, &s->sig, why) != 0)
@@ -318,6 +319,7 @@ int cmd_remove(struct cli *c)
         lpr_close(&r);
     } else if (!rc) {
         json_t *out = json_array();
+        int removed = 0;
         for (int i = 0; i < c->nargs && !rc; i++) {
             size_t ch, idx;
             int found = lpr_find(&r, ids[i], &ch, &idx, err);
@@ -361,6 +363,7 @@ int cmd_remove(struct cli *c)
                         printf("removed %.12s from %s/%s%s\n", chain->v[k].id, r.root, chain->key,
                                k != idx ? " (it stacked on the patch removed)" : "");
                     lpr_remove(&r, ch, k);
+                    removed++;
                 }
             free(dep);
         }
@@ -376,8 +379,9 @@ int cmd_remove(struct cli *c)
         } else {
             json_decref(out);
         }
-        if (!rc && !c->json)
-            printf("run 'lpatch auto' to revert it in the running processes\n");
+        if (!rc && !c->json && removed)
+            printf("run 'lpatch auto' to revert %s in the running processes\n",
+                   removed > 1 ? "them" : "it");
         lpr_close(&r);
     }
     free(ids);
