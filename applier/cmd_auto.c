@@ -51,8 +51,7 @@ struct run {
 static struct loaded *get_patch(struct run *u, size_t ch, size_t k)
 {
     const struct lpr_chain *c = &u->r.chains[ch];
-    if (!u->cache[ch])
-    {
+    if (!u->cache[ch]) {
         u->cache[ch] = grow_list(NULL, c->n * sizeof **u->cache);
         memset(u->cache[ch], 0, c->n * sizeof **u->cache);
     }
@@ -416,8 +415,9 @@ static int listed(json_t *modules, const char *id)
 {
     size_t i, k;
     json_t *m, *p;
-    json_array_foreach(modules, i, m) json_array_foreach(json_object_get(m, "patches"), k, p) if (
-        !strcmp(json_string_value(json_object_get(p, "id")), id)) return 1;
+    json_array_foreach(modules, i, m) json_array_foreach(
+        json_object_get(m, "patches"), k,
+        p) if (!strcmp(json_string_value(json_object_get(p, "id")), id)) return 1;
     return 0;
 }
 
@@ -429,8 +429,7 @@ static void print_status_text(json_t *proc)
            json_string_value(json_object_get(proc, "comm")));
     json_array_foreach(json_object_get(proc, "modules"), i, m)
     {
-        printf("  %s  build-id %.12s  chain %.12s\n",
-               json_string_value(json_object_get(m, "path")),
+        printf("  %s  build-id %.12s  chain %.12s\n", json_string_value(json_object_get(m, "path")),
                json_string_value(json_object_get(m, "build_id")),
                json_string_value(json_object_get(m, "chain")));
         json_array_foreach(json_object_get(m, "patches"), k, p)
@@ -440,11 +439,10 @@ static void print_status_text(json_t *proc)
                    json_string_value(json_object_get(p, "status")), *why ? ": " : "", why);
         }
     }
-    json_array_foreach(json_object_get(proc, "unregistered"), k, p)
-        printf("  not in the registry: %.12s (%s, from %s)\n",
-               json_string_value(json_object_get(p, "id")),
-               json_string_value(json_object_get(p, "module")),
-               json_string_value(json_object_get(p, "source")));
+    json_array_foreach(json_object_get(proc, "unregistered"), k, p) printf(
+        "  not in the registry: %.12s (%s, from %s)\n", json_string_value(json_object_get(p, "id")),
+        json_string_value(json_object_get(p, "module")),
+        json_string_value(json_object_get(p, "source")));
 }
 
 static int status_one(pid_t pid, void *ctx)

@@ -199,8 +199,8 @@ static int install_write(const struct cli *c, struct lpr_registry *r, struct ins
             printf("%s: already installed: %.12s in %s/%s (nothing to do)\n", s->path, s->e.id,
                    r->root, ch->key);
         else
-            printf("installed %.12s (%s) in %s/%s as patch %zu of the chain%s\n", s->e.id,
-                   s->path, r->root, ch->key, pos,
+            printf("installed %.12s (%s) in %s/%s as patch %zu of the chain%s\n", s->e.id, s->path,
+                   r->root, ch->key, pos,
                    pos > 1 && !strcmp(s->e.old_bid, ch->v[pos - 2].new_bid) ? ", stacked" : "");
     }
     if (lpr_commit(r, err) != 0) {
@@ -308,7 +308,7 @@ int cmd_remove(struct cli *c)
 {
     if (c->nargs < 1)
         return fail(LPA_USAGE, "remove: expected PATCH-ID or PATCH...");
-    char (*ids)[33] = grow_list(NULL, (size_t)c->nargs * sizeof *ids);
+    char(*ids)[33] = grow_list(NULL, (size_t)c->nargs * sizeof *ids);
     int rc = 0;
     for (int i = 0; i < c->nargs && !rc; i++)
         rc = operand_id(c->args[i], ids[i]);

@@ -253,8 +253,8 @@ static const struct lpa_cmd commands[] = {
      .summary = "install patches in the registry, in stacking order",
      .usage = "usage: lpatch install [OPTIONS] PATCH|MANIFEST|DIR...\n"
               "\n"
-              "Copy each patch (and PATCH.sig) into the registry, $" LPR_ROOT_ENV " or\n"
-              LPR_ROOT_DEFAULT ", under the old build-id of the module build its chain\n"
+              "Copy each patch (and PATCH.sig) into the registry, $" LPR_ROOT_ENV
+              " or\n" LPR_ROOT_DEFAULT ", under the old build-id of the module build its chain\n"
               "starts from, after the patches installed before it.  A MANIFEST (a\n"
               "make livepatch manifest.json, or DIR/manifest.json) installs the patches it\n"
               "lists, in its order, and is kept beside them.  A patch must stack: on the\n"

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"  /* grow_list */
 #include "proc.h" /* lpa_err */
 
 const char *lpr_root(void)
@@ -34,8 +35,7 @@ static int is_hex(const char *s, size_t min, size_t max)
     return s[n] == '\0' && n >= min && n <= max;
 }
 
-char *lpr_path(const struct lpr_registry *r, const struct lpr_chain *c, const char *name,
-               char *buf)
+char *lpr_path(const struct lpr_registry *r, const struct lpr_chain *c, const char *name, char *buf)
 {
     snprintf(buf, LPR_PATH_MAX, "%s/%s/%s", r->root, c->key, name);
     return buf;
@@ -48,14 +48,11 @@ char *lpr_file(const struct lpr_registry *r, const struct lpr_chain *c, const ch
     return buf;
 }
 
+/* n elements of size bytes: grow_list (cli.h), which ends lpatch when memory
+ * runs out, before any process is touched. */
 static void *grow(void *p, size_t n, size_t size)
 {
-    void *q = realloc(p, (n ? n : 1) * size);
-    if (!q) {
-        fputs("lpatch: out of memory\n", stderr);
-        exit(2);
-    }
-    return q;
+    return grow_list(p, n * size);
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -77,29 +74,30 @@ static int parse_entry(char *line, struct lpr_entry *e)
 
 /* Read ROOT/KEY/NAME line by line into c (order: entries; removed: ids).
  * A missing file is empty. */
-static int read_list(const struct lpr_registry *r, struct lpr_chain *c, const char *name,
-                     char *err)
+static int read_list(const struct lpr_registry *r, struct lpr_chain *c, const char *name, char *err)
 {
     char path[LPR_PATH_MAX], line[1024];
     FILE *f = fopen(lpr_path(r, c, name, path), "re");
     if (!f)
         return errno == ENOENT ? 0 : lpa_err(err, "%s: cannot read: %s", path, strerror(errno));
-    int rc = 0, lineno = 0;
+    int rc = 0, lineno = 0, order = !strcmp(name, "order");
     while (rc == 0 && fgets(line, sizeof line, f)) {
         lineno++;
         size_t len = strcspn(line, "\n");
         line[len] = '\0';
+        struct lpr_entry e;
         if (!line[0] || line[0] == '#')
             continue;
-        if (!strcmp(name, "order")) {
-            c->v = grow(c->v, c->n + 1, sizeof *c->v);
-            if (parse_entry(line, &c->v[c->n]) == 0)
-                c->n++;
-            else
-                rc = lpa_err(err, "%s:%d: not 'ID OLD-BUILD-ID NEW-BUILD-ID MODULE'", path, lineno);
+        if (order && parse_entry(line, &e) == 0) {
+            struct lpr_entry *v = grow(c->v, c->n + 1, sizeof *v);
+            v[c->n++] = e;
+            c->v = v;
+        } else if (order) {
+            rc = lpa_err(err, "%s:%d: not 'ID OLD-BUILD-ID NEW-BUILD-ID MODULE'", path, lineno);
         } else if (is_hex(line, 32, 32)) {
-            c->removed = grow(c->removed, c->nremoved + 1, sizeof *c->removed);
-            memcpy(c->removed[c->nremoved++], line, 33); /* 32 hex digits and NUL */
+            char(*v)[33] = grow(c->removed, c->nremoved + 1, sizeof *v);
+            memcpy(v[c->nremoved++], line, 33); /* 32 hex digits and NUL */
+            c->removed = v;
         } else {
             rc = lpa_err(err, "%s:%d: not a patch id", path, lineno);
         }
@@ -320,8 +318,9 @@ size_t lpr_stage(struct lpr_registry *r, size_t chain, const struct lpr_entry *e
         snprintf(c->key, sizeof c->key, "%s", e->old_bid);
     }
     struct lpr_chain *c = &r->chains[chain];
-    c->v = grow(c->v, c->n + 1, sizeof *c->v);
-    c->v[c->n++] = *e;
+    struct lpr_entry *v = grow(c->v, c->n + 1, sizeof *v);
+    v[c->n++] = *e;
+    c->v = v;
     for (size_t j = 0; j < c->nremoved; j++) /* installed again */
         if (!strcmp(c->removed[j], e->id)) {
             c->nremoved--;
@@ -334,8 +333,7 @@ size_t lpr_stage(struct lpr_registry *r, size_t chain, const struct lpr_entry *e
 
 int lpr_write_files(const struct lpr_registry *r, size_t chain, const char *id,
                     const struct lpr_blob *patch, const struct lpr_blob *sig,
-                    const struct lpr_blob *manifest, const struct lpr_blob *manifest_sig,
-                    char *err)
+                    const struct lpr_blob *manifest, const struct lpr_blob *manifest_sig, char *err)
 {
     assert(chain < r->n && patch);
     const struct lpr_chain *c = &r->chains[chain];
@@ -366,10 +364,15 @@ void lpr_remove(struct lpr_registry *r, size_t chain, size_t idx)
 static char *list_text(const struct lpr_chain *c, int order, size_t *len)
 {
     size_t n = order ? c->n : c->nremoved, cap = 64 + n * (33 + 2 * LPR_HEX + 260);
-    char *s = grow(NULL, cap, 1);
-    size_t at = (size_t)snprintf(s, cap, "%s",
-                                 order ? "# ID OLD-BUILD-ID NEW-BUILD-ID MODULE, in stacking order\n"
-                                       : "# patches removed: lpatch auto reverts them\n");
+    char *s = malloc(cap);
+    if (!s) {
+        fputs("lpatch: out of memory\n", stderr);
+        exit(2);
+    }
+    size_t at =
+        (size_t)snprintf(s, cap, "%s",
+                         order ? "# ID OLD-BUILD-ID NEW-BUILD-ID MODULE, in stacking order\n"
+                               : "# patches removed: lpatch auto reverts them\n");
     for (size_t k = 0; k < n; k++) {
         if (order)
             at += (size_t)snprintf(s + at, cap - at, "%s %s %s %s\n", c->v[k].id, c->v[k].old_bid,
@@ -392,8 +395,8 @@ int lpr_commit(struct lpr_registry *r, char *err)
         for (int order = 1; order >= 0; order--) {
             size_t len;
             char *text = list_text(c, order, &len);
-            int rc = lp_file_replace(lpr_path(r, c, order ? "order" : "removed", path), text, len,
-                                     err);
+            int rc =
+                lp_file_replace(lpr_path(r, c, order ? "order" : "removed", path), text, len, err);
             free(text);
             if (rc)
                 return -1;

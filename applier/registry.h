@@ -32,10 +32,10 @@
 
 /* One installed patch, as its chain's `order` file lists it. */
 struct lpr_entry {
-    char id[33];          /* patch id, 32 hex digits */
+    char id[33];           /* patch id, 32 hex digits */
     char old_bid[LPR_HEX]; /* build-id the patch applies to (hex) */
     char new_bid[LPR_HEX]; /* build-id it leaves */
-    char module[256];     /* the patch's module name, for messages */
+    char module[256];      /* the patch's module name, for messages */
 };
 
 struct lpr_chain {

@@ -124,7 +124,8 @@ statuses() {
   [[ $(jq -r '[.patches[].id] | join(" ")' <<<"$output") == "$A" ]]
   # installed again, applied again
   "$LPATCH" install "$D/b.lpatch"
-  ! grep -qx "$B" "$LIVEPATCH_REGISTRY/$BASE/removed"
+  run grep -qx "$B" "$LIVEPATCH_REGISTRY/$BASE/removed"
+  assert_failure
   "$LPATCH" auto
   grows "$P1_ST" new2
 }
@@ -270,6 +271,24 @@ EOF
   [[ $(maps_of "$P1") == "$before" ]]
   run "$LPATCH" status --json "$P1"
   jq -e '.processes[0].modules[0].patches[0] | .status == "refused" and (.reason | contains("bad signature"))' <<<"$output"
+}
+
+@test "a process that exits during auto is not a failure, and auto says so" {
+  start_loop P1
+  start_loop P2
+  "$LPATCH" install "$D/a.lpatch"
+  # lpatch's test hook: the target is SIGKILLed at the first step of the first apply
+  run env LPATCH_TEST_KILL_TARGET_AT=1 "$LPATCH" auto --json
+  assert_success
+  local gone
+  gone=$(jq -r '.processes[] | select(.result == "exited") | .pid' <<<"$output")
+  [[ $gone == "$P1" || $gone == "$P2" ]]
+  jq -e '.exited == 1 and .failed == 0 and .applied == 1
+    and (.processes[] | select(.result == "exited") | .actions[0].status == "exited")' <<<"$output"
+  start_loop P3
+  run env LPATCH_TEST_KILL_TARGET_AT=1 "$LPATCH" auto
+  assert_success
+  assert_line --regexp "^process [0-9]+ \(loop\): exited meanwhile \(not a failure\)$"
 }
 
 @test "usage errors exit 2" {
