@@ -428,8 +428,9 @@ static void print_overview(FILE *f)
           "'lpatch help COMMAND') prints its usage and options.\n"
           "\n"
           "Signatures: when the keys directory ($" LPSIGN_KEYS_ENV ", default\n" LPSIGN_KEYS_DIR
-          ") holds public keys (*.pub), apply, check and verify\n"
-          "accept a patch only with a good signature (PATCH.sig) by one of them.\n"
+          ") holds public keys (*.pub), apply, check, verify, install\n"
+          "and auto accept a patch only with a good signature (PATCH.sig) by one of\n"
+          "them (auto checks the registry's copy again).\n"
           "\n",
           f);
     fputs(exit_status, f);
