@@ -54,26 +54,44 @@ const char *sign_refusal(const struct lpsign_result *r, char *buf, size_t len)
     return buf;
 }
 
-/* Read, check the signature, parse unless refused (refuse != 0). */
-static int load_checked(const char *path, struct lp_patch **p, struct lpsign_result *sig,
-                        int refuse)
+int load_patch_quiet(const char *path, struct lp_patch **p, struct lpa_bytes *bytes,
+                     struct lpsign_result *sig, int refuse, char *why)
 {
     char err[LP_ERR_MAX];
     uint8_t *buf;
     size_t len;
     *p = NULL;
-    if (lpsign_read_file(path, &buf, &len, err) != 0)
-        return fail(LPA_USAGE, "%s", err);
+    if (lpsign_read_file(path, &buf, &len, err) != 0) {
+        snprintf(why, LOAD_WHY_MAX, "%s", err);
+        return LPA_USAGE;
+    }
     int rc = 0;
     if (lpsign_check(buf, len, path, NULL, sig, err) != 0) {
-        rc = fail(LPA_USAGE, "%s: cannot check its signature: %s", path, err);
+        snprintf(why, LOAD_WHY_MAX, "%s: cannot check its signature: %s", path, err);
+        rc = LPA_USAGE;
     } else if (refuse && !lpsign_acceptable(sig)) {
-        rc = fail(LPA_REFUSED, "%s: refused: %s", path, sign_refusal(sig, err, sizeof err));
+        snprintf(why, LOAD_WHY_MAX, "%s: refused: %s", path, sign_refusal(sig, err, sizeof err));
+        rc = LPA_REFUSED;
     } else if (lp_patch_parse_named(buf, len, path, p, err) != 0) {
-        rc = fail(LPA_USAGE, "%s", err);
+        snprintf(why, LOAD_WHY_MAX, "%s", err);
+        rc = LPA_USAGE;
     }
-    free(buf);
+    if (rc == 0 && bytes) {
+        bytes->data = buf;
+        bytes->len = len;
+    } else {
+        free(buf);
+    }
     return rc;
+}
+
+/* Read, check the signature, parse unless refused (refuse != 0). */
+static int load_checked(const char *path, struct lp_patch **p, struct lpsign_result *sig,
+                        int refuse)
+{
+    char why[LOAD_WHY_MAX];
+    int rc = load_patch_quiet(path, p, NULL, sig, refuse, why);
+    return rc ? fail(rc, "%s", why) : 0;
 }
 
 int load_patch(const char *path, struct lp_patch **p)

@@ -18,6 +18,7 @@
 
 struct cli {
     int json, stats, all;
+    int dry_run, force; /* auto --dry-run; install, remove --force */
     const char *module;
     const char *out, *key; /* keygen --out, sign --key */
     struct lpa_opts o;
@@ -35,6 +36,17 @@ void *grow_list(void *p, size_t bytes);
  * parser sees them; a refusal is LPA_REFUSED with one line naming the file
  * and the reason, a file or parse error LPA_USAGE with the loader's. */
 int load_patch(const char *path, struct lp_patch **p);
+/* load_patch without printing: 0, or LPA_REFUSED (refuse != 0 and the
+ * signature does not pass) or LPA_USAGE with the line into why
+ * (LOAD_WHY_MAX bytes).  bytes, if not NULL, gets the very bytes checked
+ * and parsed (malloc'd: free bytes->data). */
+#define LOAD_WHY_MAX (LP_ERR_MAX + LPSIGN_ERR_MAX + 4096)
+struct lpa_bytes {
+    uint8_t *data;
+    size_t len;
+};
+int load_patch_quiet(const char *path, struct lp_patch **p, struct lpa_bytes *bytes,
+                     struct lpsign_result *sig, int refuse, char *why);
 /* The same without refusing: the verdict into *sig (lpatch info). */
 int load_patch_sig(const char *path, struct lp_patch **p, struct lpsign_result *sig);
 /* Why r does not pass, for the refusal line ("unsigned (...)"). */
@@ -47,6 +59,11 @@ int cmd_revert(struct cli *c);
 int cmd_list(struct cli *c);
 int cmd_check(struct cli *c);
 int cmd_info(struct cli *c);
+/* cmd_registry.c: install, remove, auto, status (the registry: registry.h). */
+int cmd_install(struct cli *c);
+int cmd_remove(struct cli *c);
+int cmd_auto(struct cli *c);
+int cmd_status(struct cli *c);
 /* cmd_keys.c: keygen, sign, verify. */
 int cmd_keygen(struct cli *c);
 int cmd_sign(struct cli *c);

@@ -7,9 +7,12 @@
  *   lpatch check [OPTIONS] PID PATCH            lpatch info [OPTIONS] PATCH
  *   lpatch keygen [--out DIR] NAME              lpatch sign --key SECRET FILE...
  *   lpatch verify [OPTIONS] FILE...             lpatch help [COMMAND]
+ *   lpatch install [OPTIONS] PATCH|MANIFEST|DIR...  lpatch remove [OPTIONS] PATCH-ID|PATCH...
+ *   lpatch auto [OPTIONS]                       lpatch status [OPTIONS] [PID...]
  *
  * This file is the command table, in the style of git's builtins: each
- * command names its handler (cmd_apply.c, cmd_inspect.c, cmd_keys.c), the options it
+ * command names its handler (cmd_apply.c, cmd_inspect.c, cmd_keys.c,
+ * cmd_registry.c, cmd_auto.c), the options it
  * takes, a one-line summary for `lpatch --help` and its own usage text for
  * `lpatch CMD --help`.  Every option is described once (options[]) and
  * listed by the commands that take it; the parser hands getopt_long only
@@ -27,6 +30,7 @@
 #include "cli.h"
 #include "liblivepatch.h"
 #include "lpsign.h"
+#include "registry.h" /* LPR_ROOT_*: the help texts */
 
 /* ---- options: each described once ------------------------------------- */
 
@@ -44,6 +48,8 @@ enum cli_opt {
     OPT_MODULE,
     OPT_OUT,
     OPT_KEY,
+    OPT_DRY_RUN,
+    OPT_FORCE,
     OPT_HELP, /* every command takes it */
     OPT__COUNT,
 };
@@ -79,6 +85,8 @@ static const struct cli_option options[OPT__COUNT] = {
                     "GNU build-id, not by path)"},
     [OPT_OUT] = {"out", 0, "DIR", "where the key files go (default: the current directory)"},
     [OPT_KEY] = {"key", 0, "SECRET", "the secret key file (NAME.sec, from lpatch keygen)"},
+    [OPT_DRY_RUN] = {"dry-run", 'n', NULL, "say what would be done; change nothing"},
+    [OPT_FORCE] = {"force", 0, NULL, NULL}, /* each command says what it forces */
     [OPT_HELP] = {"help", 'h', NULL, "this help"},
 };
 
@@ -147,6 +155,32 @@ static const struct cmd_option verify_opts[] = {
     {.id = OPT_JSON},
     {.id = OPT_NONE},
 };
+static const struct cmd_option install_opts[] = {
+    {.id = OPT_JSON, .help = "one JSON document: the patches and where they went"},
+    {.id = OPT_FORCE,
+     .help = "install a patch for another build of a module whose patches\n"
+             "are installed as a separate chain"},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option remove_opts[] = {
+    {.id = OPT_JSON, .help = "one JSON document: the patches removed"},
+    {.id = OPT_FORCE, .help = "also remove the later patches stacked on it"},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option auto_opts[] = {
+    {.id = OPT_JSON, .help = "one JSON document: every process and what was done"},
+    {.id = OPT_DRY_RUN},
+    {.id = OPT_RETRIES},
+    {.id = OPT_BACKOFF},
+    {.id = OPT_BACKOFF_MAX},
+    {.id = OPT_TIMEOUT},
+    {.id = OPT_NOFIFO},
+    {.id = OPT_NONE},
+};
+static const struct cmd_option status_opts[] = {
+    {.id = OPT_JSON, .help = "one JSON document: every process, module and patch"},
+    {.id = OPT_NONE},
+};
 static const struct cmd_option help_opts[] = {
     {.id = OPT_NONE},
 };
@@ -211,6 +245,62 @@ static const struct lpa_cmd commands[] = {
               "\n"
               "Describe a patch file: its id, module, build-ids and functions, and its\n"
               "signature (PATCH.sig) as checked against the keys directory.\n"},
+    {.name = "install",
+     .run = cmd_install,
+     .opts = install_opts,
+     .flags = 0,
+     .args = "PATCH|MANIFEST|DIR...",
+     .summary = "install patches in the registry, in stacking order",
+     .usage = "usage: lpatch install [OPTIONS] PATCH|MANIFEST|DIR...\n"
+              "\n"
+              "Copy each patch (and PATCH.sig) into the registry, $" LPR_ROOT_ENV
+              " or\n" LPR_ROOT_DEFAULT ", under the old build-id of the module build its chain\n"
+              "starts from, after the patches installed before it.  A MANIFEST (a\n"
+              "make livepatch manifest.json, or DIR/manifest.json) installs the patches it\n"
+              "lists, in its order, and is kept beside them.  A patch must stack: on the\n"
+              "build its chain starts from or on the build its newest patch leaves.  Every\n"
+              "file is checked (signature, format, stacking) before anything is written.\n"
+              "A patch installed already is left as it is.  No process is touched: run\n"
+              "'lpatch auto'.\n"},
+    {.name = "remove",
+     .run = cmd_remove,
+     .opts = remove_opts,
+     .flags = 0,
+     .args = "PATCH-ID|PATCH...",
+     .summary = "take patches out of the registry",
+     .usage = "usage: lpatch remove [OPTIONS] PATCH-ID|PATCH...\n"
+              "\n"
+              "Take the patch (its id, a unique prefix of at least 4 digits, or a patch\n"
+              "file) out of the registry; refused while a later installed patch stacks\n"
+              "on it, unless --force removes those too.  A patch not installed is\n"
+              "reported and skipped.  'lpatch auto' then reverts it where it is applied.\n"},
+    {.name = "auto",
+     .run = cmd_auto,
+     .opts = auto_opts,
+     .flags = CMD_REALTIME,
+     .args = "",
+     .summary = "bring every process in line with the registry",
+     .usage = "usage: lpatch auto [OPTIONS]\n"
+              "\n"
+              "For every process mapping a module with installed patches (by build-id):\n"
+              "revert, newest first, the applied patches removed from the registry, then\n"
+              "apply the installed patches not yet applied, in stacking order.  Each\n"
+              "registry file is checked against the signature policy again.  A failure\n"
+              "stops that chain in that process only; exit status 1 if any process\n"
+              "failed.  A process that exits meanwhile is not a failure.\n"},
+    {.name = "status",
+     .run = cmd_status,
+     .opts = status_opts,
+     .flags = 0,
+     .args = "[PID...]",
+     .summary = "installed patches per process: applied, pending, refused",
+     .usage = "usage: lpatch status [OPTIONS] [PID...]\n"
+              "\n"
+              "For every process mapping a module with installed patches (or the PIDs\n"
+              "given): each such module and build-id, and each installed patch applied,\n"
+              "pending (and whether it applies now) or refused, and why; patches\n"
+              "applied but removed from the registry, and applied patches the registry\n"
+              "does not hold.  Changes nothing.\n"},
     {.name = "keygen",
      .run = cmd_keygen,
      .opts = keygen_opts,
@@ -262,7 +352,9 @@ static const char exit_status[] =
     "  1  refused: not applicable (build-id, code differs, already applied, a function\n"
     "     not where the module's records put it, a seccomp target), not safe after\n"
     "     the retries, or another patch depends on it; or its signature:\n"
-    "     unsigned, unknown key or bad, while the keys directory holds keys\n"
+    "     unsigned, unknown key or bad, while the keys directory holds keys; install:\n"
+    "     a patch that does not stack; remove: a later patch stacks on it; auto: a\n"
+    "     process failed (the others are still done)\n"
     "  2  usage or input error: bad arguments, bad patch file, no such process\n"
     "  3  ptrace or /proc access refused\n";
 
@@ -300,6 +392,7 @@ static void print_option(FILE *f, enum cli_opt id, const char *help)
 {
     assert(id > OPT_NONE && id < OPT__COUNT);
     const struct cli_option *o = &options[id];
+    assert((help || o->help) && "an option without a help text");
     int n = fprintf(f, "  ");
     if (o->short_name)
         n += fprintf(f, "-%c, ", o->short_name);
@@ -335,8 +428,9 @@ static void print_overview(FILE *f)
           "'lpatch help COMMAND') prints its usage and options.\n"
           "\n"
           "Signatures: when the keys directory ($" LPSIGN_KEYS_ENV ", default\n" LPSIGN_KEYS_DIR
-          ") holds public keys (*.pub), apply, check and verify\n"
-          "accept a patch only with a good signature (PATCH.sig) by one of them.\n"
+          ") holds public keys (*.pub), apply, check, verify, install\n"
+          "and auto accept a patch only with a good signature (PATCH.sig) by one of\n"
+          "them (auto checks the registry's copy again).\n"
           "\n",
           f);
     fputs(exit_status, f);
@@ -420,6 +514,12 @@ static int set_option(struct cli *c, enum cli_opt id, char *arg)
         break;
     case OPT_KEY:
         c->key = arg;
+        break;
+    case OPT_DRY_RUN:
+        c->dry_run = 1;
+        break;
+    case OPT_FORCE:
+        c->force = 1;
         break;
     case OPT_HELP:
         return PARSE_HELP;

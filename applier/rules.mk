@@ -1,7 +1,8 @@
 # applier/: lpatch, the ptrace-based command.
 # The command line (main.c: the command table; cli.c: its helpers; cmd_*.c:
-# the commands) is lpatch's own; the rest is also linked into the unit tests.
-LPATCH_CLI_SRCS := applier/main.c applier/cli.c $(wildcard applier/cmd_*.c)
+# the commands; registry.c: the registry the install, remove, auto and status
+# commands share) is lpatch's own; the rest is also linked into the unit tests.
+LPATCH_CLI_SRCS := applier/main.c applier/cli.c applier/registry.c $(wildcard applier/cmd_*.c)
 APPLIER_SRCS := $(filter-out $(LPATCH_CLI_SRCS),$(wildcard applier/*.c))
 # The plugin's record reader (liblpmeta): stacked patches name
 # function-scope statics by their stable names.
