@@ -3,9 +3,12 @@
 # patched call.  Prints "| benchmark | measured | target |" rows.
 #
 # Pause = first thread asked to stop .. last thread resumed (lpatch --stats),
-# median of RUNS apply+revert cycles on targets whose threads call the
+# p50/p99/max of RUNS apply+revert cycles on targets whose threads call the
 # patched functions in a tight loop.  Whole command = wall time of
-# `lpatch apply` as a shell sees it (process start to exit).
+# `lpatch apply` as a shell sees it (process start to exit).  Each figure is
+# printed beside its floor, measured in the same run on the same target
+# (bench/ptrace_floor.c): the bare ptrace stop and resume of the same
+# threads, and process start + seize + detach for the whole command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -13,9 +16,10 @@ out=$top/bench/out/applier
 mkdir -p "$out"
 LPATCH=${LPATCH_BENCH:-$top/build/bin/lpatch}
 PLUGIN=$top/build/livepatch.so
-RUNS=${RUNS:-7}
+RUNS=${RUNS:-25}
 lib=$top/build/lib/liblivepatch.a
 
+gcc -std=gnu11 -O2 -Wall -Wextra -o "$out/ptrace_floor" "$top/bench/ptrace_floor.c"
 gcc -D_GNU_SOURCE -I"$top/build/include/runtime" -std=gnu11 -O2 -o "$out/mkpatch" \
   "$top/tests/applier/mkpatch.c" "$lib" -lelf -lxxhash
 
@@ -46,6 +50,8 @@ gen_target() { # NF
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# "p50 p99 max" of the numbers on stdin (nearest rank).
+pct() { sort -n | awk '{a[NR]=$1} END {p=int(NR*0.99+0.999); if (p<1) p=1; print a[int((NR+1)/2)], a[p], a[NR]}'; }
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
@@ -67,10 +73,25 @@ bench_pause() { # THREADS NF
     walls+=("$(((t1 - t0) / 1000))")
     "$LPATCH" revert "$pid" >/dev/null
   done
+  # The floor on the same threads, in the same run: seize and interrupt
+  # all, wait, detach all; and the whole-command floor: start a process
+  # that seizes and detaches them once.
+  local floors bases=()
+  floors=$("$out/ptrace_floor" "$pid" "$RUNS")
+  for ((i = 0; i < RUNS; i++)); do
+    t0=$(date +%s%N)
+    "$out/ptrace_floor" "$pid" 0
+    t1=$(date +%s%N)
+    bases+=("$(((t1 - t0) / 1000))")
+  done
   kill -9 "$pid"
   wait "$pid" 2>/dev/null || true
   PAUSE=$(printf '%s\n' "${pauses[@]}" | median)
+  PAUSE_PCT=$(printf '%s\n' "${pauses[@]}" | pct)
+  FLOOR=$(median <<<"$floors")
   WALL=$(printf '%s\n' "${walls[@]}" | median)
+  WALL_BASE=$(printf '%s\n' "${bases[@]}" | median)
+  echo "threads=$t functions=$nf floors_us=$(tr '\n' ' ' <<<"$floors") bases_us=${bases[*]}" >&2
   echo "threads=$t functions=$nf pauses=${pauses[*]} walls_us=${walls[*]}" >&2
 }
 
@@ -81,12 +102,13 @@ for nf in 1 100; do
     bench_pause "$t" "$nf"
     target=""
     case $t in 1) target="< 300 us" ;; 64) target="< 1 ms" ;; esac
-    printf '| lpatch pause, %d busy thread(s), %d function(s) (median of %d) | %.0f us | %s |\n' \
-      "$t" "$nf" "$RUNS" "$PAUSE" "$target"
-    if ((t == 1)); then
-      printf '| lpatch apply whole command, 1 thread, %d function(s) (median) | %.2f ms | %s |\n' \
-        "$nf" "$(echo "$WALL / 1000" | bc -l)" "$( ((nf == 1)) && echo '< 5 ms (libpulp 9-13 ms)')"
-    fi
+    read -r p50 p99 pmax <<<"$PAUSE_PCT"
+    printf '| lpatch pause, %d busy thread(s), %d function(s) (%d runs) | p50 %.0f us, p99 %.0f, max %.0f; floor (bare stop + resume, same run) %.0f us: **%.2fx** | %s%s<= 1.3x floor |\n' \
+      "$t" "$nf" "$RUNS" "$p50" "$p99" "$pmax" "$FLOOR" "$(echo "$PAUSE / $FLOOR" | bc -l)" \
+      "$target" "${target:+; }"
+    printf '| lpatch apply whole command, %d thread(s), %d function(s) (median) | %.2f ms; floor (process start + seize + detach) %.2f ms: **%.1fx** | %s<= 3x floor |\n' \
+      "$t" "$nf" "$(echo "$WALL / 1000" | bc -l)" "$(echo "$WALL_BASE / 1000" | bc -l)" \
+      "$(echo "$WALL / $WALL_BASE" | bc -l)" "$( ((nf == 1 && t == 1)) && echo '< 5 ms (libpulp 9-13 ms); ')"
   done
 done
 
