@@ -275,7 +275,8 @@ probe() {
   dpkg -L livepatch >"$BATS_TEST_TMPDIR/files"
   run dpkg -r livepatch
   assert_success
-  ! installed
+  run installed
+  assert_failure
   local p left=()
   while IFS= read -r p; do
     [[ $p == /. ]] && continue
