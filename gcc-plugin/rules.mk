@@ -24,16 +24,16 @@ $(BUILD)/obj/gcc-plugin/%.o: gcc-plugin/%.cc gcc-plugin/lpmeta.h | public-header
 	$(CXX) $(PLUGIN_CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(PLUGIN): $(patsubst gcc-plugin/%.cc,$(BUILD)/obj/gcc-plugin/%.o,$(PLUGIN_SRCS))
-	$(CXX) -shared -o $@ $^ -lxxhash
+	$(CXX) -shared -Wl,-soname,livepatch.so -o $@ $^ -lxxhash
 
 ALL_TARGETS += $(PLUGIN)
 
 # Both spellings users write: -fplugin=livepatch (GCC's plugin dir) and
 # -fplugin=livepatch.so (dlopen()ed by name: the multiarch libdir).
-MULTIARCH_LIBDIR := /usr/lib/$(shell $(CC) -print-multiarch)
+MULTIARCH_LIBDIR := /usr/lib/$(MULTIARCH)
 define INSTALL_PLUGIN
-	install -D -m 0755 $(PLUGIN) $(DESTDIR)$(GCC_PLUGIN_DIR)/livepatch.so
-	install -D -m 0755 $(PLUGIN) $(DESTDIR)$(MULTIARCH_LIBDIR)/livepatch.so
+	install -D -m 0644 $(PLUGIN) $(DESTDIR)$(GCC_PLUGIN_DIR)/livepatch.so
+	install -D -m 0644 $(PLUGIN) $(DESTDIR)$(MULTIARCH_LIBDIR)/livepatch.so
 	install -D -m 0644 gcc-plugin/lpmeta.h $(DESTDIR)$(PREFIX)/include/livepatch/lpmeta.h
 
 endef

@@ -8,7 +8,7 @@ setup_file() {
 }
 
 @test "install puts binaries, library, headers and livepatch.mk under PREFIX" {
-  for f in bin/lpdiff bin/lpatch lib/liblivepatch.a lib/liblivepatch.so \
+  for f in bin/lpdiff bin/lpatch lib/liblivepatch.a lib/liblivepatch.so lib/liblivepatch.so.0 \
            include/livepatch/liblivepatch.h include/livepatch/lpatch_format.h \
            include/livepatch/lpmeta.h share/livepatch/livepatch.mk \
            share/livepatch/keep-objects/collect2; do
