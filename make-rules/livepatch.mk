@@ -124,6 +124,7 @@ livepatch-help:
 	@echo '  LIVEPATCH_MODULES=$(LIVEPATCH_MODULES)'
 	@echo '  LIVEPATCH_BUILD=$(LIVEPATCH_BUILD)   OLD_BUILD=DIR (reuse an archived OLD build)'
 	@echo '  LIVEPATCH_SIGN_KEY=NAME.sec           sign the patches and the manifest (FILE.sig)'
+	@echo '  LIVEPATCH_HOOKS=FILE.c                link a hook file into the patch (callbacks, shadow variables)'
 	@echo 'make livepatch-build REV=REV|DIR        build one revision under $(LIVEPATCH_DIR)/build/'
 	@echo 'make livepatch-cc                       print the compiler line for deployed builds'
 	@echo 'make livepatch-clean                    remove $(LIVEPATCH_DIR) and $(LIVEPATCH_OUT)'
