@@ -48,7 +48,10 @@ extern "C" {
 
 /* The functions below are weak: a NEW build that calls them links without
  * them (lpdiff binds every call to the copy it links into the patch).  To
- * run such a NEW build directly, link it with -llivepatch-hooks. */
+ * run such a NEW build directly, link the hook runtime into it:
+ * lib/livepatch/livepatch-hooks.o, or -Wl,--whole-archive -llivepatch-hooks
+ * -Wl,--no-whole-archive (a weak reference alone pulls nothing out of an
+ * archive: with a plain -llivepatch-hooks the functions stay NULL). */
 #define LP__WEAK __attribute__((weak))
 
 /* ---- Callbacks ------------------------------------------------------------ */
@@ -73,10 +76,10 @@ struct lp_hook_decl {
 
 #define LP__CAT2(a, b) a##b
 #define LP__CAT(a, b)  LP__CAT2(a, b)
-#define LP__HOOK(kind, fn)                                                                    \
-    static const struct lp_hook_decl LP__CAT(lp__hook_, __LINE__)                           \
-        __attribute__((section(LP_HOOK_DECL_SECTION), used, aligned(8))) = {                \
-            (kind), __LINE__, (void (*)(void))(fn)}
+#define LP__HOOK(kind, fn)                                                                         \
+    static const struct lp_hook_decl LP__CAT(lp__hook_, __LINE__)                                  \
+        __attribute__((section(LP_HOOK_DECL_SECTION), used, aligned(8))) = {(kind), __LINE__,      \
+                                                                            (void (*)(void))(fn)}
 
 #define LP_PRE_APPLY(fn)   LP__HOOK(LP_HOOK_PRE_APPLY, (int (*)(void))(fn))
 #define LP_POST_APPLY(fn)  LP__HOOK(LP_HOOK_POST_APPLY, (void (*)(void))(fn))
@@ -100,11 +103,11 @@ typedef void (*lp_shadow_dtor_t)(void *obj, void *shadow_data);
 LP__WEAK void *lp_shadow_get(const void *obj, unsigned long id);
 /* Attach new data of `size` bytes to (obj, id); NULL if (obj, id) already
  * has data, if the ctor refuses, or if the store is full. */
-LP__WEAK void *lp_shadow_alloc(const void *obj, unsigned long id, size_t size, lp_shadow_ctor_t ctor,
-                      void *ctor_data);
+LP__WEAK void *lp_shadow_alloc(const void *obj, unsigned long id, size_t size,
+                               lp_shadow_ctor_t ctor, void *ctor_data);
 /* The data of (obj, id), attaching new data first if there is none. */
 LP__WEAK void *lp_shadow_get_or_alloc(const void *obj, unsigned long id, size_t size,
-                             lp_shadow_ctor_t ctor, void *ctor_data);
+                                      lp_shadow_ctor_t ctor, void *ctor_data);
 /* Detach and free the data of (obj, id), if any (dtor first, if given). */
 LP__WEAK void lp_shadow_free(const void *obj, unsigned long id, lp_shadow_dtor_t dtor);
 /* Detach and free the data of every object for `id` (e.g. at revert). */
@@ -114,8 +117,8 @@ LP__WEAK void lp_shadow_free_all(unsigned long id, lp_shadow_dtor_t dtor);
  * (e.g. LP_SHADOW_MEMBER(struct conn, flag)): lpdiff then accepts that
  * layout change, and only that one - the patched code must reach the member
  * through a shadow variable, never through the object. */
-#define LP_SHADOW_MEMBER(type, member)                                                        \
-    static const char LP__CAT(lp__shadow_member_, __LINE__)[]                                 \
+#define LP_SHADOW_MEMBER(type, member)                                                             \
+    static const char LP__CAT(lp__shadow_member_, __LINE__)[]                                      \
         __attribute__((section(LP_SHADOW_DECL_SECTION), used)) = #type "." #member
 
 #ifdef __cplusplus
