@@ -48,7 +48,10 @@ extern "C" {
 
 /* The functions below are weak: a NEW build that calls them links without
  * them (lpdiff binds every call to the copy it links into the patch).  To
- * run such a NEW build directly, link it with -llivepatch-hooks. */
+ * run such a NEW build directly, link the hook runtime into it:
+ * lib/livepatch/livepatch-hooks.o, or -Wl,--whole-archive -llivepatch-hooks
+ * -Wl,--no-whole-archive (a weak reference alone pulls nothing out of an
+ * archive: with a plain -llivepatch-hooks the functions stay NULL). */
 #define LP__WEAK __attribute__((weak))
 
 /* ---- Callbacks ------------------------------------------------------------ */

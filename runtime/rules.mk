@@ -1,7 +1,8 @@
 # runtime/: liblivepatch (static, shared, and a sanitizer build for tests).
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 CFLAGS_runtime := -fPIC
-PUBLIC_runtime := runtime/livepatch-hooks.h runtime/liblivepatch.h runtime/lpatch_format.h runtime/lpstate.h runtime/lp_entry.h
+PUBLIC_runtime := runtime/liblivepatch.h runtime/lpatch_format.h runtime/lpstate.h runtime/lp_entry.h \
+                  runtime/livepatch-hooks.h
 USES_runtime :=
 LIBLP_A   := $(BUILD)/lib/liblivepatch.a
 LIBLP_SO  := $(BUILD)/lib/liblivepatch.so
@@ -37,3 +38,49 @@ define INSTALL_RUNTIME
 
 endef
 INSTALL_STEPS += $(INSTALL_RUNTIME)
+
+# runtime/hooks/: the in-target hook runtime (shadow variables, lp_veto).
+# Not part of liblivepatch: it runs inside the target, so it is built
+# freestanding - no libc, no stack protector, no TLS, no constructors, no
+# calls gcc might invent (memset), position independent, only the API
+# visible - into ONE relocatable object that lpdiff links into patches, and
+# an archive of that object for linking a NEW build that runs directly.
+# Its sources see runtime's public headers only (build/include/runtime).
+HOOKS_SRCS     := $(wildcard runtime/hooks/*.c)
+HOOKS_CPPFLAGS := -I$(BUILD)/include/runtime
+HOOKS_CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -O2 -fno-strict-aliasing -MMD -MP \
+                  -ffreestanding -fno-builtin -fno-tree-loop-distribute-patterns \
+                  -fPIC -fvisibility=hidden -fno-stack-protector -fno-stack-clash-protection \
+                  -fcf-protection=full -fno-asynchronous-unwind-tables -fno-unwind-tables \
+                  -fno-reorder-blocks-and-partition -fno-common -fno-sanitize=all
+HOOKS_OBJ      := $(BUILD)/lib/livepatch-hooks.o
+HOOKS_A        := $(BUILD)/lib/liblivepatch-hooks.a
+HOOKS_PARTS    := $(patsubst runtime/hooks/%.c,$(BUILD)/hooks/%.o,$(HOOKS_SRCS))
+# The unit tests compile the same sources the ordinary way (sanitizers on).
+HOOKS_SAN_OBJS := $(call sanobjs,$(HOOKS_SRCS))
+CPPFLAGS_DIR_runtime/hooks := $(HOOKS_CPPFLAGS)
+
+$(BUILD)/hooks/%.o: runtime/hooks/%.c | public-headers
+	@mkdir -p $(@D)
+	$(CC) $(HOOKS_CPPFLAGS) $(HOOKS_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/obj/runtime/hooks/%.o: runtime/hooks/%.c | public-headers
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(HOOKS_CPPFLAGS) $(CFLAGS_ALL) $(SANFLAGS) -fPIC -c $< -o $@
+
+$(HOOKS_OBJ): $(HOOKS_PARTS)
+	@mkdir -p $(@D)
+	ld -r -o $@ $^
+
+$(HOOKS_A): $(HOOKS_OBJ)
+	$(archive)
+
+ALL_TARGETS += $(HOOKS_OBJ) $(HOOKS_A)
+
+define INSTALL_HOOKS
+	install -D -m 0644 $(HOOKS_OBJ) $(DESTDIR)$(PREFIX)/lib/livepatch/livepatch-hooks.o
+	install -D -m 0644 $(HOOKS_A) $(DESTDIR)$(PREFIX)/lib/liblivepatch-hooks.a
+	install -D -m 0644 runtime/livepatch-hooks.h $(DESTDIR)$(PREFIX)/include/livepatch/livepatch-hooks.h
+
+endef
+INSTALL_STEPS += $(INSTALL_HOOKS)

@@ -7,9 +7,14 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_SRCS))
 UNIT_LINK := $(call sanobjs,$(DIFFER_SRCS) $(APPLIER_SRCS)) $(LIBLPMETA_SAN) $(LIBLPCLI_SAN) $(LIBLP_SAN)
 CPPFLAGS_tests := -Itests/lib $(foreach c,$(COMPONENTS),-I$(c))
 
+# UNIT_EXTRA_test_x: objects only test_x links (the hook runtime, which is
+# no library the tools use).
+UNIT_EXTRA_test_runtime_shadow := $(HOOKS_SAN_OBJS)
+$(BUILD)/san/tests/test_runtime_shadow: $(HOOKS_SAN_OBJS)
+
 $(BUILD)/san/tests/%: tests/unit/%.c $(UNIT_LINK)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS_tests) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(UNIT_LINK) \
+	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS_tests) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(UNIT_EXTRA_$*) $(UNIT_LINK) \
 	    $(LIBS_ELF) $(LIBS_UNWIND) $(LIBS_CLI) -lZydis
 
 SAN_TARGETS += $(UNIT_BINS)

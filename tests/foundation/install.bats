@@ -11,7 +11,8 @@ setup_file() {
   for f in bin/lpdiff bin/lpatch lib/liblivepatch.a lib/liblivepatch.so lib/liblivepatch.so.0 \
            include/livepatch/liblivepatch.h include/livepatch/lpatch_format.h \
            include/livepatch/lpmeta.h share/livepatch/livepatch.mk \
-           share/livepatch/keep-objects/collect2; do
+           share/livepatch/keep-objects/collect2 lib/livepatch/livepatch-hooks.o \
+           lib/liblivepatch-hooks.a include/livepatch/livepatch-hooks.h; do
     assert [ -e "$DEST/usr/local/$f" ]
   done
   assert [ -x "$DEST/usr/local/bin/lpatch" ]
