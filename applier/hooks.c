@@ -289,6 +289,15 @@ int lpa_hooks_run(pid_t pid, int memfd, uint64_t insn, const struct lpa_state *s
             lpa_err(err, "process %d: %s callback: %s", (int)pid, kind_name(kind), cerr);
             return LPA_USAGE;
         }
+        if (rc != LPA_RCALL_OK && arena) {
+            /* It stopped inside the store (a ctor, a dtor): the lock it took
+             * would stay taken, and before the call it was not held by this
+             * thread (borrow_check). */
+            uint64_t lock = 0, zero = 0;
+            size_t off = offsetof(struct lp_shadow_head, lock);
+            if (lpa_mem_read(memfd, arena + off, &lock, 8) == 0 && lock == r.fs_base)
+                lpa_mem_write(memfd, arena + off, &zero, 8);
+        }
         if (rc != LPA_RCALL_OK) {
             lpa_err(err, "process %d: %s callback %s", (int)pid, kind_name(kind), cerr);
             return LPA_REFUSED;

@@ -85,6 +85,22 @@ static char thread_state(pid_t pid, pid_t tid)
     return p && p[1] && p[2] ? p[2] : '?';
 }
 
+/* TracerPid of a thread (0: none, -1: unknown). */
+static pid_t tracer_of(pid_t pid, pid_t tid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    ssize_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+    }
+    buf[n > 0 ? n : 0] = 0;
+    const char *p = strstr(buf, "\nTracerPid:");
+    return p ? (pid_t)atoi(p + 11) : -1;
+}
+
 static struct lpa_thread *find_thread(struct lpa_world *w, pid_t tid)
 {
     for (size_t i = 0; i < w->n; i++)
@@ -233,8 +249,26 @@ static enum lpa_stop_err wait_all_stopped(struct lpa_world *w, char *err)
 static enum lpa_stop_err seize(struct lpa_world *w, pid_t tid, int opts, int interrupt, char *err)
 {
     if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)opts) != 0) {
-        if (errno == ESRCH || (errno == EPERM && thread_state(w->pid, tid) == 'Z'))
-            return LPA_STOP_GONE; /* gone, or a main thread that exited: runs nothing */
+        /* ptrace refuses a thread that has exited with EPERM, and the
+         * thread may be reaped before we look (thread-per-connection
+         * servers end threads all the time): gone, zombie or dead, it runs
+         * nothing. */
+        int e = errno;
+        if (e == EPERM && tracer_of(w->pid, tid) == getpid()) {
+            /* A thread a held one created since the scan: PTRACE_O_TRACECLONE
+             * attached it to us already, and its stop is on its way. */
+            if (!find_thread(w, tid) && !add_thread(w, tid)) {
+                lpa_err(err, "process %d: out of memory recording its threads", (int)w->pid);
+                return LPA_STOP_OTHER;
+            }
+            return LPA_STOP_OK;
+        }
+        /* A thread that has exited is refused with EPERM too (a zombie; a
+         * detached one may be reaped before we look): it runs nothing. */
+        char state = e == EPERM ? thread_state(w->pid, tid) : 0;
+        if (e == ESRCH || state == 'Z' || state == 'X' || (state == '?' && w->pid != tid))
+            return LPA_STOP_GONE;
+        errno = e;
         lpa_err(err, "cannot ptrace process %d (thread %d): %s%s", (int)w->pid, (int)tid,
                 strerror(errno),
                 errno == EPERM ? " (not permitted: another tracer, or no CAP_SYS_PTRACE)" : "");

@@ -7,6 +7,8 @@ setup_file() {
   build_mkpatch
   target loop loop.c
   target churn loop.c -DCHURN
+  target spawner spawner.c
+  mkpatch "$BATS_FILE_TMPDIR/spawner.lpatch" "$BATS_FILE_TMPDIR/spawner" "compute=$COMPUTE_1001"
   mkpatch "$BATS_FILE_TMPDIR/p1.lpatch" "$BATS_FILE_TMPDIR/loop" "compute=$COMPUTE_1001"
   mkpatch "$BATS_FILE_TMPDIR/p2.lpatch" "$BATS_FILE_TMPDIR/loop" \
     "compute=$COMPUTE_2001" "other=$OTHER_107"
@@ -74,6 +76,24 @@ cycle() { # THREADS ROUNDS
   ((emulated > 0))
   ((stepped == 0)) # compute is all register work: nothing left to single-step
   grows "$st" calls
+  [[ $(field "$st" bad) == 0 ]]
+  running "$TPID"
+}
+
+@test "threads that exit while lpatch stops them (thread per request) are not a ptrace refusal" {
+  # a thread that exited is refused by ptrace with EPERM, and may be reaped
+  # before lpatch looks: it was taken for "another tracer" (sessions sample)
+  local st=$BATS_TEST_TMPDIR/st i
+  start nice -n 10 "$BATS_FILE_TMPDIR/spawner" "$st"
+  wait_until test -s "$st"
+  for ((i = 0; i < 15; i++)); do
+    run "$LPATCH" apply --timeout 60000 "$TPID" "$BATS_FILE_TMPDIR/spawner.lpatch"
+    assert_success
+    grows "$st" new1
+    run "$LPATCH" revert --timeout 60000 "$TPID"
+    assert_success
+    grows "$st" old
+  done
   [[ $(field "$st" bad) == 0 ]]
   running "$TPID"
 }
