@@ -48,6 +48,9 @@ setup_file() {
   assert_success
   assert_output "$(printf '%s\n' lp__hook_ctx lp_shadow_alloc lp_shadow_free lp_shadow_free_all \
     lp_shadow_get lp_shadow_get_or_alloc lp_veto)"
+  # the context is zero-filled .data (the hook table points into .lp.data)
+  run nm "$obj"
+  assert_output --regexp '[0-9a-f]+ D lp__hook_ctx'
   # the context is hidden (each patch has its own), the functions are not
   run readelf -sW "$obj"
   assert_output --regexp 'OBJECT +GLOBAL +HIDDEN +[0-9]+ lp__hook_ctx'
