@@ -103,7 +103,17 @@ livepatch_run = LP_MODULES=$(call livepatch_q,$(strip $(LIVEPATCH_MODULES))) \
     LP_VERBOSE=$(call livepatch_q,$(LIVEPATCH_VERBOSE)) \
     sh $(livepatch_mk_dir)/livepatch.sh
 
-.PHONY: livepatch livepatch-build livepatch-cc livepatch-clean livepatch-help
+.PHONY: livepatch livepatch-build livepatch-cc livepatch-clean livepatch-help livepatch-deb
+
+# make livepatch-deb: the patches of $(LIVEPATCH_OUT) as a Debian package
+# (livepatch-patch-NAME) whose maintainer scripts run lpatch install/auto
+# and remove/auto.
+LIVEPATCH_DEB_NAME    ?= $(notdir $(CURDIR))
+LIVEPATCH_DEB_VERSION ?= 1
+livepatch-deb:
+	@sh $(livepatch_mk_dir)/patch-deb.sh $(LIVEPATCH_OUT) $(LIVEPATCH_DEB_NAME) \
+	    $(LIVEPATCH_DEB_VERSION) \
+	    $(LIVEPATCH_OUT)/livepatch-patch-$(LIVEPATCH_DEB_NAME)_$(LIVEPATCH_DEB_VERSION)_all.deb
 
 # "+": the project's build joins our jobserver (make -j).
 livepatch:
@@ -125,6 +135,7 @@ livepatch-help:
 	@echo '  LIVEPATCH_BUILD=$(LIVEPATCH_BUILD)   OLD_BUILD=DIR (reuse an archived OLD build)'
 	@echo '  LIVEPATCH_SIGN_KEY=NAME.sec           sign the patches and the manifest (FILE.sig)'
 	@echo '  LIVEPATCH_HOOKS=FILE.c                link a hook file into the patch (callbacks, shadow variables)'
+	@echo 'make livepatch-deb                      the patches as a .deb (LIVEPATCH_DEB_NAME, LIVEPATCH_DEB_VERSION)'
 	@echo 'make livepatch-build REV=REV|DIR        build one revision under $(LIVEPATCH_DIR)/build/'
 	@echo 'make livepatch-cc                       print the compiler line for deployed builds'
 	@echo 'make livepatch-clean                    remove $(LIVEPATCH_DIR) and $(LIVEPATCH_OUT)'

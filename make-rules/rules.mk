@@ -2,6 +2,7 @@
 define INSTALL_MAKE_RULES
 	install -D -m 0644 make-rules/livepatch.mk $(DESTDIR)$(PREFIX)/share/livepatch/livepatch.mk
 	install -D -m 0755 make-rules/livepatch.sh $(DESTDIR)$(PREFIX)/share/livepatch/livepatch.sh
+	install -D -m 0755 make-rules/patch-deb.sh $(DESTDIR)$(PREFIX)/share/livepatch/patch-deb.sh
 	install -D -m 0755 make-rules/keep-objects/collect2 \
 	    $(DESTDIR)$(PREFIX)/share/livepatch/keep-objects/collect2
 

@@ -41,6 +41,9 @@ setup_file() {
 }
 
 teardown_file() {
+  if dpkg-query -W livepatch-patch-lptest >/dev/null 2>&1; then
+    dpkg -r livepatch-patch-lptest >/dev/null 2>&1 || true
+  fi
   if dpkg-query -W -f='${Status}' livepatch 2>/dev/null | grep -q 'ok installed'; then
     dpkg -r livepatch >/dev/null 2>&1 || true
   fi
@@ -266,6 +269,44 @@ probe() {
   run /usr/bin/lpatch revert "$pid"
   assert_success
   assert_equal "$(probe)" 1
+  kill "$pid"
+  wait "$pid" || true
+}
+
+@test "installed: a patch bundle .deb (make-rules/patch-deb.sh) patches the running process on install and reverts it on removal" {
+  installed || fail "livepatch is not installed"
+  [[ -x /usr/share/livepatch/patch-deb.sh ]] || fail "patch-deb.sh is not installed"
+  dpkg-query -W livepatch-patch-lptest >/dev/null 2>&1 && fail "livepatch-patch-lptest is installed already"
+  local t=$BATS_TEST_TMPDIR line pid id
+  build_prog "$t/old" 11
+  build_prog "$t/new" 12
+  mkdir -p "$t/out"
+  run /usr/bin/lpdiff --old "$t/old" --new "$t/new" --module prog -o "$t/out/prog.lpatch"
+  assert_success
+  id=$(/usr/bin/lpatch info --json "$t/out/prog.lpatch" | jq -r .id)
+  jq -n --arg id "$id" '{livepatch_manifest: 1, patches: [{id: $id, module: "prog", file: "prog.lpatch"}], unchanged: []}' \
+    >"$t/out/manifest.json"
+  run /usr/share/livepatch/patch-deb.sh "$t/out" lptest 1.0 "$t/bundle.deb"
+  assert_success
+  run dpkg-deb -f "$t/bundle.deb" Package Depends Architecture
+  assert_output "Package: livepatch-patch-lptest
+Depends: livepatch
+Architecture: all"
+  coproc PROG { exec "$t/old/prog"; }
+  pid=$PROG_PID
+  IFS= read -r -t 10 line <&"${PROG[0]}"
+  assert_equal "$line" ready
+  assert_equal "$(probe)" 11
+  run dpkg -i "$t/bundle.deb"
+  assert_success
+  assert_equal "$(probe)" 12 # postinst: lpatch install + lpatch auto
+  run /usr/bin/lpatch status "$pid"
+  assert_output --partial applied
+  run dpkg -r livepatch-patch-lptest
+  assert_success
+  assert_equal "$(probe)" 11 # prerm: lpatch remove + lpatch auto
+  run /usr/bin/lpatch list "$pid"
+  assert_output --partial "0 patches"
   kill "$pid"
   wait "$pid" || true
 }
