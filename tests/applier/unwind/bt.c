@@ -12,11 +12,14 @@
 #include <libunwind.h>
 #endif
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char *status_path;
 static unsigned long seq;
+static long spin;
+static const char *trigger;
 
 static void name_of(void *ip, char *buf, size_t len)
 {
@@ -31,8 +34,10 @@ __attribute__((noinline)) int lp_work(int depth)
 {
     volatile char pad[64]; /* a real frame: no unwinding without CFI */
     memset((char *)pad, VERSION, sizeof pad);
+    for (volatile long i = 0; i < spin; i++) /* time for a profiler's samples */
+        ;
     void *ips[32];
-    int n = backtrace(ips, 32);
+    int n = trigger && access(trigger, F_OK) != 0 ? 0 : backtrace(ips, 32);
     char bt[512] = "", un[512] = "", nm[64];
     for (int i = 1; i < n; i++) { /* frame 0 is lp_work itself */
         name_of(ips[i], nm, sizeof nm);
@@ -75,6 +80,8 @@ __attribute__((noinline)) int lp_caller(int d)
 int main(int argc, char **argv)
 {
     status_path = argc > 1 ? argv[1] : "/dev/null";
+    spin = argc > 2 ? atol(argv[2]) : 0;
+    trigger = argc > 3 ? argv[3] : NULL;
     for (;;) {
         lp_caller(1);
         usleep(20000);
