@@ -175,8 +175,8 @@ static int call_in(pid_t pid, int memfd, uint64_t insn, uint64_t fn, uint64_t ar
         }
         return LPA_OK;
     }
-    lpa_err(err, "process %d: no thread to call %s on after %d tries: %s", (int)pid, what,
-            attempts, why);
+    lpa_err(err, "process %d: no thread to call %s on after %d tries: %s", (int)pid, what, attempts,
+            why);
     return LPA_REFUSED;
 }
 
@@ -296,8 +296,8 @@ int lpa_unwind_deregister(pid_t pid, int memfd, uint64_t insn, uint64_t image, u
         }
     }
     if (ut.frame_dereg && ut.frame_addr >= image && ut.frame_addr < image + image_size) {
-        if (call_in(pid, memfd, insn, ut.frame_dereg, ut.frame_addr, tab, "__deregister_frame",
-                    o, err) != LPA_OK)
+        if (call_in(pid, memfd, insn, ut.frame_dereg, ut.frame_addr, tab, "__deregister_frame", o,
+                    err) != LPA_OK)
             failed = 1;
         else {
             uint64_t zero[2] = {0, 0};
@@ -322,8 +322,9 @@ void lpa_perfmap_add(pid_t pid, const struct lp_patch *p, uint64_t image, uint64
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-        fprintf(stderr, "lpatch: warning: %s: not written (%s): perf will not name the patched "
-                        "code\n",
+        fprintf(stderr,
+                "lpatch: warning: %s: not written (%s): perf will not name the patched "
+                "code\n",
                 path, fd < 0 ? strerror(errno) : "not a regular file of this user");
         if (fd >= 0)
             close(fd);
@@ -333,9 +334,9 @@ void lpa_perfmap_add(pid_t pid, const struct lp_patch *p, uint64_t image, uint64
     const struct lp_func *f = lp_patch_funcs(p, &n);
     char line[512];
     for (uint32_t i = 0; i < n; i++) {
-        int len = snprintf(line, sizeof line, "%" PRIx64 " %x %s\n",
-                           image + text_off + f[i].new_off, f[i].new_size,
-                           lp_patch_str(p, f[i].name));
+        int len =
+            snprintf(line, sizeof line, "%" PRIx64 " %x %s\n", image + text_off + f[i].new_off,
+                     f[i].new_size, lp_patch_str(p, f[i].name));
         if (len > 0 && (size_t)len < sizeof line && write(fd, line, (size_t)len) != len)
             break;
     }

@@ -581,8 +581,7 @@ static uint32_t emit_unwind(struct emitter *e, uint64_t table_off, struct sbuf *
                 }
                 const struct elfobj_rela *pr = &eh->relas[ri];
                 const struct elfobj_sym *y = &u->obj->syms[pr->sym];
-                struct copy *tc =
-                    y->shndx < u->obj->nsecs ? text_copy_of(e, u, y->shndx) : NULL;
+                struct copy *tc = y->shndx < u->obj->nsecs ? text_copy_of(e, u, y->shndx) : NULL;
                 if (!tc) {
                     at = next;
                     continue;
@@ -610,10 +609,9 @@ static uint32_t emit_unwind(struct emitter *e, uint64_t table_off, struct sbuf *
                 memset(out.b + o + 8, 0, 4); /* pc_begin: the relocation's */
                 unwind_relocs(e, u, ehsec, at, 4 + len, o, pr->off, &rel);
                 int64_t start = (int64_t)y->value + pr->addend;
-                struct ureloc ur = {.off = o + 8,
-                                    .r = {.type = R_X86_64_PC32,
-                                          .section = LP_SEC_RODATA,
-                                          .addend = start}};
+                struct ureloc ur = {
+                    .off = o + 8,
+                    .r = {.type = R_X86_64_PC32, .section = LP_SEC_RODATA, .addend = start}};
                 patch_sym(&ur.s, tc, 0, 0);
                 ur.s.name = lp_writer_str(e->w, u->obj->secs[tc->sec].name);
                 VEC_PUSH(rel, ur);

@@ -433,8 +433,7 @@ static int check_unwind(struct lp_patch *p, char *err)
                        LP_SEC_RODATA_NAME);
     uint64_t tsz = p->sec[LP_SEC_TEXT].size;
     if (t.text_lo > t.text_hi || t.text_hi > tsz)
-        return lp_fail(err, "%s: unwind table: covered range beyond %s", p->name,
-                       LP_SEC_TEXT_NAME);
+        return lp_fail(err, "%s: unwind table: covered range beyond %s", p->name, LP_SEC_TEXT_NAME);
     uint64_t *fdes = calloc(t.nfde ? t.nfde : 1, sizeof(*fdes));
     if (!fdes)
         return lp_fail(err, "%s: out of memory", p->name);
@@ -494,8 +493,8 @@ static int check_unwind(struct lp_patch *p, char *err)
     }
     free(fdes);
     if (bad)
-        return lp_fail(err, "%s: unwind table: malformed eh_frame or index at %s+0x%llx",
-                       p->name, LP_SEC_RODATA_NAME, (unsigned long long)(eo + at));
+        return lp_fail(err, "%s: unwind table: malformed eh_frame or index at %s+0x%llx", p->name,
+                       LP_SEC_RODATA_NAME, (unsigned long long)(eo + at));
     return 0;
 }
 

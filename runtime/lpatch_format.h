@@ -213,8 +213,8 @@ struct lp_shadow_head {
  * The image starts with .lp.text, so the table's address in the target is
  * image + exec_size + LP_UNWIND_OFF(flags-with-hooks).
  */
-#define LP_UNWIND_MAGIC "LPUNWND" /* 8 bytes with its NUL */
-#define LP_UNWIND_OFF(hdr_flags) (((hdr_flags) & LP_HDR_HOOKS) ? sizeof(struct lp_hook_table) : 0)
+#define LP_UNWIND_MAGIC          "LPUNWND" /* 8 bytes with its NUL */
+#define LP_UNWIND_OFF(hdr_flags) (((hdr_flags)&LP_HDR_HOOKS) ? sizeof(struct lp_hook_table) : 0)
 
 struct lp_unwind_index {
     int32_t start; /* offset in .lp.text of the first byte an FDE covers */
@@ -229,9 +229,9 @@ struct lp_unwind_table {
     uint32_t nfde;
     uint32_t text_lo, text_hi; /* [text_lo, text_hi) of .lp.text the FDEs cover */
     /* Written by lpatch in the target; zero in the file. */
-    uint64_t frame_dereg; /* libgcc __deregister_frame revert calls; 0: not registered */
-    uint64_t frame_addr;  /* what was passed to __register_frame */
-    uint64_t dyn_cancel;  /* libunwind _U_dyn_cancel revert calls; 0: not registered */
+    uint64_t frame_dereg;  /* libgcc __deregister_frame revert calls; 0: not registered */
+    uint64_t frame_addr;   /* what was passed to __register_frame */
+    uint64_t dyn_cancel;   /* libunwind _U_dyn_cancel revert calls; 0: not registered */
     uint64_t dyn_info[12]; /* libunwind's unw_dyn_info_t (88 bytes) */
     uint64_t reserved;
 };
@@ -282,7 +282,8 @@ LP_STATIC_ASSERT(offsetof(struct lp_reloc, addend) == 24, "lp_reloc.addend");
 LP_STATIC_ASSERT(sizeof(struct lp_hook_table) == 64, "lp_hook_table is 64 bytes");
 LP_STATIC_ASSERT(sizeof(struct lp_hook_ctx) == 64, "lp_hook_ctx is 64 bytes");
 LP_STATIC_ASSERT(sizeof(struct lp_unwind_table) == 160, "lp_unwind_table is 160 bytes");
-LP_STATIC_ASSERT(offsetof(struct lp_unwind_table, frame_dereg) == 32, "lp_unwind_table.frame_dereg");
+LP_STATIC_ASSERT(offsetof(struct lp_unwind_table, frame_dereg) == 32,
+                 "lp_unwind_table.frame_dereg");
 LP_STATIC_ASSERT(sizeof(struct lp_unwind_index) == 8, "lp_unwind_index is 8 bytes");
 LP_STATIC_ASSERT(offsetof(struct lp_shadow_head, lock) == 0, "lp_shadow_head.lock");
 

@@ -124,7 +124,8 @@ walk_through() {
   local d=$BATS_FILE_TMPDIR/bt st=$BATS_TEST_TMPDIR/st
   start "$d/old/bt" "$st" 0 "$BATS_TEST_TMPDIR/go"
   sleep 0.1
-  ! grep -q libgcc_s "/proc/$TPID/maps"
+  run grep -c libgcc_s "/proc/$TPID/maps"
+  assert_output 0
   run "$LPATCH" apply "$TPID" "$d/p.lpatch"
   assert_success
   assert_output --partial 'has not loaded libgcc_s'

@@ -62,8 +62,7 @@ __attribute__((noinline)) int lp_work(int depth)
     snprintf(tmp, sizeof tmp, "%s.tmp", status_path);
     FILE *f = fopen(tmp, "w");
     if (f) {
-        fprintf(f, "seq=%lu version=%d bt=%s unw=%s\n", ++seq, pad[depth & 63],
-                bt, un);
+        fprintf(f, "seq=%lu version=%d bt=%s unw=%s\n", ++seq, pad[depth & 63], bt, un);
         fclose(f);
         rename(tmp, status_path);
     }

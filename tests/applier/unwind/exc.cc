@@ -15,7 +15,10 @@
 static unsigned long destroyed;
 
 struct Guard {
-    ~Guard() { destroyed++; }
+    ~Guard()
+    {
+        destroyed++;
+    }
 };
 
 __attribute__((noinline)) int lp_callee(int x)
