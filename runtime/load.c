@@ -379,6 +379,9 @@ static int check_hooks(struct lp_patch *p, char *err)
         const struct lp_reloc *r = &p->relocs[i];
         if (r->section != LP_SEC_RODATA || r->offset >= sizeof(*t))
             continue;
+        if (r->sym >= p->hdr->nsyms) /* check_reloc rejects it */
+            return lp_fail(err, "%s: %s[%u]: symbol %u of %u", p->name, LP_SEC_RELOCS_NAME, i,
+                           r->sym, p->hdr->nsyms);
         const struct lp_sym *s = &p->syms[r->sym];
         size_t field = r->offset / 8;
         uint32_t want = field == 1 ? LP_SEC_RODATA : field == 2 ? 0 : LP_SEC_TEXT;
@@ -500,7 +503,7 @@ static int check_unwind(struct lp_patch *p, char *err)
 
 static int check_contents(struct lp_patch *p, char *err)
 {
-    if (check_hooks(p, err) < 0 || check_unwind(p, err) < 0)
+    if (check_hooks(p, err) < 0)
         return -1;
     for (uint32_t i = 0; i < p->hdr->nfuncs; i++)
         if (check_func(p, i, err) < 0)
@@ -513,7 +516,8 @@ static int check_contents(struct lp_patch *p, char *err)
     for (uint32_t i = 0; i < p->hdr->nrelocs; i++)
         if (check_reloc(p, i, err) < 0)
             return -1;
-    return 0;
+    /* after the relocations: it follows their symbol indexes */
+    return check_unwind(p, err);
 }
 
 static struct lp_patch *parse_owned(const char *name, uint8_t *buf, size_t len, char *err)
