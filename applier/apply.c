@@ -115,7 +115,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     int sf_ok = sf != NULL;
     for (struct lps_patch *q = lpa_state_next(&t.state, NULL); q && sf_ok;
          q = lpa_state_next(&t.state, q))
-        sf_ok = lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size) == 0;
+        sf_ok = lpa_safety_image(sf, q->image_addr, q->exec_size, q->image_size) == 0;
     if (!sf_ok) {
         lpa_safety_free(sf);
         lpa_err(err, "process %d: out of memory", (int)pid);
@@ -457,7 +457,7 @@ static int revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, st
     int sf_ok = sf != NULL;
     for (struct lps_patch *q = lpa_state_next(&t.state, NULL); q && sf_ok;
          q = lpa_state_next(&t.state, q))
-        sf_ok = lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size) == 0;
+        sf_ok = lpa_safety_image(sf, q->image_addr, q->exec_size, q->image_size) == 0;
     if (!sf_ok) {
         lpa_err(err, "process %d: out of memory", (int)pid);
         rc = LPA_USAGE;

@@ -159,3 +159,28 @@ walk_through() {
   assert_success
   [[ ! -e /tmp/perf-$TPID.map ]]
 }
+
+@test "lpatch's stack check walks through a patch image with its CFI instead of a raw scan" {
+  local d=$BATS_FILE_TMPDIR/stack st=$BATS_TEST_TMPDIR/st v
+  for v in "v1 1 7" "v2 2 7" "v3 2 8"; do
+    read -r -a a <<<"$v"
+    mkdir -p "$d/${a[0]}"
+    (cd "$SRC" && gcc -fplugin="$LP_PLUGIN" -g -O2 -fPIE -DOUTER_K="${a[1]}" -DOTHER_K="${a[2]}" \
+      -c stack.c -o "$d/${a[0]}/stack.o")
+    gcc -pie -o "$d/${a[0]}/stack" "$d/${a[0]}/stack.o"
+  done
+  "$LPDIFF" --old "$d/v1" --new "$d/v2" --module stack -o "$d/12.lpatch" >/dev/null
+  "$LPDIFF" --old "$d/v2" --new "$d/v3" --module stack -o "$d/23.lpatch" >/dev/null
+  start "$d/v1/stack" "$st"
+  wait_until test -s "$st"
+  run "$LPATCH" apply --allow-active lp_outer "$TPID" "$d/12.lpatch"
+  assert_success
+  wait_until grep -q 'outer=2' "$st"
+  # the thread sleeps under the patched lp_outer, whose frame holds an
+  # address inside lp_other: a raw scan refuses, the CFI walk does not
+  run "$LPATCH" apply --retries 3 "$TPID" "$d/23.lpatch"
+  assert_success
+  wait_until grep -q 'other=8' "$st"
+  run "$LPATCH" revert "$TPID"
+  assert_success
+}
