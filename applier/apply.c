@@ -27,6 +27,7 @@
 #include "state.h"
 #include "stop.h"
 #include "target.h"
+#include "unwreg.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -114,7 +115,7 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     int sf_ok = sf != NULL;
     for (struct lps_patch *q = lpa_state_next(&t.state, NULL); q && sf_ok;
          q = lpa_state_next(&t.state, q))
-        sf_ok = lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size) == 0;
+        sf_ok = lpa_safety_image(sf, q->image_addr, q->exec_size, q->image_size) == 0;
     if (!sf_ok) {
         lpa_safety_free(sf);
         lpa_err(err, "process %d: out of memory", (int)pid);
@@ -137,6 +138,15 @@ int lpa_apply(pid_t pid, const struct lp_patch *p, const char *source, const str
     if ((lp_patch_header(p)->flags & LP_HDR_HOOKS) && !has_hooks) {
         lpa_err(err, "process %d: the patch's hook table did not arrive in the image", (int)pid);
         rc = LPA_REFUSED;
+        lpa_image_unmap(pid, insn, image, lay.size, o);
+        lpa_safety_free(sf);
+        goto out_close;
+    }
+
+    /* The patch's CFI, visible to the target's unwinders before any of
+     * its code can run (docs/first-class.md). */
+    rc = lpa_unwind_register(&t, &lay, image, insn, o, err);
+    if (rc != LPA_OK) {
         lpa_image_unmap(pid, insn, image, lay.size, o);
         lpa_safety_free(sf);
         goto out_close;
@@ -311,8 +321,15 @@ out_drop:
         lpa_state_store(t.memfd, &t.state, e2);
     }
 out_unmap:
-    if (rc != LPA_OK)
-        lpa_image_unmap(pid, insn, image, lay.size, o);
+    if (rc != LPA_OK) {
+        char e2[LP_ERR_MAX];
+        if (lpa_unwind_deregister(pid, t.memfd, insn, image, lay.exec_size, lay.size, o, e2) == 0)
+            lpa_image_unmap(pid, insn, image, lay.size, o);
+        else /* an unwinder still points into it: leaving it mapped is safe */
+            fprintf(stderr, "lpatch: warning: %s (the patch image stays mapped)\n", e2);
+    } else {
+        lpa_perfmap_add(pid, p, image, lay.text_off);
+    }
     lpa_safety_free(sf);
     free(pad_done);
     lpa_switch_mem_free(&sw);
@@ -440,7 +457,7 @@ static int revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, st
     int sf_ok = sf != NULL;
     for (struct lps_patch *q = lpa_state_next(&t.state, NULL); q && sf_ok;
          q = lpa_state_next(&t.state, q))
-        sf_ok = lpa_safety_opaque(sf, q->image_addr, q->image_addr + q->exec_size) == 0;
+        sf_ok = lpa_safety_image(sf, q->image_addr, q->exec_size, q->image_size) == 0;
     if (!sf_ok) {
         lpa_err(err, "process %d: out of memory", (int)pid);
         rc = LPA_USAGE;
@@ -461,7 +478,7 @@ static int revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, st
     /* Record "reverting" before the pause: a crash from here on leaves a
      * record that a later revert completes (restoring bytes is idempotent). */
     uint32_t was = p->status;
-    uint64_t image = p->image_addr, size = p->image_size;
+    uint64_t image = p->image_addr, size = p->image_size, exec = p->exec_size;
     if (set_status(t.memfd, &t.state, p, LPS_REVERTING) != 0) {
         lpa_err(err, "process %d: writing the patch state: %s", (int)pid, strerror(errno));
         rc = LPA_REFUSED;
@@ -519,8 +536,16 @@ static int revert(pid_t pid, const char *id_prefix, const struct lpa_opts *o, st
             LPA_OK)
             fprintf(stderr, "lpatch: warning: %s (the patch is reverted)\n", herr);
     }
-    if (rc == LPA_OK && !keep) /* no thread is in it and none can enter it now */
-        lpa_image_unmap(pid, insn, image, size, o);
+    if (rc == LPA_OK && !keep) { /* no thread is in it and none can enter it now */
+        char uerr[LP_ERR_MAX];
+        if (lpa_unwind_deregister(pid, t.memfd, insn, image, exec, size, o, uerr) != 0) {
+            fprintf(stderr, "lpatch: warning: %s (the patch image stays mapped)\n", uerr);
+            keep = 1;
+        } else {
+            lpa_image_unmap(pid, insn, image, size, o);
+            lpa_perfmap_remove(pid, image, image + size);
+        }
+    }
     st->image_kept = keep;
     st->image_addr = image;
     st->image_size = size;

@@ -189,6 +189,12 @@ out:
     return verdict;
 }
 
+int lpa_hooks_borrowable(pid_t pid, pid_t tid, const struct user_regs_struct *r, int memfd,
+                         uint64_t arena, char *why)
+{
+    return borrow_check(pid, tid, r, memfd, arena, why);
+}
+
 static uint64_t table_fn(const struct lp_hook_table *t, unsigned kind)
 {
     switch (kind) {

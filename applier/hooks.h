@@ -29,4 +29,11 @@ int lpa_hooks_run(pid_t pid, int memfd, uint64_t insn, const struct lpa_state *s
                   const struct lp_hook_table *t, unsigned kind, const struct lpa_opts *o,
                   char *err);
 
+/* 0 if held thread `tid` (registers r) may run code for lpatch now (the
+ * rules above), else 1 with why (LP_ERR_MAX).  arena: the shadow store's
+ * address, or 0. */
+struct user_regs_struct;
+int lpa_hooks_borrowable(pid_t pid, pid_t tid, const struct user_regs_struct *r, int memfd,
+                         uint64_t arena, char *why);
+
 #endif

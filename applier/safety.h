@@ -29,6 +29,10 @@ void lpa_safety_free(struct lpa_safety *s);
 /* Code without unwind information (patch images): a frame there makes the
  * check fall back to scanning the raw stack. */
 int lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi);
+/* The image of an applied patch (state record): its text opaque as above,
+ * unless it carries unwind information (lpatch_format.h, lp_unwind_table),
+ * which the walk then uses for frames in it. */
+int lpa_safety_image(struct lpa_safety *s, uint64_t image, uint64_t exec_size, uint64_t image_size);
 
 /* The same, one held thread at a time (as threads reach their stop):
  * begin once per stop, then each thread. */

@@ -48,6 +48,8 @@ struct lpa_safety {
     unw_accessors_t acc;
     uint64_t (*opaque)[2];
     size_t nopaque;
+    unw_dyn_info_t *dyn; /* patch images with unwind information (lpa_safety_opaque) */
+    size_t ndyn;
     struct upt_slot *upts; /* made before the pause (lpa_safety_warm) */
     size_t nupts;
     void *upt_any;

@@ -11,8 +11,11 @@
  * dominates the cost), registers from one PTRACE_GETREGS.  Unwind tables
  * are found by libunwind-ptrace itself, with one handle per module so each
  * keeps its parsed table (it caches only the last ELF image it opened).
- * Frames without unwind information (patch images: lpa_safety_opaque) fall
- * back to the raw scan of stackscan.c.
+ * Frames in a patch image with an unwind table (lpa_safety_image) are
+ * found through that table: libunwind's own search, remote, over the
+ * table lpdiff wrote and lpatch left in the image.  Frames without unwind
+ * information (other images: lpa_safety_opaque) fall back to the raw scan
+ * of stackscan.c.
  */
 #include "safety_int.h"
 
@@ -141,9 +144,17 @@ static void upt_make(struct lpa_safety *s, const struct lpa_maps *m, size_t k)
     s->nupts++;
 }
 
+/* libunwind's own search of a binary-search table, remote (not in its
+ * public headers; perf declares it the same way). */
+extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
+                                              unw_dyn_info_t *di, unw_proc_info_t *pi,
+                                              int need_unwind_info, void *arg);
+
 static int acc_find(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
 {
-    (void)arg;
+    for (size_t i = 0; i < cur->ndyn; i++)
+        if (ip >= cur->dyn[i].start_ip && ip < cur->dyn[i].end_ip)
+            return _Ux86_64_dwarf_search_unwind_table(as, ip, &cur->dyn[i], pi, need, arg);
     return _UPT_find_proc_info(as, ip, pi, need, upt_for(cur, ip));
 }
 
@@ -206,6 +217,36 @@ void lpa_unwind_free(struct lpa_safety *s)
         _UPT_destroy(s->upt_any);
     free(s->upts);
     free(s->opaque);
+    free(s->dyn);
+}
+
+int lpa_safety_image(struct lpa_safety *s, uint64_t image, uint64_t exec_size, uint64_t image_size)
+{
+    uint64_t tab = image + exec_size;
+    char magic[8] = "";
+    struct lp_unwind_table ut;
+    if (lpa_mem_read(s->memfd, tab, magic, 8) == 0 && !memcmp(magic, LP_HOOKS_MAGIC, 8)) {
+        tab += sizeof(struct lp_hook_table);
+        lpa_mem_read(s->memfd, tab, magic, 8);
+    }
+    if (memcmp(magic, LP_UNWIND_MAGIC, 8) || tab + sizeof ut > image + image_size ||
+        lpa_mem_read(s->memfd, tab, &ut, sizeof ut) != 0 || !ut.nfde || ut.text_hi > exec_size ||
+        exec_size + ut.eh_frame_off >= image_size || exec_size + ut.index_off >= image_size)
+        return lpa_safety_opaque(s, image, image + exec_size);
+    unw_dyn_info_t *grown = realloc(s->dyn, (s->ndyn + 1) * sizeof *s->dyn);
+    if (!grown)
+        return -1;
+    s->dyn = grown;
+    unw_dyn_info_t *di = &s->dyn[s->ndyn++];
+    memset(di, 0, sizeof *di);
+    di->start_ip = image;
+    di->end_ip = image + ut.text_hi;
+    di->format = UNW_INFO_FORMAT_IP_OFFSET;
+    di->u.rti.segbase = image + exec_size + ut.eh_frame_off;
+    di->u.rti.table_data = image + exec_size + ut.index_off;
+    di->u.rti.table_len = (uint64_t)ut.nfde * sizeof(struct lp_unwind_index) / sizeof(unw_word_t);
+    /* the rest of the text (stubs, padding) stays opaque */
+    return ut.text_hi < exec_size ? lpa_safety_opaque(s, image + ut.text_hi, image + exec_size) : 0;
 }
 
 int lpa_safety_opaque(struct lpa_safety *s, uint64_t lo, uint64_t hi)

@@ -454,6 +454,214 @@ static uint32_t emit_hook_table(struct emitter *e, struct sbuf *summary)
     return LP_HDR_HOOKS;
 }
 
+/* ---- unwind information ------------------------------------------------- */
+
+/*
+ * The NEW objects' .eh_frame holds a CIE and FDEs; an FDE whose pc_begin
+ * relocation points into a text section the patch copies comes along, with
+ * its CIE (once per object and CIE), into one eh_frame in .lp.rodata
+ * (lpatch_format.h: struct lp_unwind_table).  Parsed here only as far as
+ * needed: entry length, CIE id / CIE pointer, pc_begin (the relocation at
+ * offset 8 of an FDE, pcrel|sdata4 as GCC emits on x86-64) and pc_range
+ * (the 4 bytes after it).  Every other relocation of a CIE or FDE (the
+ * personality routine, the LSDA of a C++ function) is resolved like any
+ * other and lands where the copied bytes are.
+ */
+struct ubuf {
+    uint8_t *b;
+    size_t len, cap;
+};
+
+static size_t ubuf_add(struct ubuf *u, const void *p, size_t n)
+{
+    if (u->len + n > u->cap) {
+        u->cap = (u->len + n) * 2 + 64;
+        u->b = xrealloc(u->b, u->cap);
+    }
+    memcpy(u->b + u->len, p, n);
+    u->len += n;
+    return u->len - n;
+}
+
+struct ureloc {
+    size_t off; /* in the eh_frame being built */
+    struct lp_reloc r;
+    struct lp_sym s;
+};
+
+struct ureloc_vec {
+    struct ureloc *v;
+    size_t n, cap;
+};
+
+struct fde_pick {
+    uint64_t start; /* in .lp.text */
+    uint32_t range, off;
+};
+
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static struct copy *text_copy_of(struct emitter *e, struct unit *u, size_t sec)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%p:%zu", (void *)u, sec);
+    struct copy *c = strmap_get(&e->copies, key);
+    return c && c->lps == LP_SEC_TEXT ? c : NULL;
+}
+
+/* Copy the relocations of [from, from+n) of `eh` in unit u to `at` in the
+ * built eh_frame, except the one at `skip` (pc_begin, done by the caller). */
+static void unwind_relocs(struct emitter *e, struct unit *u, size_t ehsec, uint64_t from,
+                          uint64_t n, size_t at, uint64_t skip, struct ureloc_vec *out)
+{
+    const struct elfobj_sec *eh = &u->obj->secs[ehsec];
+    size_t cnt, first = elfobj_relas_in(eh, from, from + n, &cnt);
+    struct copy fake = {.u = u, .sec = ehsec, .lps = LP_SEC_RODATA};
+    for (size_t i = first; i < first + cnt; i++) {
+        const struct elfobj_rela *r = &eh->relas[i];
+        if (r->off == skip || r->type == R_X86_64_NONE)
+            continue;
+        struct ureloc ur = {.off = at + (r->off - from)};
+        int64_t addend;
+        if (resolve(e, &fake, r, &ur.s, &addend))
+            continue;
+        ur.r.type = r->type;
+        ur.r.section = LP_SEC_RODATA;
+        ur.r.addend = addend;
+        VEC_PUSH(*out, ur);
+    }
+}
+
+static int pick_cmp(const void *a, const void *b)
+{
+    const struct fde_pick *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Build the eh_frame and index of every copied text section; fill the
+ * table appended at `table_off` (LP_UNWIND_OFF).  Returns the FDE count. */
+static uint32_t emit_unwind(struct emitter *e, uint64_t table_off, struct sbuf *summary)
+{
+    struct ubuf out = {0};
+    struct ureloc_vec rel = {0};
+    VEC(struct fde_pick) picks = {0};
+    struct strmap cies = {0}; /* "unit:ehsec:cieoff" -> out offset + 1 */
+    size_t nwork = e->work.n;
+    for (size_t w = 0; w < nwork; w++) {
+        struct copy *c = e->work.v[w];
+        if (c->lps != LP_SEC_TEXT)
+            continue;
+        /* each unit once: its .eh_frame against all its copied sections */
+        int seen = 0;
+        for (size_t k = 0; k < w && !seen; k++)
+            seen = e->work.v[k]->lps == LP_SEC_TEXT && e->work.v[k]->u == c->u;
+        if (seen)
+            continue;
+        struct unit *u = c->u;
+        for (size_t ehsec = 0; ehsec < u->obj->nsecs; ehsec++) {
+            const struct elfobj_sec *eh = &u->obj->secs[ehsec];
+            if (strcmp(eh->name, ".eh_frame") || !eh->data)
+                continue;
+            for (uint64_t at = 0; at + 8 <= eh->size;) {
+                uint32_t len = rd32(eh->data + at);
+                if (len == 0 || len == 0xffffffffu || len > eh->size - at - 4)
+                    break; /* terminator, 64-bit DWARF (GCC never emits it), or damage */
+                uint32_t id = rd32(eh->data + at + 4);
+                uint64_t next = at + 4 + len;
+                if (id == 0 || len < 16 || (uint64_t)id > at + 4) {
+                    at = next;
+                    continue;
+                }
+                size_t nr, ri = elfobj_relas_in(eh, at + 8, at + 12, &nr);
+                if (nr != 1 || eh->relas[ri].type != R_X86_64_PC32) {
+                    at = next;
+                    continue;
+                }
+                const struct elfobj_rela *pr = &eh->relas[ri];
+                const struct elfobj_sym *y = &u->obj->syms[pr->sym];
+                struct copy *tc = y->shndx < u->obj->nsecs ? text_copy_of(e, u, y->shndx) : NULL;
+                if (!tc) {
+                    at = next;
+                    continue;
+                }
+                uint64_t cie = at + 4 - id;
+                char key[96];
+                snprintf(key, sizeof(key), "%p:%zu:%" PRIx64, (void *)u, ehsec, cie);
+                uintptr_t cnew = (uintptr_t)strmap_get(&cies, key);
+                if (!cnew) {
+                    uint32_t clen = cie + 4 <= eh->size ? rd32(eh->data + cie) : 0;
+                    if (!clen || clen > eh->size - cie - 4) {
+                        at = next;
+                        continue;
+                    }
+                    while (out.len % 4)
+                        ubuf_add(&out, "", 1);
+                    size_t o = ubuf_add(&out, eh->data + cie, 4 + clen);
+                    unwind_relocs(e, u, ehsec, cie, 4 + clen, o, UINT64_MAX, &rel);
+                    cnew = o + 1;
+                    strmap_put(&cies, own(e, xstrdup(key)), (void *)cnew);
+                }
+                size_t o = ubuf_add(&out, eh->data + at, 4 + len);
+                uint32_t cptr = (uint32_t)(o + 4 - (cnew - 1));
+                memcpy(out.b + o + 4, &cptr, 4);
+                memset(out.b + o + 8, 0, 4); /* pc_begin: the relocation's */
+                unwind_relocs(e, u, ehsec, at, 4 + len, o, pr->off, &rel);
+                int64_t start = (int64_t)y->value + pr->addend;
+                struct ureloc ur = {
+                    .off = o + 8,
+                    .r = {.type = R_X86_64_PC32, .section = LP_SEC_RODATA, .addend = start}};
+                patch_sym(&ur.s, tc, 0, 0);
+                ur.s.name = lp_writer_str(e->w, u->obj->secs[tc->sec].name);
+                VEC_PUSH(rel, ur);
+                struct fde_pick fp = {.start = tc->base + (uint64_t)start,
+                                      .range = rd32(eh->data + at + 12),
+                                      .off = (uint32_t)o};
+                VEC_PUSH(picks, fp);
+                at = next;
+            }
+        }
+    }
+    static const uint8_t zero[4];
+    ubuf_add(&out, zero, 4); /* __register_frame's terminator */
+    uint64_t base = lp_writer_append(e->w, LP_SEC_RODATA, out.b, out.len, 8);
+    for (size_t i = 0; i < rel.n; i++) {
+        struct lp_reloc r = rel.v[i].r;
+        r.offset = base + rel.v[i].off;
+        r.sym = add_sym(e, &rel.v[i].s);
+        lp_writer_reloc(e->w, &r);
+    }
+    if (picks.n)
+        qsort(picks.v, picks.n, sizeof(picks.v[0]), pick_cmp);
+    struct lp_unwind_table t = {.magic = LP_UNWIND_MAGIC,
+                                .eh_frame_off = (uint32_t)base,
+                                .eh_frame_size = (uint32_t)out.len,
+                                .nfde = (uint32_t)picks.n};
+    struct lp_unwind_index *ix = xcalloc(picks.n ? picks.n : 1, sizeof(*ix));
+    for (size_t i = 0; i < picks.n; i++) {
+        ix[i].start = (int32_t)picks.v[i].start;
+        ix[i].fde = (int32_t)picks.v[i].off;
+        if (!i || picks.v[i].start < t.text_lo)
+            t.text_lo = (uint32_t)picks.v[i].start;
+        if (picks.v[i].start + picks.v[i].range > t.text_hi)
+            t.text_hi = (uint32_t)(picks.v[i].start + picks.v[i].range);
+    }
+    t.index_off = (uint32_t)lp_writer_append(e->w, LP_SEC_RODATA, ix, picks.n * sizeof(*ix), 8);
+    lp_writer_put(e->w, LP_SEC_RODATA, table_off, &t, sizeof(t));
+    if (picks.n)
+        sbuf_addf(summary, "unwind information for %zu code ranges\n", picks.n);
+    free(ix);
+    free(out.b);
+    VEC_FREE(rel);
+    VEC_FREE(picks);
+    strmap_free(&cies);
+    return t.nfde;
+}
+
 static void add_func(struct emitter *e, struct fn *f, struct sbuf *summary)
 {
     struct differ *d = e->d;
@@ -497,6 +705,12 @@ int emit_write_patch(struct differ *d, const char *out, char *err, size_t errlen
     sbuf_addf(&summary, "livepatch for %s: %zu replaced, %zu added\n", d->module, d->nchanged,
               d->nadded);
     uint32_t flags = emit_hook_table(&e, &summary);
+    /* The unwind table's place is fixed (revert finds it): right after the
+     * hook table; its contents come once the code is all copied. */
+    struct lp_unwind_table ut = {.magic = LP_UNWIND_MAGIC};
+    uint64_t ut_off = lp_writer_append(e.w, LP_SEC_RODATA, &ut, sizeof(ut), 8);
+    assert(ut_off == LP_UNWIND_OFF(flags));
+    flags |= LP_HDR_UNWIND;
     for (size_t i = 0; i < d->patch.n; i++)
         if (!d->patch.v[i]->is_cold)
             add_func(&e, d->patch.v[i], &summary);
@@ -504,8 +718,12 @@ int emit_write_patch(struct differ *d, const char *out, char *err, size_t errlen
         copy_section(&e, d->patch.v[i]->u, d->patch.v[i]->sec);
     for (size_t i = 0; i < d->rep.new_vars.n; i++)
         sbuf_addf(&summary, "new variable %s\n", d->rep.new_vars.v[i]);
-    for (size_t i = 0; i < e.work.n; i++) /* grows while relocating */
-        relocate_copy(&e, e.work.v[i]);
+    size_t done = 0;
+    for (; done < e.work.n; done++) /* grows while relocating */
+        relocate_copy(&e, e.work.v[done]);
+    emit_unwind(&e, ut_off, &summary);
+    for (; done < e.work.n; done++) /* what the unwind information needs: LSDAs */
+        relocate_copy(&e, e.work.v[done]);
     const struct elfobj *om = d->old.mod, *nm = d->new.mod;
     if (om->eh.e_type == ET_DYN)
         flags |= LP_HDR_MODULE_PIC | (om->is_pie ? 0 : LP_HDR_MODULE_SHARED);
@@ -566,6 +784,14 @@ int emit_dump_patch(const char *path)
         return 2;
     }
     lp_patch_describe(p, stdout);
+    const struct lp_unwind_table *ut = lp_patch_unwind(p);
+    if (ut)
+        printf("unwind: %u FDEs, eh_frame at %s+0x%x (%u bytes), index at %s+0x%x, "
+               "covering %s+0x%x..0x%x\n",
+               ut->nfde, LP_SEC_RODATA_NAME, ut->eh_frame_off, ut->eh_frame_size,
+               LP_SEC_RODATA_NAME, ut->index_off, LP_SEC_TEXT_NAME, ut->text_lo, ut->text_hi);
+    else
+        printf("unwind: none\n");
     uint32_t ns, nr;
     const struct lp_sym *syms = lp_patch_syms(p, &ns);
     const struct lp_reloc *rel = lp_patch_relocs(p, &nr);

@@ -51,6 +51,9 @@ const char *lp_patch_str(const struct lp_patch *p, uint32_t off);
 /* Contents of a loadable section (BSS: NULL with its size). */
 const uint8_t *lp_patch_section(const struct lp_patch *p, enum lp_section s, uint64_t *size);
 const char *lp_patch_summary(const struct lp_patch *p, size_t *len);
+/* The unwind table (LP_HDR_UNWIND) in .lp.rodata, checked by the loader;
+ * NULL for a patch without one (made before unwind information existed). */
+const struct lp_unwind_table *lp_patch_unwind(const struct lp_patch *p);
 
 /* Names for messages and dumps: "R_X86_64_PC32", ".lp.text", "module". */
 const char *lp_reloc_name(uint32_t type);
@@ -149,6 +152,10 @@ uint32_t lp_writer_str(struct lp_writer *w, const char *s);
  * LP_SEC_BSS `data` must be NULL. */
 uint64_t lp_writer_append(struct lp_writer *w, enum lp_section s, const void *data, uint64_t len,
                           uint64_t align);
+/* Overwrite bytes appended earlier to a section with contents (a table
+ * whose place is fixed before its contents are known). */
+void lp_writer_put(struct lp_writer *w, enum lp_section s, uint64_t off, const void *data,
+                   uint64_t len);
 uint32_t lp_writer_sym(struct lp_writer *w, const struct lp_sym *sym); /* returns index */
 void lp_writer_reloc(struct lp_writer *w, const struct lp_reloc *r);
 void lp_writer_func(struct lp_writer *w, const struct lp_func *f);

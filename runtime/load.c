@@ -183,7 +183,7 @@ static int check_header(struct lp_patch *p, const Elf64_Shdr *sh, const unsigned
     if (memcmp(id, h->patch_id, 16) != 0)
         return lp_fail(err, "%s: %s: patch_id does not match the patch contents", p->name,
                        LP_SEC_HEADER_NAME);
-    uint32_t known = LP_HDR_MODULE_PIC | LP_HDR_MODULE_SHARED | LP_HDR_HOOKS;
+    uint32_t known = LP_HDR_MODULE_PIC | LP_HDR_MODULE_SHARED | LP_HDR_HOOKS | LP_HDR_UNWIND;
     if (h->flags & ~known)
         return lp_fail(err, "%s: %s: unknown flags 0x%x", p->name, LP_SEC_HEADER_NAME,
                        h->flags & ~known);
@@ -379,6 +379,9 @@ static int check_hooks(struct lp_patch *p, char *err)
         const struct lp_reloc *r = &p->relocs[i];
         if (r->section != LP_SEC_RODATA || r->offset >= sizeof(*t))
             continue;
+        if (r->sym >= p->hdr->nsyms) /* check_reloc rejects it */
+            return lp_fail(err, "%s: %s[%u]: symbol %u of %u", p->name, LP_SEC_RELOCS_NAME, i,
+                           r->sym, p->hdr->nsyms);
         const struct lp_sym *s = &p->syms[r->sym];
         size_t field = r->offset / 8;
         uint32_t want = field == 1 ? LP_SEC_RODATA : field == 2 ? 0 : LP_SEC_TEXT;
@@ -398,6 +401,106 @@ static int check_hooks(struct lp_patch *p, char *err)
     return 0;
 }
 
+static uint32_t le32(const uint8_t *b)
+{
+    uint32_t v;
+    memcpy(&v, b, 4);
+    return v;
+}
+
+/* LP_HDR_UNWIND: the table at LP_UNWIND_OFF of .lp.rodata (lpatch_format.h),
+ * its eh_frame a sequence of CIEs and FDEs ending in a zero length, each
+ * FDE's CIE pointer at an earlier CIE, its pc_begin filled by one PC32
+ * relocation into .lp.text; the index sorted, each entry at an FDE. */
+static int check_unwind(struct lp_patch *p, char *err)
+{
+    if (!(p->hdr->flags & LP_HDR_UNWIND))
+        return 0;
+    const uint8_t *ro = p->sec[LP_SEC_RODATA].data;
+    uint64_t rosz = p->sec[LP_SEC_RODATA].size, off = LP_UNWIND_OFF(p->hdr->flags);
+    struct lp_unwind_table t;
+    if (!ro || rosz < off + sizeof(t))
+        return lp_fail(err, "%s: %s: the unwind table is missing", p->name, LP_SEC_RODATA_NAME);
+    memcpy(&t, ro + off, sizeof(t));
+    static const uint8_t zero[sizeof(t) - offsetof(struct lp_unwind_table, frame_dereg)];
+    if (memcmp(t.magic, LP_UNWIND_MAGIC, sizeof(t.magic)) ||
+        memcmp((const uint8_t *)&t + offsetof(struct lp_unwind_table, frame_dereg), zero,
+               sizeof(zero)))
+        return lp_fail(err, "%s: %s+0x%llx: not an unwind table", p->name, LP_SEC_RODATA_NAME,
+                       (unsigned long long)off);
+    uint64_t eo = t.eh_frame_off, es = t.eh_frame_size, io = t.index_off;
+    if (eo % 4 || es < 4 || eo < off + sizeof(t) || eo > rosz || es > rosz - eo ||
+        le32(ro + eo + es - 4) != 0 || io % 4 || io > rosz ||
+        (uint64_t)t.nfde * sizeof(struct lp_unwind_index) > rosz - io)
+        return lp_fail(err, "%s: unwind table: eh_frame or index outside %s", p->name,
+                       LP_SEC_RODATA_NAME);
+    uint64_t tsz = p->sec[LP_SEC_TEXT].size;
+    if (t.text_lo > t.text_hi || t.text_hi > tsz)
+        return lp_fail(err, "%s: unwind table: covered range beyond %s", p->name, LP_SEC_TEXT_NAME);
+    uint64_t *fdes = calloc(t.nfde ? t.nfde : 1, sizeof(*fdes));
+    if (!fdes)
+        return lp_fail(err, "%s: out of memory", p->name);
+    uint32_t nfde = 0;
+    uint64_t at = 0, end = es - 4;
+    int bad = 0;
+    while (at < end && !bad) {
+        uint32_t len = at + 8 <= end ? le32(ro + eo + at) : 0;
+        if (len < 4 || len > end - at - 4 || len % 4) {
+            bad = 1;
+            break;
+        }
+        uint32_t id = le32(ro + eo + at + 4);
+        if (id) { /* an FDE: CIE pointer back to an entry with id 0 */
+            uint64_t cie = at + 4 - id;
+            int found = 0;
+            if (id <= at + 4 && len >= 16 && nfde < t.nfde)
+                for (uint64_t c = 0; c <= cie && !found;) {
+                    uint32_t cl = le32(ro + eo + c);
+                    found = c == cie && le32(ro + eo + c + 4) == 0;
+                    c += 4 + (uint64_t)cl;
+                }
+            uint32_t nrel = 0;
+            for (uint32_t i = 0; i < p->hdr->nrelocs && found; i++) {
+                const struct lp_reloc *r = &p->relocs[i];
+                if (r->section != LP_SEC_RODATA || r->offset != eo + at + 8)
+                    continue;
+                const struct lp_sym *s = &p->syms[r->sym];
+                found = r->type == R_X86_64_PC32 && s->kind == LP_SYM_PATCH &&
+                        s->section == LP_SEC_TEXT;
+                nrel++;
+            }
+            if (!found || nrel != 1) {
+                bad = 1;
+                break;
+            }
+            fdes[nfde++] = at;
+        }
+        at += 4 + (uint64_t)len;
+    }
+    if (!bad && nfde != t.nfde)
+        bad = 1;
+    const struct lp_unwind_index *ix = (const void *)(ro + io);
+    for (uint32_t i = 0; i < t.nfde && !bad; i++) {
+        struct lp_unwind_index e;
+        memcpy(&e, ix + i, sizeof(e));
+        int64_t prev = 0;
+        if (i) {
+            struct lp_unwind_index q;
+            memcpy(&q, ix + i - 1, sizeof(q));
+            prev = q.start;
+        }
+        int hit = 0;
+        for (uint32_t k = 0; k < nfde && !hit; k++)
+            hit = fdes[k] == (uint64_t)(int64_t)e.fde;
+        bad = !hit || e.start < prev || e.start < 0 || (uint64_t)e.start >= tsz;
+    }
+    free(fdes);
+    if (bad)
+        return lp_fail(err, "%s: unwind table: malformed eh_frame or index at %s+0x%llx", p->name,
+                       LP_SEC_RODATA_NAME, (unsigned long long)(eo + at));
+    return 0;
+}
+
 static int check_contents(struct lp_patch *p, char *err)
 {
     if (check_hooks(p, err) < 0)
@@ -413,7 +516,8 @@ static int check_contents(struct lp_patch *p, char *err)
     for (uint32_t i = 0; i < p->hdr->nrelocs; i++)
         if (check_reloc(p, i, err) < 0)
             return -1;
-    return 0;
+    /* after the relocations: it follows their symbol indexes */
+    return check_unwind(p, err);
 }
 
 static struct lp_patch *parse_owned(const char *name, uint8_t *buf, size_t len, char *err)
@@ -581,6 +685,13 @@ const uint8_t *lp_patch_section(const struct lp_patch *p, enum lp_section s, uin
     if (size)
         *size = p->sec[s].size;
     return p->sec[s].data;
+}
+
+const struct lp_unwind_table *lp_patch_unwind(const struct lp_patch *p)
+{
+    if (!(p->hdr->flags & LP_HDR_UNWIND))
+        return NULL;
+    return (const void *)(p->sec[LP_SEC_RODATA].data + LP_UNWIND_OFF(p->hdr->flags));
 }
 
 const char *lp_patch_summary(const struct lp_patch *p, size_t *len)

@@ -9,7 +9,8 @@
  *
  *   .lp.header   struct lp_header (exactly one)
  *   .lp.text     code of replaced and added functions     (SHF_ALLOC|EXECINSTR)
- *   .lp.rodata   read-only data the new code needs        (SHF_ALLOC)
+ *   .lp.rodata   read-only data the new code needs        (SHF_ALLOC);
+ *                with LP_HDR_UNWIND also the patch's unwind information
  *   .lp.data     initial contents of new writable data    (SHF_ALLOC|WRITE)
  *   .lp.bss      size of new zero-initialised data        (SHT_NOBITS)
  *   .lp.funcs    struct lp_func[nfuncs]
@@ -62,6 +63,7 @@ enum lp_header_flags {
     LP_HDR_MODULE_PIC = 1u << 0,    /* target is PIE or a shared library */
     LP_HDR_MODULE_SHARED = 1u << 1, /* target is a shared library (ET_DYN, not PIE) */
     LP_HDR_HOOKS = 1u << 2,         /* .lp.rodata starts with struct lp_hook_table */
+    LP_HDR_UNWIND = 1u << 3,        /* struct lp_unwind_table at LP_UNWIND_OFF in .lp.rodata */
 };
 
 struct lp_header {
@@ -195,6 +197,46 @@ struct lp_shadow_head {
 };
 
 /*
+ * Unwind information (LP_HDR_UNWIND): the call frame information of the
+ * patch's code, so that unwinders in the target (libgcc's, which glibc's
+ * backtrace() and C++ exceptions use; libunwind's) walk through patched
+ * frames.  In .lp.rodata at LP_UNWIND_OFF (right after the hook table if
+ * there is one, else at 0): this table; at eh_frame_off the CIEs and FDEs
+ * as in an ELF .eh_frame section (each entry a 32-bit length, CIE id 0 /
+ * CIE pointer, pc_begin encoded pcrel|sdata4 and filled by an R_X86_64_PC32
+ * relocation into .lp.text), then 4 zero bytes (the terminator
+ * __register_frame wants); at index_off nfde struct lp_unwind_index sorted
+ * by start (libunwind's binary-search table, UNW_INFO_FORMAT_IP_OFFSET).
+ * The fields after `nfde` are zero in the file; lpatch writes them in the
+ * target (the image's part after the text is writable) so that revert,
+ * which has no patch file, can undo exactly the registrations it made.
+ * The image starts with .lp.text, so the table's address in the target is
+ * image + exec_size + LP_UNWIND_OFF(flags-with-hooks).
+ */
+#define LP_UNWIND_MAGIC          "LPUNWND" /* 8 bytes with its NUL */
+#define LP_UNWIND_OFF(hdr_flags) (((hdr_flags)&LP_HDR_HOOKS) ? sizeof(struct lp_hook_table) : 0)
+
+struct lp_unwind_index {
+    int32_t start; /* offset in .lp.text of the first byte an FDE covers */
+    int32_t fde;   /* offset of that FDE from the start of the eh_frame */
+};
+
+struct lp_unwind_table {
+    char magic[8];
+    uint32_t eh_frame_off;  /* in .lp.rodata, 8-aligned */
+    uint32_t eh_frame_size; /* bytes, the 4-byte terminator included */
+    uint32_t index_off;     /* in .lp.rodata, 8-aligned */
+    uint32_t nfde;
+    uint32_t text_lo, text_hi; /* [text_lo, text_hi) of .lp.text the FDEs cover */
+    /* Written by lpatch in the target; zero in the file. */
+    uint64_t frame_dereg;  /* libgcc __deregister_frame revert calls; 0: not registered */
+    uint64_t frame_addr;   /* what was passed to __register_frame */
+    uint64_t dyn_cancel;   /* libunwind _U_dyn_cancel revert calls; 0: not registered */
+    uint64_t dyn_info[12]; /* libunwind's unw_dyn_info_t (88 bytes) */
+    uint64_t reserved;
+};
+
+/*
  * The on-disk layout, checked: a change to any struct above is a new format
  * (LP_FORMAT_VERSION), never an accident of padding.  The offsets are the
  * fields tools read from the file directly (lpatch info, lpdiff --dump).
@@ -239,6 +281,10 @@ LP_STATIC_ASSERT(offsetof(struct lp_reloc, addend) == 24, "lp_reloc.addend");
 
 LP_STATIC_ASSERT(sizeof(struct lp_hook_table) == 64, "lp_hook_table is 64 bytes");
 LP_STATIC_ASSERT(sizeof(struct lp_hook_ctx) == 64, "lp_hook_ctx is 64 bytes");
+LP_STATIC_ASSERT(sizeof(struct lp_unwind_table) == 160, "lp_unwind_table is 160 bytes");
+LP_STATIC_ASSERT(offsetof(struct lp_unwind_table, frame_dereg) == 32,
+                 "lp_unwind_table.frame_dereg");
+LP_STATIC_ASSERT(sizeof(struct lp_unwind_index) == 8, "lp_unwind_index is 8 bytes");
 LP_STATIC_ASSERT(offsetof(struct lp_shadow_head, lock) == 0, "lp_shadow_head.lock");
 
 #endif /* LPATCH_FORMAT_H */

@@ -188,6 +188,16 @@ uint64_t lp_writer_append(struct lp_writer *w, enum lp_section s, const void *da
     return buf_append(w, &w->sec[s], data, len, align);
 }
 
+void lp_writer_put(struct lp_writer *w, enum lp_section s, uint64_t off, const void *data,
+                   uint64_t len)
+{
+    if (s < LP_SEC_TEXT || s >= LP_SEC_BSS || off > w->sec[s].len || len > w->sec[s].len - off) {
+        writer_error(w, "lp_writer_put: outside what was appended");
+        return;
+    }
+    memcpy(w->sec[s].data + off, data, len);
+}
+
 uint32_t lp_writer_sym(struct lp_writer *w, const struct lp_sym *sym)
 {
     buf_append(w, &w->syms, sym, sizeof *sym, 8);

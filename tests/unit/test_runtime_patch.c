@@ -556,6 +556,122 @@ TEST(build_id_from_notes)
     CHECK_EQ_INT(lp_notes_build_id(buf, len, id), 0);
 }
 
+/* ---- unwind table (LP_HDR_UNWIND) ---------------------------------------- */
+
+enum unw_bad { UNW_OK, UNW_MAGIC, UNW_FILLED, UNW_CIE_PTR, UNW_NO_RELOC, UNW_INDEX, UNW_TERM };
+
+/* A patch with one function and what lpdiff writes for its CFI: the
+ * table, one CIE, one FDE whose pc_begin is a PC32 into .lp.text, the
+ * terminator, a one-entry index; `bad` breaks one rule. */
+static uint8_t *unwind_bytes(enum unw_bad bad, size_t *len)
+{
+    struct lp_writer *w = lp_writer_new();
+    static const uint8_t code[32] = {0x66, 0x90, 0xc3};
+    uint64_t text = lp_writer_append(w, LP_SEC_TEXT, code, sizeof code, 16);
+    struct lp_unwind_table t = {.magic = LP_UNWIND_MAGIC};
+    uint64_t toff = lp_writer_append(w, LP_SEC_RODATA, &t, sizeof t, 8);
+    /* CIE: length 20, id 0, version 1, "zR", code align 1, data align -8,
+     * ra 16, aug len 1, FDE encoding 0x1b, padding */
+    static const uint8_t cie[24] = {20, 0, 0, 0, 0, 0, 0, 0, 1, 'z', 'R', 0, 1, 0x78, 16, 1, 0x1b};
+    uint8_t fde[20] = {16, 0, 0, 0, 28, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0};
+    if (bad == UNW_CIE_PTR)
+        fde[4] = 24; /* points at itself's length word, not a CIE */
+    uint8_t eh[48] = {0};
+    memcpy(eh, cie, sizeof cie);
+    memcpy(eh + 24, fde, sizeof fde);
+    if (bad == UNW_TERM)
+        eh[44] = 1;
+    uint64_t eoff = lp_writer_append(w, LP_SEC_RODATA, eh, sizeof eh, 8);
+    struct lp_unwind_index ix = {.start = (int32_t)text, .fde = 24};
+    if (bad == UNW_INDEX)
+        ix.fde = 8;
+    uint64_t ioff = lp_writer_append(w, LP_SEC_RODATA, &ix, sizeof ix, 8);
+    t.eh_frame_off = (uint32_t)eoff;
+    t.eh_frame_size = sizeof eh;
+    t.index_off = (uint32_t)ioff;
+    t.nfde = 1;
+    t.text_hi = 3;
+    if (bad == UNW_MAGIC)
+        t.magic[0] = 'X';
+    if (bad == UNW_FILLED)
+        t.frame_dereg = 0x1234;
+    lp_writer_put(w, LP_SEC_RODATA, toff, &t, sizeof t);
+    struct lp_sym s_text = {.kind = LP_SYM_PATCH,
+                            .name = lp_writer_str(w, ".text.f"),
+                            .section = LP_SEC_TEXT,
+                            .value = text,
+                            .size = 0};
+    uint32_t i_text = lp_writer_sym(w, &s_text);
+    struct lp_reloc r = {.offset = eoff + 24 + 8,
+                         .section = LP_SEC_RODATA,
+                         .type = R_X86_64_PC32,
+                         .sym = i_text,
+                         .addend = 0};
+    if (bad != UNW_NO_RELOC)
+        lp_writer_reloc(w, &r);
+    struct lp_func f = {.name = lp_writer_str(w, "f"),
+                        .flags = LP_FUNC_NEW,
+                        .new_off = text,
+                        .new_size = 3,
+                        .file = lp_writer_str(w, "f.c")};
+    lp_writer_func(w, &f);
+    lp_writer_header(w, LP_HDR_MODULE_PIC | LP_HDR_UNWIND, old_bid, 20, new_bid, 20, "server");
+    uint8_t *buf = NULL;
+    char err[LP_ERR_MAX];
+    if (lp_writer_bytes(w, &buf, len, NULL, err) < 0)
+        printf("# %s\n", err);
+    lp_writer_free(w);
+    return buf;
+}
+
+TEST(unwind_table_is_checked)
+{
+    static const char *const want[] = {
+        [UNW_MAGIC] = "not an unwind table",  [UNW_FILLED] = "not an unwind table",
+        [UNW_CIE_PTR] = "malformed eh_frame", [UNW_NO_RELOC] = "malformed eh_frame",
+        [UNW_INDEX] = "malformed eh_frame",   [UNW_TERM] = "eh_frame or index outside",
+    };
+    char err[LP_ERR_MAX] = "";
+    struct lp_patch *p = NULL;
+    size_t len;
+    uint8_t *buf = unwind_bytes(UNW_OK, &len);
+    CHECK_EQ_INT(lp_patch_parse_named(buf, len, "u.lpatch", &p, err), 0);
+    if (p) {
+        const struct lp_unwind_table *t = lp_patch_unwind(p);
+        CHECK(t && t->nfde == 1 && t->eh_frame_size == 48);
+        lp_patch_free(p);
+    }
+    /* every byte of the resealed good patch flipped: judged without crashing */
+    for (size_t i = 0; i < len; i++) {
+        uint8_t *copy = malloc(len);
+        memcpy(copy, buf, len);
+        copy[i] ^= 0x41;
+        if (lp_patch_seal(copy, len, err) == 0 && lp_patch_parse(copy, len, &p, err) == 0)
+            lp_patch_free(p);
+        free(copy);
+    }
+    free(buf);
+    for (int b = UNW_MAGIC; b <= UNW_TERM; b++) {
+        buf = unwind_bytes((enum unw_bad)b, &len);
+        p = NULL;
+        CHECK_EQ_INT(lp_patch_parse_named(buf, len, "u.lpatch", &p, err), -1);
+        if (!strstr(err, want[b])) {
+            printf("# case %d: message \"%s\" lacks \"%s\"\n", b, err, want[b]);
+            CHECK(0);
+        }
+        lp_patch_free(p);
+        free(buf);
+    }
+    /* a patch without the flag has no table */
+    buf = sample_bytes(&len);
+    CHECK_EQ_INT(lp_patch_parse(buf, len, &p, err), 0);
+    if (p) {
+        CHECK(lp_patch_unwind(p) == NULL);
+        lp_patch_free(p);
+    }
+    free(buf);
+}
+
 int main(void)
 {
     RUN(round_trip_through_file);
@@ -567,5 +683,6 @@ int main(void)
     RUN(section_table_failures);
     RUN(every_byte_corruption_and_truncation_is_rejected);
     RUN(describe_prints_summary);
+    RUN(unwind_table_is_checked);
     return tap_done();
 }
