@@ -56,7 +56,8 @@ int main(int argc, char **argv)
             last = now;
             FILE *f = fopen(tmp, "w");
             if (f) {
-                fprintf(f, "old=%lu new1=%lu bad=%lu threads=%lu\n", n_old, n_new1, n_bad, n_threads);
+                fprintf(f, "old=%lu new1=%lu bad=%lu threads=%lu\n", n_old, n_new1, n_bad,
+                        n_threads);
                 fclose(f);
                 rename(tmp, argv[1]);
             }
