@@ -204,7 +204,9 @@ static int full_pass(struct daemon *d, const char *why)
     uint64_t t = lpa_now_ns();
     read_known(d);
     watch_registry(d);
+    realtime(d, 0);
     int rc = auto_pass(&d->c, NULL, 0, &s);
+    realtime(d, 1);
     if (s.applied || s.reverted || s.failed || d->verbose || d->once || strcmp(why, "rescan"))
         say("pass (%s): %u process%s with installed patches: %u applied, %u reverted, %u "
             "failed, %u exited (%.1f ms)",
@@ -218,7 +220,9 @@ static int full_pass(struct daemon *d, const char *why)
 static int pass_one(struct daemon *d, const struct pending *p, int held)
 {
     struct auto_sum s;
+    realtime(d, 0);
     auto_pass(&d->c, &p->pid, 1, &s);
+    realtime(d, 1);
     if (s.applied || s.reverted)
         say("process %d: patched %.3f ms after its exec (%u applied%s)", (int)p->pid,
             ms_since(p->exec_ns), s.applied, held ? ", held at its entry point" : "");
@@ -343,10 +347,8 @@ static void new_process(struct daemon *d, pid_t pid, uint64_t ns)
                 "exec, stopped %.3f ms after it)",
                 (int)pid, seen > ns ? (double)(seen - ns) / 1e6 : 0.0, ms_since(ns));
             struct pending p = {pid, ns, 0, 0};
-            realtime(d, 0);
             pass_one(d, &p, 1);
             lpa_unhold(pid);
-            realtime(d, 1);
             say("process %d: released after %.3f ms held", (int)pid, ms_since(t));
             return; /* at its entry point every library it names is mapped */
         } else if (h == LPA_HOLD_GONE) {
@@ -437,9 +439,7 @@ static void read_events(struct daemon *d)
                     (int)ev[i].ppid);
         if (r == 1) {
             say("process events: the kernel dropped some (ENOBUFS): every process again");
-            realtime(d, 0);
             full_pass(d, "events dropped");
-            realtime(d, 1);
         } else if (r < 0) {
             say("%s: polling /proc every %u ms instead", err, d->poll_ms);
             lpw_close(d->nl);
@@ -505,8 +505,8 @@ static int run(struct daemon *d)
         poll_scan(d, 1);
     say("watching %s%s, registry %s, rescan every %u ms", d->nl >= 0 ? "process events" : "/proc",
         d->hold ? " (--hold)" : "", lpr_root(), d->rescan_ms);
-    full_pass(d, "start");
     realtime(d, 1);
+    full_pass(d, "start");
     while (!quit) {
         struct pollfd pf[2] = {{.fd = d->nl, .events = POLLIN}, {.fd = d->in, .events = POLLIN}};
         int r = poll(pf, 2, next_timeout(d));
@@ -522,7 +522,6 @@ static int run(struct daemon *d)
             drain_inotify(d);
         if (d->nl < 0 && lpa_now_ns() >= d->next_poll)
             poll_scan(d, 0);
-        realtime(d, 0);
         run_pending(d);
         if (d->registry_changed && lpa_now_ns() >= d->registry_changed + 20000000ull) {
             d->registry_changed = 0;
@@ -532,7 +531,6 @@ static int run(struct daemon *d)
             full_pass(d, rescan ? "SIGHUP" : "rescan");
             rescan = 0;
         }
-        realtime(d, 1);
     }
     say("stopping (%s)", strsignal(quit));
     lpw_close(d->nl);

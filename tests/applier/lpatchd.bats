@@ -111,6 +111,7 @@ window_of() {
   start_daemon -- --poll --poll-ms 20
   grep -q "^lpatchd: polling /proc every 20 ms (--poll)" "$LOG"
   "$LPATCH" install "$D/a.lpatch" >/dev/null
+  wait_until grep -q "^lpatchd: pass (registry changed)" "$LOG"
   start_loop P1
   wait_until grep -q "^lpatchd: process $P1: patched" "$LOG" || { cat "$LOG" >&3; false; }
   grows "$P1_ST" new1
@@ -206,8 +207,9 @@ held() {
   "$LPATCH" install "$D/a.lpatch" >/dev/null
   # lpatch's test hook: the target is SIGKILLed at the 3rd step of lpatchd's first apply
   start_daemon LPATCH_TEST_KILL_TARGET_AT=3
-  start "$D/loop" 1 "$BATS_TEST_TMPDIR/p1.st"
-  local P1=$TPID
+  "$D/loop" 1 "$BATS_TEST_TMPDIR/p1.st" >/dev/null 2>&1 & # killed at once: no start
+  local P1=$!
+  echo "$P1" >>"$BATS_TEST_TMPDIR/pids"
   wait_until grep -q "^process $P1 (loop): exited meanwhile (not a failure)" "$LOG"
   wait_until _gone "$P1"
   kill -0 "$DPID"
