@@ -83,8 +83,8 @@ static int wait_until(pid_t pid, int *st, uint64_t deadline)
 
 static int set_dr(pid_t pid, int i, uint64_t v)
 {
-    return ptrace(PTRACE_POKEUSER, pid, (void *)offsetof(struct user, u_debugreg[i]),
-                  (void *)v) == 0
+    return ptrace(PTRACE_POKEUSER, pid, (void *)offsetof(struct user, u_debugreg[i]), (void *)v) ==
+                   0
                ? 0
                : -1;
 }

@@ -354,8 +354,8 @@ static void new_process(struct daemon *d, pid_t pid, uint64_t ns)
         } else if (h == LPA_HOLD_GONE) {
             return;
         } else {
-            say("process %d: not held: %s (exec event read %.3f ms after the exec)", (int)pid,
-                err, seen > ns ? (double)(seen - ns) / 1e6 : 0.0);
+            say("process %d: not held: %s (exec event read %.3f ms after the exec)", (int)pid, err,
+                seen > ns ? (double)(seen - ns) / 1e6 : 0.0);
         }
     } else if (d->verbose) {
         say("process %d: exec (%.3f ms ago)", (int)pid, ms_since(ns));
@@ -572,8 +572,8 @@ static int number(const char *opt, const char *s, unsigned lo, unsigned *out)
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
     if (errno || !*s || *end || *s == '-' || v < lo || v > 86400000ul) {
-        fprintf(stderr, "lpatchd: --%s: not a number of milliseconds (%u..86400000): '%s'\n",
-                opt, lo, s);
+        fprintf(stderr, "lpatchd: --%s: not a number of milliseconds (%u..86400000): '%s'\n", opt,
+                lo, s);
         return -1;
     }
     *out = (unsigned)v;
@@ -583,16 +583,29 @@ static int number(const char *opt, const char *s, unsigned lo, unsigned *out)
 int main(int argc, char **argv)
 {
     static struct daemon d;
-    enum { O_FG = 256, O_ONCE, O_HOLD, O_HOLD_MS, O_POLL, O_POLL_MS, O_RESCAN, O_TIMEOUT,
-           O_VERBOSE, O_HELP };
-    static const struct option opts[] = {
-        {"foreground", no_argument, 0, O_FG},  {"once", no_argument, 0, O_ONCE},
-        {"hold", no_argument, 0, O_HOLD},      {"hold-ms", required_argument, 0, O_HOLD_MS},
-        {"poll", no_argument, 0, O_POLL},      {"poll-ms", required_argument, 0, O_POLL_MS},
-        {"rescan-ms", required_argument, 0, O_RESCAN},
-        {"timeout", required_argument, 0, O_TIMEOUT},
-        {"verbose", no_argument, 0, O_VERBOSE}, {"help", no_argument, 0, O_HELP},
-        {0, 0, 0, 0}};
+    enum {
+        O_FG = 256,
+        O_ONCE,
+        O_HOLD,
+        O_HOLD_MS,
+        O_POLL,
+        O_POLL_MS,
+        O_RESCAN,
+        O_TIMEOUT,
+        O_VERBOSE,
+        O_HELP
+    };
+    static const struct option opts[] = {{"foreground", no_argument, 0, O_FG},
+                                         {"once", no_argument, 0, O_ONCE},
+                                         {"hold", no_argument, 0, O_HOLD},
+                                         {"hold-ms", required_argument, 0, O_HOLD_MS},
+                                         {"poll", no_argument, 0, O_POLL},
+                                         {"poll-ms", required_argument, 0, O_POLL_MS},
+                                         {"rescan-ms", required_argument, 0, O_RESCAN},
+                                         {"timeout", required_argument, 0, O_TIMEOUT},
+                                         {"verbose", no_argument, 0, O_VERBOSE},
+                                         {"help", no_argument, 0, O_HELP},
+                                         {0, 0, 0, 0}};
     cli_prog = "lpatchd";
     lpa_opts_default(&d.c.o);
     d.poll_ms = 100;
@@ -603,12 +616,24 @@ int main(int argc, char **argv)
     unsigned t;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case O_FG: d.foreground = 1; break;
-        case O_ONCE: d.once = 1; break;
-        case O_HOLD: d.hold = 1; break;
-        case O_POLL: d.poll_only = 1; break;
-        case O_VERBOSE: d.verbose = 1; break;
-        case O_HELP: usage(stdout); return 0;
+        case O_FG:
+            d.foreground = 1;
+            break;
+        case O_ONCE:
+            d.once = 1;
+            break;
+        case O_HOLD:
+            d.hold = 1;
+            break;
+        case O_POLL:
+            d.poll_only = 1;
+            break;
+        case O_VERBOSE:
+            d.verbose = 1;
+            break;
+        case O_HELP:
+            usage(stdout);
+            return 0;
         case O_HOLD_MS:
             if (number("hold-ms", optarg, 1, &d.hold_ms))
                 return LPA_USAGE;

@@ -180,7 +180,8 @@ held() {
   : >"$LOG"
   start_daemon
   grep -q "^process $P2 (loop): applied" "$LOG"
-  ! grep -q "process $P1 " "$LOG"
+  run grep -q "process $P1 " "$LOG"
+  assert_failure
   grep -q "^lpatchd: pass (start): 2 processes with installed patches: 1 applied" "$LOG"
   local a
   a=$(id_of "$D/a.lpatch")
@@ -195,7 +196,7 @@ held() {
   grows "$P1_ST" old
   "$LPATCH" install "$D/a.lpatch" >/dev/null
   wait_until grep -q "^process $P1 (loop): applied" "$LOG"
-  grep -q "^lpatchd: pass (registry changed): 1 process with installed patches: 1 applied" "$LOG"
+  wait_until grep -q "^lpatchd: pass (registry changed): 1 process with installed patches: 1 applied" "$LOG"
   grows "$P1_ST" new1
   "$LPATCH" remove "$(id_of "$D/a.lpatch")" >/dev/null
   wait_until grep -q "^process $P1 (loop): reverted" "$LOG"
