@@ -97,7 +97,8 @@ static enum lpa_hold gone_or(pid_t pid, enum lpa_hold e)
 enum lpa_hold lpa_hold(pid_t pid, int timeout_ms, char *err)
 {
     uint64_t deadline = lpa_now_ns() + (uint64_t)timeout_ms * 1000000ull;
-    if (ptrace(PTRACE_SEIZE, pid, 0, (void *)(long)PTRACE_O_EXITKILL) != 0) {
+    /* No PTRACE_O_EXITKILL: lpatchd dying must not kill the process. */
+    if (ptrace(PTRACE_SEIZE, pid, 0, 0) != 0) {
         lpa_err(err, "cannot ptrace it: %s", strerror(errno));
         return gone_or(pid, LPA_HOLD_ERROR);
     }

@@ -322,6 +322,78 @@ static int wants_hold(struct daemon *d, pid_t pid)
     return f->hold;
 }
 
+/* ---- held processes across restarts --------------------------------- */
+
+/* ROOT/.lpatchd-held: the process being held, "PID STARTTIME", written
+ * before the hold and removed after the release, so that an lpatchd that
+ * dies meanwhile does not leave it stopped: the next one lets it go.  (Not
+ * a chain: the registry skips names that are not hex.) */
+static char *held_path(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/.lpatchd-held", lpr_root());
+    return buf;
+}
+
+/* Field 22 of /proc/PID/stat (start time, clock ticks after boot) and the
+ * state letter; 0 if gone. */
+static unsigned long long start_time(pid_t pid, char *state)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long long t = 0;
+    if (p && sscanf(p + 2,
+                    "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                    "%*d %*d %llu",
+                    state, &t) != 2)
+        t = 0;
+    return t;
+}
+
+static void held_mark(pid_t pid)
+{
+    char path[LPR_PATH_MAX], st;
+    FILE *f = fopen(held_path(path, sizeof path), "we");
+    if (!f)
+        return;
+    fprintf(f, "%d %llu\n", (int)pid, start_time(pid, &st));
+    fclose(f);
+}
+
+static void held_clear(void)
+{
+    char path[LPR_PATH_MAX];
+    unlink(held_path(path, sizeof path));
+}
+
+/* At start: the process an earlier lpatchd held when it died, patched
+ * (still stopped), then let go. */
+static void held_recover(struct daemon *d)
+{
+    char path[LPR_PATH_MAX], st = 0;
+    FILE *f = fopen(held_path(path, sizeof path), "re");
+    if (!f)
+        return;
+    int pid;
+    unsigned long long t;
+    if (fscanf(f, "%d %llu", &pid, &t) == 2 && pid > 0 && t && start_time(pid, &st) == t) {
+        struct auto_sum s;
+        pid_t p = pid;
+        auto_pass(&d->c, &p, 1, &s);
+        lpa_unhold(pid);
+        say("process %d: released (held by an earlier lpatchd, which stopped%s): %u applied", pid,
+            st == 'T' ? "" : "; it was not stopped", s.applied);
+    }
+    fclose(f);
+    held_clear();
+}
+
 static void add_pending(struct daemon *d, pid_t pid, uint64_t ns)
 {
     for (size_t i = 0; i < d->npend; i++)
@@ -340,7 +412,10 @@ static void new_process(struct daemon *d, pid_t pid, uint64_t ns)
     if (d->hold && wants_hold(d, pid)) {
         char err[LP_ERR_MAX] = "";
         uint64_t seen = lpa_now_ns();
+        held_mark(pid);
         enum lpa_hold h = lpa_hold(pid, (int)d->hold_ms, err);
+        if (h != LPA_HOLD_OK)
+            held_clear();
         if (h == LPA_HOLD_OK) {
             uint64_t t = lpa_now_ns();
             say("process %d: held at its entry point (exec event read %.3f ms after the "
@@ -349,6 +424,7 @@ static void new_process(struct daemon *d, pid_t pid, uint64_t ns)
             struct pending p = {pid, ns, 0, 0};
             pass_one(d, &p, 1);
             lpa_unhold(pid);
+            held_clear();
             say("process %d: released after %.3f ms held", (int)pid, ms_since(t));
             return; /* at its entry point every library it names is mapped */
         } else if (h == LPA_HOLD_GONE) {
@@ -501,6 +577,7 @@ static int run(struct daemon *d)
     if (d->in < 0)
         say("cannot watch the registry (%s): changes wait for the rescan every %u ms",
             strerror(errno), d->rescan_ms);
+    held_recover(d);
     if (d->nl < 0)
         poll_scan(d, 1);
     say("watching %s%s, registry %s, rescan every %u ms", d->nl >= 0 ? "process events" : "/proc",

@@ -52,7 +52,8 @@ start_daemon() {
   : >>"$LOG"
   local before
   before=$(grep -c 'pass (start)' "$LOG" || true)
-  env "${envs[@]}" "$LPATCHD" --foreground "$@" >>"$LOG" 2>&1 &
+  # shellcheck disable=SC2086 # WRAP: a command and its words
+  env "${envs[@]}" ${WRAP:-} "$LPATCHD" --foreground "$@" >>"$LOG" 2>&1 &
   DPID=$!
   echo "$DPID" >>"$BATS_TEST_TMPDIR/daemons"
   wait_until _started "$before"
@@ -118,6 +119,17 @@ window_of() {
   [[ $(field "$P1_ST" bad) == 0 ]]
 }
 
+@test "no process events (another network namespace): it says why and polls /proc" {
+  WRAP="unshare -n" start_daemon
+  grep -Eq "^lpatchd: process events: .*: polling /proc every 100 ms instead$" "$LOG"
+  grep -q "^lpatchd: watching /proc," "$LOG"
+  "$LPATCH" install "$D/a.lpatch" >/dev/null
+  wait_until grep -q "^lpatchd: pass (registry changed)" "$LOG"
+  start_loop P1
+  wait_until grep -q "^lpatchd: process $P1: patched" "$LOG"
+  grows "$P1_ST" new1
+}
+
 # held PROG: start processes of PROG until lpatchd holds one (at most 5: a
 # process lpatchd's exec event reaches after it left its loader is not held
 # and says so; docs/lpatchd.md, "The window"), its pid in HELD and status
@@ -148,6 +160,24 @@ held() {
     grows "$HELD_ST" new1
     [[ $(field "$HELD_ST" old) == 0 ]]
   done
+}
+
+@test "--hold: lpatchd killed while it holds a process: the next one lets it go and patches it" {
+  "$LPATCH" install "$D/a.lpatch" >/dev/null
+  # lpatch's test hook: lpatchd SIGKILLed at the first step of its first apply
+  start_daemon LPATCH_TEST_KILL_AT=1 -- --hold
+  start "$D/loop" 1 "$BATS_TEST_TMPDIR/p1.st"
+  local P1=$TPID
+  wait_until _gone "$DPID"
+  grep -q "^lpatchd: process $P1: held at its entry point" "$LOG"
+  [[ $(awk '{ print $3 }' "/proc/$P1/stat") == T && ! -e $BATS_TEST_TMPDIR/p1.st ]]
+  start_daemon -- --hold
+  grep -q "^process $P1 (loop): applied" "$LOG" # before it runs on
+  grep -q "^lpatchd: process $P1: released (held by an earlier lpatchd, which stopped): 1 applied" "$LOG"
+  wait_until test -s "$BATS_TEST_TMPDIR/p1.st"
+  grows "$BATS_TEST_TMPDIR/p1.st" new1
+  [[ $(field "$BATS_TEST_TMPDIR/p1.st" old) == 0 && $(field "$BATS_TEST_TMPDIR/p1.st" bad) == 0 ]]
+  [[ ! -e $LIVEPATCH_REGISTRY/.lpatchd-held ]]
 }
 
 @test "a forked child keeps its parent's patches (no lpatchd involved)" {
