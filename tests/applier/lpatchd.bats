@@ -249,7 +249,7 @@ held() {
   grows "$P2_ST" new1
 }
 
-@test "with keys configured, an unsigned patch is refused and logged, naming the file and why" {
+@test "with keys configured, an unsigned patch and one signed by an unknown key are refused and logged, naming the file and why" {
   "$LPATCH" install "$D/a.lpatch" >/dev/null # no keys yet: accepted
   mkdir -p "$LIVEPATCH_KEYS_DIR"
   cp "$D/ops.pub" "$LIVEPATCH_KEYS_DIR/"
@@ -261,6 +261,12 @@ held() {
   wait_until grep -qF "lpatchd: auto: process $P1 (loop): $f: refused: unsigned (no .sig; $LIVEPATCH_KEYS_DIR requires signatures)" "$LOG"
   grows "$P1_ST" old
   [[ $(field "$P1_ST" new1) == 0 && $(applied "$P1") == "" ]]
+  # signed, but by a key that is not in the keys directory
+  "$LPATCH" keygen --out "$BATS_TEST_TMPDIR" other >/dev/null
+  "$LPATCH" sign --key "$BATS_TEST_TMPDIR/other.sec" "$f" >/dev/null
+  kill -HUP "$DPID" # a pass now
+  wait_until grep -qF "lpatchd: auto: process $P1 (loop): $f: refused: signed by unknown key" "$LOG"
+  [[ $(applied "$P1") == "" ]]
   kill -0 "$DPID"
 }
 
