@@ -37,13 +37,15 @@ $(LPATCHD_SAN): $(call sanobjs,$(LPATCHD_SRCS) $(LPATCHD_SHARED) $(APPLIER_SRCS)
 ALL_TARGETS += $(LPATCH_BIN) $(LPATCHD_BIN)
 SAN_TARGETS += $(LPATCH_SAN) $(LPATCHD_SAN)
 
-# The unit (packaging/lpatchd.service) names $(PREFIX)/bin/lpatchd.
+# The unit (packaging/lpatchd.service) names $(PREFIX)/bin/lpatchd; it goes
+# where systemd looks for a package's units (the top makefile may set it).
+SYSTEMD_UNIT_DIR ?= /lib/systemd/system
 define INSTALL_APPLIER
 	install -D -m 0755 $(LPATCH_BIN) $(DESTDIR)$(PREFIX)/bin/lpatch
 	install -D -m 0755 $(LPATCHD_BIN) $(DESTDIR)$(PREFIX)/bin/lpatchd
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's|@PREFIX@|$(PREFIX)|g' packaging/lpatchd.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/lpatchd.service
-	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/lpatchd.service
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@PREFIX@|$(PREFIX)|g' packaging/lpatchd.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/lpatchd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/lpatchd.service
 
 endef
 INSTALL_STEPS += $(INSTALL_APPLIER)
