@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *cli_prog = "lpatch";
+
 int fail(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("lpatch: ", stderr);
+    fprintf(stderr, "%s: ", cli_prog);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);

@@ -64,6 +64,16 @@ int cmd_install(struct cli *c);
 int cmd_remove(struct cli *c);
 int cmd_auto(struct cli *c);
 int cmd_status(struct cli *c);
+/* One `auto` pass (cmd_auto.c) over pids[0..n) or, pids NULL, every
+ * process: the lines of `lpatch auto` for each action and failure, not its
+ * summary; the counts into *sum if not NULL.  Returns auto's exit status. */
+struct auto_sum {
+    unsigned nprocs, applied, reverted, failed, exited;
+    size_t nchains; /* chains in the registry read */
+};
+int auto_pass(struct cli *c, const pid_t *pids, size_t n, struct auto_sum *sum);
+/* The name fail() puts before its message ("lpatch" unless set). */
+extern const char *cli_prog;
 /* cmd_keys.c: keygen, sign, verify. */
 int cmd_keygen(struct cli *c);
 int cmd_sign(struct cli *c);

@@ -11,6 +11,9 @@
  * Every registry file is checked against the signature policy again when it
  * is loaded here: a file changed after install is refused.
  * --json: one JSON document (docs/lpatch.md, "lpatch auto", "lpatch status").
+ * auto_pass is the same pass, over every process or a few, without the
+ * summary: lpatchd (lpatchd.c) runs it at start, per new process and when
+ * the registry changes.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -314,6 +317,23 @@ static void print_doc(struct run *u, json_t *doc)
     json_dumpf(doc, stdout, JSON_COMPACT);
     putchar('\n');
     json_decref(doc);
+}
+
+int auto_pass(struct cli *c, const pid_t *pids, size_t n, struct auto_sum *sum)
+{
+    struct run u;
+    if (open_run(&u, c, 1))
+        return LPA_USAGE;
+    if (pids)
+        for (size_t i = 0; i < n; i++)
+            auto_one(pids[i], &u);
+    else
+        lpa_each_process(auto_one, &u);
+    if (sum)
+        *sum = (struct auto_sum){u.nprocs, u.applied, u.reverted, u.failed, u.exited, u.r.n};
+    int rc = u.worst;
+    close_run(&u);
+    return rc;
 }
 
 int cmd_auto(struct cli *c)

@@ -149,3 +149,31 @@ out:
     close(fd);
     return rc;
 }
+
+int lpa_elf_needed(const char *path, int (*cb)(void *ctx, const char *name), void *ctx)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    elf_version(EV_CURRENT);
+    Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    Elf_Scn *scn = NULL;
+    int rc = 0;
+    while (e && !rc && (scn = elf_nextscn(e, scn))) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+            continue;
+        Elf_Data *d = elf_getdata(scn, NULL);
+        for (size_t i = 0; d && !rc && i < sh.sh_size / sh.sh_entsize; i++) {
+            GElf_Dyn dyn;
+            const char *s;
+            if (gelf_getdyn(d, (int)i, &dyn) && dyn.d_tag == DT_NEEDED &&
+                (s = elf_strptr(e, sh.sh_link, dyn.d_un.d_val)))
+                rc = cb(ctx, s);
+        }
+    }
+    if (e)
+        elf_end(e);
+    close(fd);
+    return rc;
+}

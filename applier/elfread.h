@@ -30,4 +30,8 @@ typedef int (*lpa_rela_cb)(void *ctx, unsigned type, uint64_t off, const char *s
                            int64_t addend);
 int lpa_elf_each_rela(const char *path, lpa_rela_cb cb, void *ctx);
 
+/* cb(ctx, name) for each DT_NEEDED entry of `path` until it returns
+ * nonzero (returned); -1 if the file cannot be opened. */
+int lpa_elf_needed(const char *path, int (*cb)(void *ctx, const char *name), void *ctx);
+
 #endif
