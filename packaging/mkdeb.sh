@@ -57,30 +57,44 @@ done
 if ((${#units[@]})); then
   cat >"$root/DEBIAN/postinst" <<SH
 #!/bin/sh
-# livepatch postinst: enable and (re)start its systemd units.
+# livepatch postinst: enable and (re)start its systemd units, the way
+# dh_installsystemd does (deb-systemd-helper, deb-systemd-invoke).
 set -e
-if [ "\$1" = configure ] && [ -d /run/systemd/system ]; then
-	systemctl daemon-reload
-	systemctl enable ${units[*]} >/dev/null
-	systemctl restart ${units[*]}
+if [ "\$1" = configure ] || [ "\$1" = abort-upgrade ]; then
+	for u in ${units[*]}; do
+		deb-systemd-helper unmask "\$u" >/dev/null || true
+		deb-systemd-helper enable "\$u" >/dev/null || true
+	done
+	if [ -d /run/systemd/system ]; then
+		systemctl --system daemon-reload >/dev/null || true
+		deb-systemd-invoke restart ${units[*]} >/dev/null || true
+	fi
 fi
 SH
   cat >"$root/DEBIAN/prerm" <<SH
 #!/bin/sh
-# livepatch prerm: stop and disable its systemd units before their files go.
+# livepatch prerm: stop its systemd units before their files go.
 set -e
 if [ "\$1" = remove ] && [ -d /run/systemd/system ]; then
-	systemctl stop ${units[*]} || true
-	systemctl disable ${units[*]} >/dev/null || true
+	deb-systemd-invoke stop ${units[*]} >/dev/null || true
 fi
 SH
   cat >"$root/DEBIAN/postrm" <<SH
 #!/bin/sh
-# livepatch postrm: forget its systemd units.
+# livepatch postrm: disable (remove) or forget (purge) its systemd units.
 set -e
 if [ -d /run/systemd/system ]; then
-	systemctl daemon-reload || true
+	systemctl --system daemon-reload >/dev/null || true
 fi
+for u in ${units[*]}; do
+	if [ "\$1" = remove ] && command -v deb-systemd-helper >/dev/null; then
+		deb-systemd-helper mask "\$u" >/dev/null || true
+	fi
+	if [ "\$1" = purge ] && command -v deb-systemd-helper >/dev/null; then
+		deb-systemd-helper purge "\$u" >/dev/null || true
+		deb-systemd-helper unmask "\$u" >/dev/null || true
+	fi
+done
 SH
   chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
 fi

@@ -109,12 +109,15 @@ owner() {
   run dpkg-deb -c "$BATS_TEST_TMPDIR/u.deb"
   assert_output --partial ./lib/systemd/system/lpatchd.service
   run dpkg-deb -I "$BATS_TEST_TMPDIR/u.deb" postinst
-  assert_output --partial 'systemctl enable lpatchd.service'
+  assert_output --partial 'deb-systemd-helper enable "$u"'
+  assert_output --partial 'for u in lpatchd.service'
   run dpkg-deb -I "$BATS_TEST_TMPDIR/u.deb" prerm
-  assert_output --partial 'systemctl stop lpatchd.service'
-  # the package without a unit has no maintainer scripts at all
+  assert_output --partial 'deb-systemd-invoke stop lpatchd.service'
+  # the real package carries lpatchd's unit, with the same scripts
+  run dpkg-deb -c "$DEB"
+  assert_output --partial ./lib/systemd/system/lpatchd.service
   run dpkg-deb -I "$DEB" postinst
-  assert_failure
+  assert_output --partial 'deb-systemd-helper enable "$u"'
 }
 
 # ---- installed: what a user sees -----------------------------------------
@@ -181,6 +184,10 @@ page_has() {
   for o in $({ /usr/bin/lpdiff --help; /usr/bin/lpdiff --list --help; } | grep -oE -- '(^| )-(-[a-z][a-z-]*|[a-z])\b' |
              tr -d ' ' | sort -u); do
     page_has lpdiff "$o"
+    n=$((n + 1))
+  done
+  for o in $(/usr/bin/lpatchd --help | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
+    page_has lpatchd "$o"
     n=$((n + 1))
   done
   for o in $(make -s -f /usr/share/livepatch/livepatch.mk livepatch-help |
