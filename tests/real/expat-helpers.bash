@@ -170,3 +170,22 @@ expat_real_changes() {
     awk '$2 != "code" && $2 !~ /^lines\+/ { print "unexpected: " $0; next }
          $2 == "code" { print $1 }' | sort | tr '\n' ' ' | sed 's/ $//'
 }
+
+# The number of shadow variables the workload holds (lpatch list).
+expat_shadows() {
+  "$LPATCH" list --json "$(expat_pid)" | jq -r '.shadow_variables // 0'
+}
+
+# expat_shadows_reach N: lpatch list shows N shadow variables within 2 s.
+# The workload parses between requests, and a parser the patched code is
+# using holds a shadow of its own: the count is N only between documents.
+expat_shadows_reach() {
+  local i n
+  for ((i = 0; i < 40; i++)); do
+    n=$(expat_shadows) || return 1
+    [[ $n == "$1" ]] && return 0
+    sleep 0.05
+  done
+  echo "expected $1 shadow variables, last seen $n" >&2
+  return 1
+}
