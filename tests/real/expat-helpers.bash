@@ -22,6 +22,7 @@ EXPAT_PATCH_NAME=build_lib_.libs_libexpat.so.1.8.10.lpatch
 EXPAT_VERSION=2.5.0-1+deb12u2
 EXPAT_LEVELS="2 3 4 5 6 7 8"
 EXPAT_SHADOW_PATCH=$LP_TOP/tests/real/expat-shadow/cve-2024-8176-shadow.patch
+# shellcheck disable=SC2034 # used by expat.bats
 EXPAT_SHADOW_HOOKS=$LP_TOP/tests/real/expat-shadow/hooks.c
 
 expat_prepare_sources() {
