@@ -10,6 +10,8 @@
 # level (debsrc --upto N).  The compiler: $CC (make livepatch puts gcc +
 # plugin + -ffile-prefix-map there); configure records it in the Makefiles.
 # Result: TREE/build/lib/.libs/libexpat.so.1.8.10 (libexpat1's library).
+# $LIVEPATCH_HOOKS_INCLUDE (make livepatch exports it): the directory of
+# livepatch-hooks.h, added to CPPFLAGS (the t8-shadow tree includes it).
 # Not done: Debian's second, -DXML_UNICODE build (libexpatw, not in
 # libexpat1), xmlwf, the test suite, install, strip.  Only build/lib is made:
 # it is all the library needs.
@@ -34,7 +36,8 @@ gnutype=$(dpkg-architecture -qDEB_HOST_GNU_TYPE)
 mkdir -p "$tree/build"
 if [[ ! -f $tree/build/config.status ]]; then
   (cd "$tree/build" &&
-    CFLAGS="$(dpkg-buildflags --get CFLAGS) -Wall" CPPFLAGS="$(dpkg-buildflags --get CPPFLAGS)" \
+    CFLAGS="$(dpkg-buildflags --get CFLAGS) -Wall" \
+    CPPFLAGS="$(dpkg-buildflags --get CPPFLAGS)${LIVEPATCH_HOOKS_INCLUDE:+ -I$LIVEPATCH_HOOKS_INCLUDE}" \
     LDFLAGS="-Wl,-Bsymbolic-functions $(dpkg-buildflags --get LDFLAGS)" \
       ../expat/configure --build="$gnutype" --prefix=/usr --mandir='${prefix}/share/man' \
       --libdir="/usr/lib/$multiarch" CC="${CC:-gcc}") >"$tree/configure.log" 2>&1 ||

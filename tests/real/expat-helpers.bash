@@ -5,6 +5,7 @@
 #   dl/ src/ patches/ series     debsrc's download and unpacked upstream source
 #   tN/                          sources at Debian patch level N
 #   t7-without-6/                level 5 + patch 7 (CVE-2024-50602), no patch 6
+#   t8-shadow/                   level 8 + expat-shadow/cve-2024-8176-shadow.patch
 #   .livepatch/build/tN/         make livepatch's builds of them (with the plugin)
 #   patches-A-B/                 make livepatch's output for OLD=tA NEW=tB
 # Per run: tests/out/real-expat/ (FIFO, logs, results).
@@ -20,6 +21,9 @@ EXPAT_PATCH_NAME=build_lib_.libs_libexpat.so.1.8.10.lpatch
 # uploads' .dsc are not on it).
 EXPAT_VERSION=2.5.0-1+deb12u2
 EXPAT_LEVELS="2 3 4 5 6 7 8"
+EXPAT_SHADOW_PATCH=$LP_TOP/tests/real/expat-shadow/cve-2024-8176-shadow.patch
+# shellcheck disable=SC2034 # used by expat.bats
+EXPAT_SHADOW_HOOKS=$LP_TOP/tests/real/expat-shadow/hooks.c
 
 expat_prepare_sources() {
   if [[ $(cat "$EXPAT_CACHE/version" 2>/dev/null) != "expat=$EXPAT_VERSION" ]]; then
@@ -38,6 +42,15 @@ expat_prepare_sources() {
   if [[ ! -f $t.prepared || ! -d $t ]]; then
     rm -rf "$t" && cp -a "$EXPAT_CACHE/t5" "$t" &&
       patch -d "$t" -p1 -s -N <"$EXPAT_CACHE/patches/$(sed -n 7p "$EXPAT_CACHE/series")" >&2 &&
+      : >"$t.prepared" || return 1
+  fi
+  # Level 8 (CVE-2024-8176) grows ENTITY and the parser struct: the same
+  # fix with the new members after the old ones, reached through shadow
+  # variables (expat-shadow/: the patch to Debian's level 8, the hook file).
+  t=$EXPAT_CACHE/t8-shadow
+  if [[ ! -f $t.prepared || ! -d $t || $EXPAT_SHADOW_PATCH -nt $t.prepared ]]; then
+    rm -rf "$t" && cp -a "$EXPAT_CACHE/t8" "$t" &&
+      patch -d "$t" -p1 -s -N <"$EXPAT_SHADOW_PATCH" >&2 &&
       : >"$t.prepared" || return 1
   fi
 }
@@ -61,12 +74,14 @@ expat_build_cmd() {
   echo "EXPAT_BUILD_ID=$id bash $LP_TOP/tests/real/expat-build.sh ."
 }
 
-# expat_make_patch FROM TO: make livepatch OLD=tFROM NEW=tTO into
-# patches-FROM-TO/; lpdiff's messages go to patches-FROM-TO.log too.
+# expat_make_patch FROM TO [HOOKS]: make livepatch OLD=tFROM NEW=tTO
+# [LIVEPATCH_HOOKS=HOOKS] into patches-FROM-TO/; lpdiff's messages go to
+# patches-FROM-TO.log too.
 expat_make_patch() {
   local from=$1 to=$2 out=patches-$1-$2 rc=0
   (cd "$EXPAT_CACHE" && rm -rf "$out" &&
     make -s -j2 -f "$LP_TOP/make-rules/livepatch.mk" livepatch OLD=t$from NEW=t$to \
+      ${3:+LIVEPATCH_HOOKS="$3"} \
       LIVEPATCH_BUILD="$(expat_build_cmd)" \
       LIVEPATCH_MODULES="$EXPAT_LIB" LIVEPATCH_OUT="$out" LIVEPATCH_DIR=.livepatch \
       LPDIFF="$LPDIFF" LPATCH="$LPATCH" LIVEPATCH_PLUGIN="$EXPAT_PLUGIN") \
@@ -155,4 +170,23 @@ expat_real_changes() {
   bash "$LP_TOP/tests/real/expat-line-shift.sh" "$old" "$new" "${fns[@]}" |
     awk '$2 != "code" && $2 !~ /^lines\+/ { print "unexpected: " $0; next }
          $2 == "code" { print $1 }' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# The number of shadow variables the workload holds (lpatch list).
+expat_shadows() {
+  "$LPATCH" list --json "$(expat_pid)" | jq -r '.shadow_variables // 0'
+}
+
+# expat_shadows_reach N: lpatch list shows N shadow variables within 2 s.
+# The workload parses between requests, and a parser the patched code is
+# using holds a shadow of its own: the count is N only between documents.
+expat_shadows_reach() {
+  local i n
+  for ((i = 0; i < 40; i++)); do
+    n=$(expat_shadows) || return 1
+    [[ $n == "$1" ]] && return 0
+    sleep 0.05
+  done
+  echo "expected $1 shadow variables, last seen $n" >&2
+  return 1
 }

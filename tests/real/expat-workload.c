@@ -21,11 +21,14 @@
 #include <errno.h>
 #include <expat.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "workload-service.h"
@@ -291,12 +294,104 @@ static void probe_50602(FILE *out)
     XML_ParserFree(p);
 }
 
+/* CVE-2024-8176: entities nested deep.  Unfixed, expat expands an entity
+ * reference by recursion (processInternalEntity -> doContent -> ...), a few
+ * hundred bytes of stack per level: deep enough, the stack overflows.
+ * Fixed, it keeps a list of open entities and loops.  The parse runs in a
+ * forked child (which has whatever code the parent has, live patch
+ * included) on a thread with a small stack, so an overflow kills the child,
+ * not the workload; the answer is how the child ended. */
+enum { NEST_DEPTH = 20000, NEST_STACK = 1 << 20 };
+static char *doc_nested;
+
+static void fill_nested(char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "<!DOCTYPE r [\n<!ENTITY e0 'x'>\n");
+    for (int i = 1; i <= NEST_DEPTH; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "<!ENTITY e%d '&e%d;'>\n", i, i - 1);
+    snprintf(buf + n, cap - n, "]>\n<r>&e%d;</r>", NEST_DEPTH);
+}
+
+static void *parse_nested(void *arg)
+{
+    struct seen s;
+    XML_Parser p = new_parser(&s);
+    (void)arg;
+    if (XML_Parse(p, doc_nested, (int)strlen(doc_nested), XML_TRUE) != XML_STATUS_OK)
+        _exit(10 + (int)XML_GetErrorCode(p));
+    _exit(strcmp(s.text, "x") == 0 && s.elements == 1 ? 0 : 9);
+}
+
+static void probe_8176(FILE *out)
+{
+    fflush(out);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        pthread_attr_t attr;
+        pthread_t t;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, NEST_STACK);
+        if (pthread_create(&t, &attr, parse_nested, NULL) != 0)
+            _exit(8);
+        pthread_join(t, NULL);
+        _exit(7);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid) {
+        fprintf(out, "fork/wait failed: %s\n", strerror(errno));
+        return;
+    }
+    fprintf(out, "depth=%d stack=%dKiB ", NEST_DEPTH, NEST_STACK >> 10);
+    if (WIFSIGNALED(st))
+        fprintf(out, "child killed by %s\n", strsignal(WTERMSIG(st)));
+    else if (WEXITSTATUS(st) == 0)
+        fprintf(out, "parsed text=x\n");
+    else if (WEXITSTATUS(st) >= 10)
+        fprintf(out, "error=%d\n", WEXITSTATUS(st) - 10);
+    else
+        fprintf(out, "child exit %d\n", WEXITSTATUS(st));
+}
+
+/* A parser kept between requests, fed one piece per request: an object
+ * that exists across a live patch's apply or revert.  Its DTD declares
+ * entities that the later pieces reference. */
+static XML_Parser held;
+static struct seen held_seen;
+
+static void probe_held(const char *name, FILE *out)
+{
+    static const char *const pieces[] = {
+        "<!DOCTYPE r [<!ENTITY f 'x'><!ENTITY e '[&f;]'>]><r>",
+        "<a>&e;</a>",
+        "<b>&e;</b></r>",
+    };
+    int i = strcmp(name, "hold-start") == 0 ? 0 : strcmp(name, "hold-more") == 0 ? 1 : 2;
+    if ((i == 0) != (held == NULL)) {
+        fprintf(out, "%s\n", held ? "a parser is held already" : "no parser held");
+        return;
+    }
+    if (i == 0)
+        held = new_parser(&held_seen);
+    enum XML_Status st = XML_Parse(held, pieces[i], (int)strlen(pieces[i]), i == 2);
+    fprintf(out, "status=%d elements=%d text=%s\n", st, held_seen.elements, held_seen.text);
+    if (i == 2) {
+        XML_ParserFree(held);
+        held = NULL;
+    }
+}
+
 static int probe(const char *name, FILE *out)
 {
     if (strcmp(name, "cve-2024-45490") == 0)
         probe_45490(out);
     else if (strcmp(name, "cve-2024-50602") == 0)
         probe_50602(out);
+    else if (strcmp(name, "cve-2024-8176") == 0)
+        probe_8176(out);
+    else if (strncmp(name, "hold-", 5) == 0)
+        probe_held(name, out);
     else if (strcmp(name, "status") == 0)
         fprintf(out, "status %lu %lu\n", documents, failures);
     else if (strcmp(name, "version") == 0)
@@ -320,6 +415,7 @@ int main(int argc, char **argv)
     doc_attrs = build(16 * N_ATTRS + 16, fill_attrs);
     doc_deep = build(8 * DEPTH + 8, fill_deep);
     doc_chunked = build(32 * 200 + 32, fill_chunked);
+    doc_nested = build(32 * (NEST_DEPTH + 2), fill_nested);
     if (argc == 4 && strcmp(argv[1], "--serve") == 0)
         return workload_serve(argv[2], argv[3], batch, probe, IDLE_US);
     if (argc == 3 && strcmp(argv[1], "--probe") == 0) {

@@ -142,6 +142,34 @@ expat-2.5.0-CVE-2024-8176.patch"
   [ ! -e "$(expat_patch 7-8)" ]
 }
 
+@test "expat: 7->8-shadow: CVE-2024-8176 with its new members in shadow variables (expat-shadow/) writes a patch" {
+  # t8-shadow: Debian's level 8 with the members the fix adds after the old
+  # ones and every access to them through parserExtra(), entityHasMore() and
+  # entitySetHasMore(); nothing else reads or writes them.
+  run grep -c -e '->hasMore' -e '->m_extra' "$EXPAT_CACHE/t8-shadow/expat/lib/xmlparse.c"
+  assert_output 3
+  run grep -c 'parser->m_reenter\|parser->m_\(open\|free\)\(Attribute\|Value\)Entities' \
+    "$EXPAT_CACHE/t8-shadow/expat/lib/xmlparse.c"
+  assert_output 0
+  # without the hook file: refused, as level 8 is
+  run expat_make_patch 7 8-shadow
+  assert_failure
+  assert_line "lpdiff: refused [LAYOUT_TYPE] type ENTITY (anonymous struct): member 'hasMore' added at offset 59 (xmlparse.c:313)"
+  run expat_make_patch 7 8-shadow "$EXPAT_SHADOW_HOOKS"
+  assert_success
+  refute_output --partial 'refused'
+  assert_line --partial "ENTITY (anonymous struct): member 'hasMore' added at offset 59 is handled by shadow variables ($EXPAT_SHADOW_HOOKS)"
+  assert_line --partial "struct XML_ParserStruct: member 'm_extra' added at offset 992 is handled by shadow variables ($EXPAT_SHADOW_HOOKS)"
+  record 7-8-shadow
+  run expat_patch_functions 7-8-shadow
+  for f in processEntity internalEntityProcessor doContent doProlog callProcessor.constprop.0 \
+    storeEntityValue appendAttributeValue XML_ParserFree XML_ParserReset; do
+    assert_output --partial "$f"
+  done
+  run "$LPATCH" info "$(expat_patch 7-8-shadow)"
+  assert_line --partial "callback LP_POST_REVERT ($EXPAT_SHADOW_HOOKS:"
+}
+
 @test "expat: make livepatch 2->7-without-6 writes one cumulative patch with the four applicable fixes" {
   run expat_make_patch 2 7-without-6
   assert_success
@@ -255,4 +283,72 @@ expat-2.5.0-CVE-2024-8176.patch"
   run cat "$EXPAT_RUN/workload.err"
   assert_output ''
   echo "workload documents: $(cat "$EXPAT_RUN/iterations")" >>"$EXPAT_RUN/results.txt"
+}
+
+# CVE-2024-8176 live, on a second workload: level 7, patched with 7->8-shadow.
+
+@test "expat: fresh processes: level 7 overflows its stack on entities nested 20000 deep, levels 8 and 8-shadow parse them" {
+  expat_stop
+  expat_compile 7 "$EXPAT_RUN/expat-workload"
+  run expat_fresh 7 cve-2024-8176
+  assert_output 'depth=20000 stack=1024KiB child killed by Segmentation fault'
+  run expat_fresh 8 cve-2024-8176
+  assert_output 'depth=20000 stack=1024KiB parsed text=x'
+  # the plain build of t8-shadow (no hook runtime: the members in the objects)
+  run expat_fresh 8-shadow cve-2024-8176
+  assert_success
+  assert_output 'depth=20000 stack=1024KiB parsed text=x'
+}
+
+@test "expat: lpatch apply 7->8-shadow while level 7 runs fixes CVE-2024-8176 inside the process" {
+  expat_start 7
+  sleep 0.3
+  expat_assert_healthy
+  run expat_ask cve-2024-8176
+  assert_output 'depth=20000 stack=1024KiB child killed by Segmentation fault'
+  # a parser created by the OLD code, kept across the apply
+  run expat_ask hold-start
+  assert_output 'status=1 elements=1 text='
+  run expat_lpatch apply --stats "$(expat_pid)" "$(expat_patch 7-8-shadow)"
+  echo "$output" >>"$EXPAT_RUN/results.txt"
+  assert_success
+  expat_assert_healthy
+  run expat_ask cve-2024-8176
+  assert_output 'depth=20000 stack=1024KiB parsed text=x'
+  echo "7-8-shadow probe after apply: $output" >>"$EXPAT_RUN/results.txt"
+  # the OLD parser goes on, through the NEW code, expanding entities its
+  # DTD declared before the apply; the new members are its shadow
+  run expat_ask hold-more
+  assert_output 'status=1 elements=2 text=[x]'
+  expat_shadows_reach 1
+  run expat_ask hold-end
+  assert_output 'status=1 elements=3 text=[x][x]'
+  # freed with the parser; thousands of documents later, none left over
+  expat_shadows_reach 0
+  expat_assert_healthy
+}
+
+@test "expat: lpatch revert 7->8-shadow frees every shadow and brings the overflow back" {
+  # a parser created by the NEW code (the larger layout), kept across the revert
+  run expat_ask hold-start
+  assert_output 'status=1 elements=1 text='
+  run expat_ask hold-more
+  assert_output 'status=1 elements=2 text=[x]'
+  expat_shadows_reach 1
+  run expat_lpatch revert --stats "$(expat_pid)"
+  echo "$output" >>"$EXPAT_RUN/results.txt"
+  assert_success
+  run expat_shadows
+  assert_output 0
+  run "$LPATCH" list "$(expat_pid)"
+  assert_line --partial '0 patches, 0 shadow variables'
+  run expat_ask hold-end
+  assert_output 'status=1 elements=3 text=[x][x]'
+  run expat_ask cve-2024-8176
+  assert_output 'depth=20000 stack=1024KiB child killed by Segmentation fault'
+  echo "7-8-shadow probe after revert: $output" >>"$EXPAT_RUN/results.txt"
+  sleep 0.3
+  expat_assert_healthy
+  run cat "$EXPAT_RUN/workload.err"
+  assert_output ''
 }
