@@ -998,6 +998,22 @@ void compare_check_entries(struct differ *d)
             if (report_accepted(&d->rep, REFUSE_NO_ENTRY, f->name))
                 f->dropped = 1; /* accepted: the old code stays */
         }
+        for (size_t j = 0; j < i && !f->dropped; j++) {
+            const struct fn *g = d->patch.v[j];
+            if (g->added || g->is_cold || g->is_alias || g->old_addr != f->old_addr)
+                continue;
+            if (g->u != f->u || g->sec != f->sec || g->off != f->off) {
+                /* One OLD body, two NEW ones: one redirect cannot reach both. */
+                report_refuse(&d->rep, REFUSE_AMBIGUOUS, f->name, w,
+                              "function %s: the OLD module has one code body for it and %s "
+                              "(aliases), the NEW build two different ones",
+                              f->name, g->name);
+                break;
+            }
+            f->is_alias = 1;
+            report_note(&d->rep, "%s is an alias of %s (one code body): replaced with it",
+                        f->name, g->name);
+        }
         if (f->is_ctor)
             report_refuse(&d->rep, REFUSE_CTOR_CHANGED, f->name, w,
                           "function %s: constructor/destructor changed; it already ran and "

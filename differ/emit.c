@@ -712,7 +712,7 @@ int emit_write_patch(struct differ *d, const char *out, char *err, size_t errlen
     assert(ut_off == LP_UNWIND_OFF(flags));
     flags |= LP_HDR_UNWIND;
     for (size_t i = 0; i < d->patch.n; i++)
-        if (!d->patch.v[i]->is_cold)
+        if (!d->patch.v[i]->is_cold && !d->patch.v[i]->is_alias)
             add_func(&e, d->patch.v[i], &summary);
     for (size_t i = 0; i < d->patch.n; i++) /* cold parts travel with their parent */
         copy_section(&e, d->patch.v[i]->u, d->patch.v[i]->sec);

@@ -87,6 +87,9 @@ void report_refuse(struct report *r, enum refusal_code code, const char *name, c
     if (vasprintf(&f.message, fmt, ap) < 0)
         f.message = xstrdup(fmt);
     va_end(ap);
+    char *plain = util_demangle_text(f.message); /* C++ names readable */
+    free(f.message);
+    f.message = plain;
     /* An ambiguous symbol has no right answer to accept. */
     for (size_t i = 0; i < r->accept.n && code != REFUSE_AMBIGUOUS; i++)
         if (pattern_matches(r->accept.v[i], code, name))
@@ -110,6 +113,9 @@ void report_note(struct report *r, const char *fmt, ...)
     if (vasprintf(&n, fmt, ap) < 0)
         n = xstrdup(fmt);
     va_end(ap);
+    char *plain = util_demangle_text(n);
+    free(n);
+    n = plain;
     for (size_t i = 0; i < r->notes.n; i++)
         if (!strcmp(r->notes.v[i], n)) {
             free(n);
@@ -181,8 +187,11 @@ static void print_list(const char *title, char *const *v, size_t n)
     if (!n)
         return;
     printf("%s (%zu):\n", title, n);
-    for (size_t i = 0; i < n; i++)
-        printf("  %s\n", v[i]);
+    for (size_t i = 0; i < n; i++) {
+        char *plain = util_demangle_text(v[i]); /* the JSON keeps the symbol */
+        printf("  %s\n", plain);
+        free(plain);
+    }
 }
 
 void report_print_text(const struct report *r)
