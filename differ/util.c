@@ -122,7 +122,11 @@ char *util_demangle_text(const char *text)
             len--;
         char *word = xstrndup(z, len);
         int status = -1;
-        char *plain = __cxa_demangle(word, NULL, NULL, &status);
+        /* "(sym)" is what this function writes (shown once, never twice);
+         * "sym::var" is the plugin's name of a function-scope static. */
+        int keep =
+            (z > text && z[-1] == '(' && z[len] == ')') || (z[len] == ':' && z[len + 1] == ':');
+        char *plain = keep ? NULL : __cxa_demangle(word, NULL, NULL, &status);
         sbuf_addn(&out, p, (size_t)(z - p));
         if (plain && status == 0)
             sbuf_addf(&out, "%s (%s)", plain, word);
@@ -135,5 +139,18 @@ char *util_demangle_text(const char *text)
     sbuf_add(&out, p);
     char *s = xstrdup(sbuf_str(&out));
     sbuf_free(&out);
+    return s;
+}
+
+char *util_demangle(const char *sym)
+{
+    int status = -1;
+    char *plain = __cxa_demangle(sym, NULL, NULL, &status);
+    if (!plain || status != 0) {
+        free(plain);
+        return xstrdup(sym);
+    }
+    char *s = xstrdup(plain); /* ours: freed with free() like every x* string */
+    free(plain);
     return s;
 }

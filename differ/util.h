@@ -45,5 +45,8 @@ char *util_strip_gcc_suffix(const char *name);
  * readable, and still the name --accept and the JSON report use.  Words
  * that do not demangle stay as they are.  Returns a new string. */
 char *util_demangle_text(const char *text);
+/* The demangled form of one symbol ("vtable for Shape"), or a copy of sym
+ * when it is not a C++ name.  Returns a new string. */
+char *util_demangle(const char *sym);
 
 #endif /* DIFFER_UTIL_H */
