@@ -462,10 +462,21 @@ static int private_to(const struct unit *u, size_t ds, const struct fn *f)
     return from_f;
 }
 
+/* Is r the target of a call or jump (E8/E9 rel32), not an address load? */
+static int is_call(const struct elfobj_sec *sec, const struct elfobj_rela *r)
+{
+    if (r->type != R_X86_64_PLT32 && r->type != R_X86_64_PC32)
+        return 0;
+    if (!sec->data || r->off < 1 || r->off > sec->size)
+        return 0;
+    uint8_t op = sec->data[r->off - 1];
+    return op == 0xe8 || op == 0xe9;
+}
+
 /* Who refers to f: distinct functions (up to max) and, through *data, the
  * first data section that holds its address (NULL if none); *taken (if not
  * NULL) is set when some function's code takes f's address instead of
- * calling it (lea, a GOT load: anything but a call's PLT32), e.g. to store
+ * calling it (lea, a GOT load: anything but a call or jump), e.g. to store
  * it in a std::function: then f may run at any time, not only from there. */
 static size_t users_of(struct differ *d, const struct fn *f, const struct fn **users, size_t max,
                        const char **data, int *taken)
@@ -499,7 +510,7 @@ static size_t users_of(struct differ *d, const struct fn *f, const struct fn **u
                     continue;
                 size_t at = build_unit_sym_at(u, s, r->off);
                 const struct fn *user = at != SIZE_MAX ? u->fn_of_sym[at] : NULL;
-                if (user && user != f && taken && r->type != R_X86_64_PLT32)
+                if (user && user != f && taken && !is_call(sec, r))
                     *taken = 1;
                 if (!user) {
                     if (!build_sec_is_text(sec) && strncmp(sec->name, ".init_array", 11) &&
