@@ -998,6 +998,22 @@ void compare_check_entries(struct differ *d)
             if (report_accepted(&d->rep, REFUSE_NO_ENTRY, f->name))
                 f->dropped = 1; /* accepted: the old code stays */
         }
+        for (size_t j = 0; j < i && !f->dropped; j++) {
+            const struct fn *g = d->patch.v[j];
+            if (g->added || g->is_cold || g->is_alias || g->old_addr != f->old_addr)
+                continue;
+            if (g->u != f->u || g->sec != f->sec || g->off != f->off) {
+                /* One OLD body, two NEW ones: one redirect cannot reach both. */
+                report_refuse(&d->rep, REFUSE_AMBIGUOUS, f->name, w,
+                              "function %s: the OLD module has one code body for it and %s "
+                              "(aliases), the NEW build two different ones",
+                              f->name, g->name);
+                break;
+            }
+            f->is_alias = 1;
+            report_note(&d->rep, "%s is an alias of %s (one code body): replaced with it", f->name,
+                        g->name);
+        }
         if (f->is_ctor)
             report_refuse(&d->rep, REFUSE_CTOR_CHANGED, f->name, w,
                           "function %s: constructor/destructor changed; it already ran and "
@@ -1020,5 +1036,111 @@ void compare_check_entries(struct differ *d)
             continue;
         VEC_PUSH(*(f->added ? &d->rep.added : &d->rep.changed), xstrdup(f->name));
         *(f->added ? &d->nadded : &d->nchanged) += 1;
+    }
+}
+
+/* ---- C++ classes: vtables and typeinfo ------------------------------------ */
+
+/* The symbols v's initializer points at, in order ("" for an anonymous
+ * target): a vtable's slots, a typeinfo's name and bases. */
+static size_t var_targets(const struct var *v, const char **out, size_t max)
+{
+    const struct elfobj_sec *sec = &v->u->obj->secs[v->sec];
+    size_t n = 0;
+    for (size_t k = 0; k < sec->nrelas && n < max; k++) {
+        const struct elfobj_rela *r = &sec->relas[k];
+        if (r->off < v->off || r->off >= v->off + v->size)
+            continue;
+        const struct elfobj_sym *y = &v->u->obj->syms[r->sym];
+        out[n++] = y->type == STT_SECTION ? "" : y->name;
+    }
+    return n;
+}
+
+static int in_list(const char *s, const char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i], s))
+            return 1;
+    return 0;
+}
+
+/* "Named, Tagged": the classes of the typeinfo targets among t. */
+static void bases_text(struct sbuf *b, const char **t, size_t n)
+{
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(t[i], "_ZTI", 4))
+            continue;
+        char *c = util_demangle(t[i]);
+        const char *p = !strncmp(c, "typeinfo for ", 13) ? c + 13 : c;
+        sbuf_addf(b, "%s%s", any++ ? ", " : "", p);
+        free(c);
+    }
+    if (!any)
+        sbuf_add(b, "none");
+}
+
+static void check_class_var(struct differ *d, const struct var *v)
+{
+    const struct var *o = v->peer;
+    const char *nt[256], *ot[256];
+    size_t nn = var_targets(v, nt, 256), on = var_targets(o, ot, 256);
+    char *what = util_demangle(v->name); /* "vtable for Shape" */
+    const char *sp = strstr(what, " for ");
+    const char *cls = sp ? sp + 5 : what;
+    char w[256];
+    compare_where(&d->new, v->u, v->name, 1, w, sizeof(w));
+    struct sbuf b = {0};
+    if (!strncmp(v->name, "_ZTV", 4)) {
+        int same = nn == on && v->size == o->size;
+        for (size_t i = 0; same && i < nn; i++)
+            same = !strcmp(nt[i], ot[i]) || !*nt[i] || !*ot[i];
+        if (!same) {
+            for (size_t i = 0; i < nn; i++)
+                if (*nt[i] && strncmp(nt[i], "_ZTI", 4) && !in_list(nt[i], ot, on))
+                    sbuf_addf(&b, "%svirtual function %s added", b.len ? ", " : "", nt[i]);
+            for (size_t i = 0; i < on; i++)
+                if (*ot[i] && strncmp(ot[i], "_ZTI", 4) && !in_list(ot[i], nt, nn))
+                    sbuf_addf(&b, "%svirtual function %s removed", b.len ? ", " : "", ot[i]);
+            if (!b.len)
+                sbuf_add(&b, "virtual functions reordered");
+            report_refuse(&d->rep, REFUSE_VTABLE_CHANGED, v->name, w,
+                          "class %s: %s (vtable %" PRIu64 " -> %" PRIu64
+                          " slots): every existing object keeps pointing at the OLD vtable",
+                          cls, sbuf_str(&b), o->size / 8, v->size / 8);
+        }
+    } else if (!strncmp(v->name, "_ZTI", 4)) {
+        int same = 1;
+        for (size_t i = 0; i < nn; i++)
+            if (!strncmp(nt[i], "_ZTI", 4) && !in_list(nt[i], ot, on))
+                same = 0;
+        for (size_t i = 0; i < on; i++)
+            if (!strncmp(ot[i], "_ZTI", 4) && !in_list(ot[i], nt, nn))
+                same = 0;
+        if (!same) {
+            struct sbuf nb = {0};
+            bases_text(&b, ot, on);
+            bases_text(&nb, nt, nn);
+            report_refuse(&d->rep, REFUSE_BASE_CHANGED, v->name, w,
+                          "class %s: base classes change (%s -> %s): the layout and RTTI of "
+                          "every existing object change",
+                          cls, sbuf_str(&b), sbuf_str(&nb));
+            sbuf_free(&nb);
+        }
+    }
+    sbuf_free(&b);
+    free(what);
+}
+
+void compare_check_classes(struct differ *d)
+{
+    for (size_t i = 0; i < d->new.units.n; i++) {
+        struct unit *u = d->new.units.v[i];
+        for (size_t k = 0; k < u->vars.n; k++) {
+            const struct var *v = &u->vars.v[k];
+            if (v->peer && (!strncmp(v->name, "_ZTV", 4) || !strncmp(v->name, "_ZTI", 4)))
+                check_class_var(d, v);
+        }
     }
 }

@@ -54,7 +54,7 @@ static const char usage[] =
     "refusal codes: NO_ENTRY COMPILER_MISMATCH OPTIONS_MISMATCH LAYOUT_TYPE\n"
     "  BITFIELD_ADDED GLOBAL_SIZE GLOBAL_TYPE ENUM_VALUE DATA_INIT DATA_REMOVED\n"
     "  TLS_LAYOUT SIGNATURE CTOR_CHANGED AMBIGUOUS UNRESOLVED HASH_MISMATCH\n"
-    "  NO_DEBUGINFO\n"
+    "  NO_DEBUGINFO VTABLE_CHANGED BASE_CHANGED\n"
     "\n"
     "exit status: 0 patch written, 1 nothing changed, 2 usage or input error,\n"
     "  3 refused (see stderr and the report)\n";
@@ -267,6 +267,7 @@ static int run(struct differ *d, const struct args *a)
     compare_match(d);
     compare_check_builds(d);
     compare_find_changes(d);
+    compare_check_classes(d);
     compare_check_entries(d);
     typecheck_run(d);
 

@@ -39,6 +39,7 @@ struct differ {
 void compare_match(struct differ *d);         /* units, functions, variables */
 void compare_check_builds(struct differ *d);  /* compiler and options */
 void compare_find_changes(struct differ *d);  /* code, data, propagation */
+void compare_check_classes(struct differ *d); /* VTABLE_CHANGED, BASE_CHANGED */
 void compare_check_entries(struct differ *d); /* NO_ENTRY, CTOR_CHANGED */
 /* The OLD module symbol of OLD function/variable (peer side), NULL if not
  * found; an ambiguous name is refused (AMBIGUOUS) and *ambiguous set. */

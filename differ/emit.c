@@ -712,7 +712,7 @@ int emit_write_patch(struct differ *d, const char *out, char *err, size_t errlen
     assert(ut_off == LP_UNWIND_OFF(flags));
     flags |= LP_HDR_UNWIND;
     for (size_t i = 0; i < d->patch.n; i++)
-        if (!d->patch.v[i]->is_cold)
+        if (!d->patch.v[i]->is_cold && !d->patch.v[i]->is_alias)
             add_func(&e, d->patch.v[i], &summary);
     for (size_t i = 0; i < d->patch.n; i++) /* cold parts travel with their parent */
         copy_section(&e, d->patch.v[i]->u, d->patch.v[i]->sec);
@@ -729,7 +729,9 @@ int emit_write_patch(struct differ *d, const char *out, char *err, size_t errlen
         flags |= LP_HDR_MODULE_PIC | (om->is_pie ? 0 : LP_HDR_MODULE_SHARED);
     lp_writer_header(e.w, flags, om->build_id, (uint32_t)om->build_id_len, nm->build_id,
                      (uint32_t)nm->build_id_len, d->module);
-    lp_writer_summary(e.w, sbuf_str(&summary));
+    char *plain = util_demangle_text(sbuf_str(&summary)); /* C++ names readable in lpatch */
+    lp_writer_summary(e.w, plain);
+    free(plain);
     int rc = -1;
     uint8_t id[16];
     char lerr[LP_ERR_MAX];
@@ -775,7 +777,7 @@ int emit_write_patch(struct differ *d, const char *out, char *err, size_t errlen
 
 /* ---- --dump ------------------------------------------------------------ */
 
-int emit_dump_patch(const char *path)
+static int dump_patch(const char *path, FILE *out)
 {
     struct lp_patch *p;
     char err[LP_ERR_MAX];
@@ -783,31 +785,52 @@ int emit_dump_patch(const char *path)
         fprintf(stderr, "lpdiff: %s\n", err);
         return 2;
     }
-    lp_patch_describe(p, stdout);
+    lp_patch_describe(p, out);
     const struct lp_unwind_table *ut = lp_patch_unwind(p);
     if (ut)
-        printf("unwind: %u FDEs, eh_frame at %s+0x%x (%u bytes), index at %s+0x%x, "
-               "covering %s+0x%x..0x%x\n",
-               ut->nfde, LP_SEC_RODATA_NAME, ut->eh_frame_off, ut->eh_frame_size,
-               LP_SEC_RODATA_NAME, ut->index_off, LP_SEC_TEXT_NAME, ut->text_lo, ut->text_hi);
+        fprintf(out,
+                "unwind: %u FDEs, eh_frame at %s+0x%x (%u bytes), index at %s+0x%x, "
+                "covering %s+0x%x..0x%x\n",
+                ut->nfde, LP_SEC_RODATA_NAME, ut->eh_frame_off, ut->eh_frame_size,
+                LP_SEC_RODATA_NAME, ut->index_off, LP_SEC_TEXT_NAME, ut->text_lo, ut->text_hi);
     else
-        printf("unwind: none\n");
+        fprintf(out, "unwind: none\n");
     uint32_t ns, nr;
     const struct lp_sym *syms = lp_patch_syms(p, &ns);
     const struct lp_reloc *rel = lp_patch_relocs(p, &nr);
-    printf("relocations: (where type -> kind symbol value+addend)\n");
+    fprintf(out, "relocations: (where type -> kind symbol value+addend)\n");
     for (uint32_t i = 0; i < nr; i++) {
         const struct lp_sym *s = &syms[rel[i].sym];
-        printf("  %s+0x%" PRIx64 " %s -> %s %s ", lp_section_name(rel[i].section), rel[i].offset,
-               lp_reloc_name(rel[i].type), lp_sym_kind_name(s->kind), lp_patch_str(p, s->name));
+        fprintf(out, "  %s+0x%" PRIx64 " %s -> %s %s ", lp_section_name(rel[i].section),
+                rel[i].offset, lp_reloc_name(rel[i].type), lp_sym_kind_name(s->kind),
+                lp_patch_str(p, s->name));
         if (s->kind == LP_SYM_PATCH)
-            printf("%s+0x%" PRIx64, lp_section_name(s->section), s->value);
+            fprintf(out, "%s+0x%" PRIx64, lp_section_name(s->section), s->value);
         else if (s->kind != LP_SYM_DYNAMIC)
-            printf("0x%" PRIx64, s->value);
+            fprintf(out, "0x%" PRIx64, s->value);
         else
-            printf("-");
-        printf(" %+" PRId64 "\n", rel[i].addend);
+            fprintf(out, "-");
+        fprintf(out, " %+" PRId64 "\n", rel[i].addend);
     }
     lp_patch_free(p);
     return 0;
+}
+
+/* The dump is built in memory, then printed with C++ names demangled. */
+int emit_dump_patch(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) {
+        fprintf(stderr, "lpdiff: --dump: out of memory\n");
+        return 2;
+    }
+    int rc = dump_patch(path, mem);
+    fclose(mem);
+    char *plain = util_demangle_text(text ? text : "");
+    fputs(plain, stdout);
+    free(plain);
+    free(text);
+    return rc;
 }

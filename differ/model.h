@@ -27,6 +27,10 @@ struct fn {
     struct fn *parent; /* a .cold part: its function */
     unsigned is_local : 1, is_cold : 1, is_ctor : 1;
     unsigned changed : 1, added : 1, in_patch : 1, dropped : 1;
+    /* Another name of a code body already in the patch (C++'s C1/C2 and
+     * D1/D2 constructors and destructors at -O1+: one address, two symbols):
+     * replaced through that function's redirect, not one of its own. */
+    unsigned is_alias : 1;
     const char *why; /* reason it is changed (static string) */
     /* Replaced functions: the OLD module's copy (filled by compare_check_entries). */
     uint64_t old_addr, old_size;

@@ -15,6 +15,7 @@
 
 static const char *const code_names[REFUSE_NCODES] = {
     [REFUSE_AMBIGUOUS] = "AMBIGUOUS",
+    [REFUSE_BASE_CHANGED] = "BASE_CHANGED",
     [REFUSE_BITFIELD_ADDED] = "BITFIELD_ADDED",
     [REFUSE_COMPILER_MISMATCH] = "COMPILER_MISMATCH",
     [REFUSE_CSWTCH] = "CSWTCH",
@@ -32,6 +33,7 @@ static const char *const code_names[REFUSE_NCODES] = {
     [REFUSE_SIGNATURE] = "SIGNATURE",
     [REFUSE_TLS_LAYOUT] = "TLS_LAYOUT",
     [REFUSE_UNRESOLVED] = "UNRESOLVED",
+    [REFUSE_VTABLE_CHANGED] = "VTABLE_CHANGED",
 };
 
 const char *report_code_name(enum refusal_code code)
@@ -87,6 +89,9 @@ void report_refuse(struct report *r, enum refusal_code code, const char *name, c
     if (vasprintf(&f.message, fmt, ap) < 0)
         f.message = xstrdup(fmt);
     va_end(ap);
+    char *plain = util_demangle_text(f.message); /* C++ names readable */
+    free(f.message);
+    f.message = plain;
     /* An ambiguous symbol has no right answer to accept. */
     for (size_t i = 0; i < r->accept.n && code != REFUSE_AMBIGUOUS; i++)
         if (pattern_matches(r->accept.v[i], code, name))
@@ -110,6 +115,9 @@ void report_note(struct report *r, const char *fmt, ...)
     if (vasprintf(&n, fmt, ap) < 0)
         n = xstrdup(fmt);
     va_end(ap);
+    char *plain = util_demangle_text(n);
+    free(n);
+    n = plain;
     for (size_t i = 0; i < r->notes.n; i++)
         if (!strcmp(r->notes.v[i], n)) {
             free(n);
@@ -176,26 +184,30 @@ void report_print_refusals(const struct report *r)
     }
 }
 
-static void print_list(const char *title, char *const *v, size_t n)
+/* Lists of symbols are printed demangled (demangle); notes already are. */
+static void print_list(const char *title, char *const *v, size_t n, int demangle)
 {
     if (!n)
         return;
     printf("%s (%zu):\n", title, n);
-    for (size_t i = 0; i < n; i++)
-        printf("  %s\n", v[i]);
+    for (size_t i = 0; i < n; i++) {
+        char *plain = demangle ? util_demangle_text(v[i]) : xstrdup(v[i]); /* JSON: the symbol */
+        printf("  %s\n", plain);
+        free(plain);
+    }
 }
 
 void report_print_text(const struct report *r)
 {
     printf("module: %s\nold build-id: %s\nnew build-id: %s\n", r->module, r->old_build_id,
            r->new_build_id);
-    print_list("changed functions", r->changed.v, r->changed.n);
-    print_list("added functions", r->added.v, r->added.n);
-    print_list("removed functions", r->removed.v, r->removed.n);
-    print_list("new variables (start at their initial value)", r->new_vars.v, r->new_vars.n);
+    print_list("changed functions", r->changed.v, r->changed.n, 1);
+    print_list("added functions", r->added.v, r->added.n, 1);
+    print_list("removed functions", r->removed.v, r->removed.n, 1);
+    print_list("new variables (start at their initial value)", r->new_vars.v, r->new_vars.n, 1);
     print_list("tables never written, carried in the patch (every reader patched)", r->carried.v,
-               r->carried.n);
-    print_list("notes", r->notes.v, r->notes.n);
+               r->carried.n, 1);
+    print_list("notes", r->notes.v, r->notes.n, 0);
     size_t acc = r->refused.n - report_blocking(r);
     if (r->refused.n)
         printf("refused: %zu, accepted by override: %zu\n", report_blocking(r), acc);

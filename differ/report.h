@@ -15,6 +15,7 @@
  * stable uppercase word users see and write in --accept CODE:NAME. */
 enum refusal_code {
     REFUSE_AMBIGUOUS,
+    REFUSE_BASE_CHANGED,
     REFUSE_BITFIELD_ADDED,
     REFUSE_COMPILER_MISMATCH,
     REFUSE_CSWTCH,
@@ -32,6 +33,7 @@ enum refusal_code {
     REFUSE_SIGNATURE,
     REFUSE_TLS_LAYOUT,
     REFUSE_UNRESOLVED,
+    REFUSE_VTABLE_CHANGED,
     REFUSE_NCODES
 };
 

@@ -462,13 +462,29 @@ static int private_to(const struct unit *u, size_t ds, const struct fn *f)
     return from_f;
 }
 
+/* Is r the target of a call or jump (E8/E9 rel32), not an address load? */
+static int is_call(const struct elfobj_sec *sec, const struct elfobj_rela *r)
+{
+    if (r->type != R_X86_64_PLT32 && r->type != R_X86_64_PC32)
+        return 0;
+    if (!sec->data || r->off < 1 || r->off > sec->size)
+        return 0;
+    uint8_t op = sec->data[r->off - 1];
+    return op == 0xe8 || op == 0xe9;
+}
+
 /* Who refers to f: distinct functions (up to max) and, through *data, the
- * first data section that holds its address (NULL if none). */
+ * first data section that holds its address (NULL if none); *taken (if not
+ * NULL) is set when some function's code takes f's address instead of
+ * calling it (lea, a GOT load: anything but a call or jump), e.g. to store
+ * it in a std::function: then f may run at any time, not only from there. */
 static size_t users_of(struct differ *d, const struct fn *f, const struct fn **users, size_t max,
-                       const char **data)
+                       const char **data, int *taken)
 {
     size_t n = 0;
     *data = NULL;
+    if (taken)
+        *taken = 0;
     for (size_t i = 0; i < d->new.units.n; i++) {
         struct unit *u = d->new.units.v[i];
         for (size_t s = 1; s < u->obj->nsecs; s++) {
@@ -494,6 +510,8 @@ static size_t users_of(struct differ *d, const struct fn *f, const struct fn **u
                     continue;
                 size_t at = build_unit_sym_at(u, s, r->off);
                 const struct fn *user = at != SIZE_MAX ? u->fn_of_sym[at] : NULL;
+                if (user && user != f && taken && !is_call(sec, r))
+                    *taken = 1;
                 if (!user) {
                     if (!build_sec_is_text(sec) && strncmp(sec->name, ".init_array", 11) &&
                         strncmp(sec->name, ".fini_array", 11) && !*data) {
@@ -520,7 +538,7 @@ static const char *unpatched_user(struct differ *d, const struct fn *f)
 {
     const struct fn *users[64];
     const char *data;
-    size_t n = users_of(d, f, users, 64, &data);
+    size_t n = users_of(d, f, users, 64, &data, NULL);
     for (size_t i = 0; i < n; i++)
         if (!users[i]->in_patch)
             return users[i]->name;
@@ -528,13 +546,16 @@ static const char *unpatched_user(struct differ *d, const struct fn *f)
 }
 
 /* A changed function that only constructors call ran at start-up: like a
- * changed constructor, its new effect would be lost. */
+ * changed constructor, its new effect would be lost.  One whose address a
+ * constructor stores (a lambda's invoker put in a static std::function) is
+ * called later, through that pointer: not refused. */
 static void check_init_only(struct differ *d, const struct fn *f)
 {
     const struct fn *users[64];
     const char *data;
-    size_t n = users_of(d, f, users, 64, &data);
-    if (!n || data || f->is_ctor || !strcmp(f->name, "main"))
+    int taken;
+    size_t n = users_of(d, f, users, 64, &data, &taken);
+    if (!n || data || taken || f->is_ctor || !strcmp(f->name, "main"))
         return;
     if (!f->is_local && d->old.mod->eh.e_type == ET_DYN && !d->old.mod->is_pie)
         return; /* a library's global: other modules may call it */

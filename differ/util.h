@@ -1,7 +1,8 @@
 /*
  * util.h - small helpers shared by the differ: allocation that exits on
  * failure (the x* functions, as git names them), growable arrays, and
- * GCC's local numbering removed from symbol names.  The string map is
+ * GCC's local numbering removed from symbol names, C++ names demangled in
+ * messages.  The string map is
  * strmap.h, the string builder sbuf.h.
  */
 #ifndef DIFFER_UTIL_H
@@ -38,5 +39,14 @@ char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 /* "foo.constprop.3" -> "foo.constprop", "count.5" -> "count": GCC's local
  * numbering changes with unrelated edits.  Returns a new string. */
 char *util_strip_gcc_suffix(const char *name);
+
+/* `text` with every mangled C++ symbol in it ("_ZNK5Shape4areaEv", a word
+ * that starts with _Z) shown as "Shape::area() const (_ZNK5Shape4areaEv)":
+ * readable, and still the name --accept and the JSON report use.  Words
+ * that do not demangle stay as they are.  Returns a new string. */
+char *util_demangle_text(const char *text);
+/* The demangled form of one symbol ("vtable for Shape"), or a copy of sym
+ * when it is not a C++ name.  Returns a new string. */
+char *util_demangle(const char *sym);
 
 #endif /* DIFFER_UTIL_H */

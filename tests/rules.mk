@@ -15,7 +15,7 @@ $(BUILD)/san/tests/test_runtime_shadow: $(HOOKS_SAN_OBJS)
 $(BUILD)/san/tests/%: tests/unit/%.c $(UNIT_LINK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS_tests) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(UNIT_EXTRA_$*) $(UNIT_LINK) \
-	    $(LIBS_ELF) $(LIBS_UNWIND) $(LIBS_CLI) -lZydis
+	    $(LIBS_ELF) $(LIBS_UNWIND) $(LIBS_CLI) -lZydis $(LIBS_DIFFER)
 
 SAN_TARGETS += $(UNIT_BINS)
 

@@ -523,7 +523,7 @@ twin_tree() { # DIR VERSION KIND
   assert_success
   assert_equal "$(json .changed)" '["_ZN3Acc3addEi"]'
   dump
-  assert_output --regexp 'replace _ZN3Acc3addEi \(h\.h:1\)'
+  assert_output --regexp 'replace Acc::add\(int\) \(_ZN3Acc3addEi\) \(h\.h:1\)'
 }
 
 @test "a global function and variable that moved to another file keep their OLD identity" {
