@@ -178,7 +178,7 @@ recap() { sed -n '/^PLAY RECAP/,$p' "$1/play.log" | grep -E "^$2 +:"; }
   done
 }
 
-@test "a host failing its health check is reverted and stops the rollout; the canary stays patched" {
+@test "a host failing its health check is reverted and stops the rollout; the canary stays patched until taken back" {
   local F=$BATS_TEST_TMPDIR/fleet id1 id2 id3 p1 p2 p3
   fleet "$F" h2
   id1=$(id_of "$F/ship/h1/signed/fix.lpatch")
@@ -213,6 +213,17 @@ recap() { sed -n '/^PLAY RECAP/,$p' "$1/play.log" | grep -E "^$2 +:"; }
   [[ -z $(applied_ids "$p3") ]]
   grows "$F/h3.st" old
   [[ -n $id3 ]]
+  # hosts done in earlier batches stay done; livepatch_state=absent takes
+  # the rollout back from every host
+  run rollout "$F" -e livepatch_state=absent
+  assert_success
+  [[ -z $(applied_ids "$p1") ]]
+  grows "$F/h1.st" old
+  [[ ! -e $(echo "$F/h1/reg"/*/"$id1.lpatch") ]]
+  [[ $(report "$F" .result h1) == removed ]]
+  [[ $(report "$F" '.reverted[] | "\(.pid) \(.patches | join(","))"' h1) == "$p1 $id1" ]]
+  [[ $(report "$F" .result h2) == unchanged && $(report "$F" .result h3) == unchanged ]]
+  [[ -z $(applied_ids "$p2") && -z $(applied_ids "$p3") ]]
 }
 
 @test "an unsigned patch with keys configured is refused at install on the canary: nothing is rolled out" {
