@@ -115,7 +115,7 @@ rollout() {
   local dir=$1
   shift
   ansible-playbook -i "$dir/inventory.yml" "$LP_TOP/deploy/ansible/rollout.yml" "$@" 2>&1 |
-    tee "$dir/play.log"
+    tee "$dir/play.log" | tee -a "$dir/plays.log"
   return "${PIPESTATUS[0]}"
 }
 
@@ -178,13 +178,15 @@ recap() { sed -n '/^PLAY RECAP/,$p' "$1/play.log" | grep -E "^$2 +:"; }
   done
 }
 
-@test "a host failing its health check is reverted and stops the rollout; the canary stays patched until taken back" {
-  local F=$BATS_TEST_TMPDIR/fleet id1 id2 id3 p1 p2 p3
+@test "a host failing its health check is reverted and stops the rollout; earlier hosts stay patched until taken back" {
+  # four hosts: serial [1, "50%"] makes the batches h1 (the canary), h2 h3, h4
+  local -a HOSTS=(h1 h2 h3 h4)
+  local F=$BATS_TEST_TMPDIR/fleet h id1 id2 id3 id4 p1 p2 p3 p4
   fleet "$F" h2
-  id1=$(id_of "$F/ship/h1/signed/fix.lpatch")
-  id2=$(id_of "$F/ship/h2/signed/fix.lpatch")
-  id3=$(id_of "$F/ship/h3/signed/fix.lpatch")
-  p1=$(pid_of "$F" h1) p2=$(pid_of "$F" h2) p3=$(pid_of "$F" h3)
+  for h in "${HOSTS[@]}"; do
+    printf -v "id${h#h}" %s "$(id_of "$F/ship/$h/signed/fix.lpatch")"
+    printf -v "p${h#h}" %s "$(pid_of "$F" "$h")"
+  done
   run rollout "$F"
   assert_failure 2
   assert_output --partial "h2: error rate too high"
@@ -192,8 +194,11 @@ recap() { sed -n '/^PLAY RECAP/,$p' "$1/play.log" | grep -E "^$2 +:"; }
   # h2: patched, found unhealthy, reverted; its registry no longer has the patch
   run recap "$F" h2
   assert_output --regexp 'failed=1'
+  run sort "$F/health.log"
+  [[ $(head -1 "$F/health.log" | cut -d' ' -f1) == h1 ]]
   run cut -d' ' -f1 "$F/health.log"
-  assert_output $'h1\nh2'
+  assert_line h2
+  refute_line h4
   [[ -z $(applied_ids "$p2") ]]
   grows "$F/h2.st" old
   [[ ! -e $(echo "$F/h2/reg"/*/"$id2.lpatch") ]]
@@ -203,27 +208,29 @@ recap() { sed -n '/^PLAY RECAP/,$p' "$1/play.log" | grep -E "^$2 +:"; }
   [[ $(report "$F" '.reverted[] | "\(.pid) \(.patches | join(","))"' h2) == "$p2 $id2" ]]
   [[ $(report "$F" '.processes[] | "\(.pid) [\(.patches | join(","))]"' h2) == "$p2 []" ]]
   [[ $(report "$F" .health.rc h2) == 1 ]]
-  # h1, the canary, passed and stays patched
-  [[ $(applied_ids "$p1") == "$id1" ]]
-  grows "$F/h1.st" new
-  [[ $(report "$F" .result h1) == patched ]]
-  # h3, the next batch, was not touched
-  refute_output --partial '[h3]'
-  [[ ! -e $F/h3/reg && ! -e $F/h3/stage && ! -e $F/report/h3.json ]]
-  [[ -z $(applied_ids "$p3") ]]
-  grows "$F/h3.st" old
-  [[ -n $id3 ]]
-  # hosts done in earlier batches stay done; livepatch_state=absent takes
-  # the rollout back from every host
+  # h1, the canary, and h3, healthy in h2's batch, stay patched
+  for h in h1 h3; do
+    [[ $(applied_ids "$(pid_of "$F" "$h")") == "$(id_of "$F/ship/$h/signed/fix.lpatch")" ]]
+    grows "$F/$h.st" new
+    [[ $(report "$F" .result "$h") == patched ]]
+  done
+  # h4, the next batch, was not touched
+  refute_output --partial '[h4]'
+  [[ ! -e $F/h4/reg && ! -e $F/h4/stage && ! -e $F/report/h4.json ]]
+  [[ -z $(applied_ids "$p4") ]]
+  grows "$F/h4.st" old
+  # livepatch_state=absent takes the rollout back from every host
   run rollout "$F" -e livepatch_state=absent
   assert_success
-  [[ -z $(applied_ids "$p1") ]]
-  grows "$F/h1.st" old
+  for h in h1 h3; do
+    [[ -z $(applied_ids "$(pid_of "$F" "$h")") ]]
+    grows "$F/$h.st" old
+    [[ $(report "$F" .result "$h") == removed ]]
+  done
   [[ ! -e $(echo "$F/h1/reg"/*/"$id1.lpatch") ]]
-  [[ $(report "$F" .result h1) == removed ]]
   [[ $(report "$F" '.reverted[] | "\(.pid) \(.patches | join(","))"' h1) == "$p1 $id1" ]]
-  [[ $(report "$F" .result h2) == unchanged && $(report "$F" .result h3) == unchanged ]]
-  [[ -z $(applied_ids "$p2") && -z $(applied_ids "$p3") ]]
+  [[ $(report "$F" .result h2) == unchanged && $(report "$F" .result h4) == unchanged ]]
+  [[ -z $(applied_ids "$p2") && -z $(applied_ids "$p4") && -n $id3$id4$p3 ]]
 }
 
 @test "an unsigned patch with keys configured is refused at install on the canary: nothing is rolled out" {
