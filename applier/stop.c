@@ -67,20 +67,29 @@ static int wait_bounded(pid_t want, pid_t *got, int *status, uint64_t deadline)
     return rc;
 }
 
-/* Scheduler state letter of a thread (R, S, D, T, t, Z...), '?' if unknown.
- * open/read into the stack, not stdio: this runs in the pause (a thread
- * that did not stop in time is named in the message). */
-static char thread_state(pid_t pid, pid_t tid)
+/* /proc/PID/task/TID/NAME into buf (NUL-terminated; empty if the thread is
+ * gone).  open/read into the caller's stack, not stdio: this runs in the
+ * pause (on its error paths). */
+static void read_task_file(pid_t pid, pid_t tid, const char *name, char *buf, size_t len)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    assert(len > 0);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/%s", (int)pid, (int)tid, name);
     ssize_t n = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        n = read(fd, buf, sizeof buf - 1);
+        n = read(fd, buf, len - 1);
         close(fd);
     }
     buf[n > 0 ? n : 0] = 0;
+}
+
+/* Scheduler state letter of a thread (R, S, D, T, t, Z...), '?' if unknown
+ * (a thread that did not stop in time is named with it). */
+static char thread_state(pid_t pid, pid_t tid)
+{
+    char buf[512];
+    read_task_file(pid, tid, "stat", buf, sizeof buf);
     const char *p = strrchr(buf, ')');
     return p && p[1] && p[2] ? p[2] : '?';
 }
@@ -88,15 +97,8 @@ static char thread_state(pid_t pid, pid_t tid)
 /* TracerPid of a thread (0: none, -1: unknown). */
 static pid_t tracer_of(pid_t pid, pid_t tid)
 {
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
-    ssize_t n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-    }
-    buf[n > 0 ? n : 0] = 0;
+    char buf[2048];
+    read_task_file(pid, tid, "status", buf, sizeof buf);
     const char *p = strstr(buf, "\nTracerPid:");
     return p ? (pid_t)atoi(p + 11) : -1;
 }
