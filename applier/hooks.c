@@ -126,9 +126,19 @@ static int is_loader(const char *path)
     return !strncmp(base_name(path), "ld-linux", 8) || !strncmp(base_name(path), "ld-", 3);
 }
 
-/* 0: thread `tid` (held, registers r) may run a callback; 1 with why. */
+/* Is `path` a file whose name starts with one of `avoid` (NULL-ended)? */
+static int avoided(const char *path, const char *const *avoid)
+{
+    for (; avoid && *avoid; avoid++)
+        if (!strncmp(base_name(path), *avoid, strlen(*avoid)))
+            return 1;
+    return 0;
+}
+
+/* 0: thread `tid` (held, registers r) may run a call for lpatch; 1 with
+ * why.  `avoid`: more files no frame may lie in (their locks), or NULL. */
 static int borrow_check(pid_t pid, pid_t tid, const struct user_regs_struct *r, int memfd,
-                        uint64_t arena, char *why)
+                        uint64_t arena, const char *const *avoid, char *why)
 {
     if (arena) {
         uint64_t lock = 0;
@@ -166,6 +176,11 @@ static int borrow_check(pid_t pid, pid_t tid, const struct user_regs_struct *r, 
             verdict = 1;
             break;
         }
+        if (mp && avoided(path, avoid)) {
+            snprintf(why, LP_ERR_MAX, "thread %d is in %s", (int)tid, base_name(path));
+            verdict = 1;
+            break;
+        }
         if (named && unsafe_name(name) && (is_libc(path) || !mp)) {
             snprintf(why, LP_ERR_MAX, "thread %d is in %s", (int)tid, name);
             verdict = 1;
@@ -187,12 +202,6 @@ out:
         unw_destroy_addr_space(as);
     lpa_maps_free(&m);
     return verdict;
-}
-
-int lpa_hooks_borrowable(pid_t pid, pid_t tid, const struct user_regs_struct *r, int memfd,
-                         uint64_t arena, char *why)
-{
-    return borrow_check(pid, tid, r, memfd, arena, why);
 }
 
 static uint64_t table_fn(const struct lp_hook_table *t, unsigned kind)
@@ -246,13 +255,9 @@ static void backoff(const struct lpa_opts *o, int attempt)
     nanosleep(&ts, NULL);
 }
 
-int lpa_hooks_run(pid_t pid, int memfd, uint64_t insn, const struct lpa_state *st,
-                  const struct lp_hook_table *t, unsigned kind, const struct lpa_opts *o, char *err)
+int lpa_borrow_call(pid_t pid, int memfd, uint64_t insn, const struct lpa_borrow *b,
+                    const struct lpa_opts *o, uint64_t *ret, char *err)
 {
-    uint64_t fn = table_fn(t, kind);
-    if (!fn)
-        return LPA_OK;
-    uint64_t arena = st->area ? lpa_state_hdr(st)->shadow_arena : 0;
     char why[LP_ERR_MAX] = "";
     int attempts = o->retries > 0 ? o->retries : 1;
     for (int attempt = 0; attempt < attempts; attempt++) {
@@ -268,7 +273,7 @@ int lpa_hooks_run(pid_t pid, int memfd, uint64_t insn, const struct lpa_state *s
             lpa_release(&w);
             return LPA_USAGE;
         }
-        if (borrow_check(pid, w.t[0].tid, &r, memfd, arena, why)) {
+        if (borrow_check(pid, w.t[0].tid, &r, memfd, b->arena, b->avoid, why)) {
             lpa_release(&w);
             continue;
         }
@@ -281,51 +286,71 @@ int lpa_hooks_run(pid_t pid, int memfd, uint64_t insn, const struct lpa_state *s
             lpa_release(&w);
             return LPA_REFUSED;
         }
-        struct lpa_rcall c = {.fn = fn,
+        struct lpa_rcall c = {.fn = b->fn,
+                              .arg = b->arg,
                               .stack_top = (uint64_t)stack + CALL_STACK_SIZE,
-                              .ret_addr = t->ctx,
+                              .ret_addr = b->ret_addr,
                               .timeout_ms = o->timeout_ms};
-        uint64_t ret = 0;
         char cerr[LP_ERR_MAX];
-        int rc = lpa_rcall(&w, 0, memfd, &c, &ret, cerr);
+        int rc = lpa_rcall(&w, 0, memfd, &c, ret, cerr);
         if (rc >= 0 && w.n) /* the thread is held again: drop its stack */
             rsys(&w, insn, SYS_munmap, (uint64_t)stack, CALL_STACK_SIZE, 0, 0, why);
         lpa_release(&w);
         if (rc < 0) {
-            lpa_err(err, "process %d: %s callback: %s", (int)pid, kind_name(kind), cerr);
+            lpa_err(err, "process %d: %s: %s", (int)pid, b->what, cerr);
             return LPA_USAGE;
         }
-        if (rc != LPA_RCALL_OK && arena) {
+        if (rc != LPA_RCALL_OK && b->arena) {
             /* It stopped inside the store (a ctor, a dtor): the lock it took
              * would stay taken, and before the call it was not held by this
              * thread (borrow_check). */
             uint64_t lock = 0, zero = 0;
             size_t off = offsetof(struct lp_shadow_head, lock);
-            if (lpa_mem_read(memfd, arena + off, &lock, 8) == 0 && lock == r.fs_base)
-                lpa_mem_write(memfd, arena + off, &zero, 8);
+            if (lpa_mem_read(memfd, b->arena + off, &lock, 8) == 0 && lock == r.fs_base)
+                lpa_mem_write(memfd, b->arena + off, &zero, 8);
         }
         if (rc != LPA_RCALL_OK) {
-            lpa_err(err, "process %d: %s callback %s", (int)pid, kind_name(kind), cerr);
-            return LPA_REFUSED;
-        }
-        int is_pre = kind == LP_HOOK_PRE_APPLY || kind == LP_HOOK_PRE_REVERT;
-        if (is_pre && (int32_t)ret != 0) {
-            char msg[256] = "";
-            struct lp_hook_ctx ctx;
-            if (lpa_mem_read(memfd, t->ctx, &ctx, sizeof(ctx)) == 0 && ctx.veto_msg) {
-                if (lpa_mem_read(memfd, ctx.veto_msg, msg, sizeof(msg) - 1) != 0)
-                    msg[0] = 0;
-                msg[sizeof(msg) - 1] = 0;
-                uint64_t zero = 0; /* the next veto starts clean */
-                lpa_mem_write(memfd, t->ctx + offsetof(struct lp_hook_ctx, veto_msg), &zero, 8);
-            }
-            lpa_err(err, "process %d: the %s callback vetoed: %s", (int)pid, kind_name(kind),
-                    *msg ? msg : "(no message)");
+            lpa_err(err, "process %d: %s %s", (int)pid, b->what, cerr);
             return LPA_REFUSED;
         }
         return LPA_OK;
     }
-    lpa_err(err, "process %d: no thread to run the %s callback on after %d tries: %s", (int)pid,
-            kind_name(kind), attempts, why);
+    lpa_err(err, "process %d: no thread to %s %s on after %d tries: %s", (int)pid, b->how, b->what,
+            attempts, why);
     return LPA_REFUSED;
+}
+
+int lpa_hooks_run(pid_t pid, int memfd, uint64_t insn, const struct lpa_state *st,
+                  const struct lp_hook_table *t, unsigned kind, const struct lpa_opts *o, char *err)
+{
+    uint64_t fn = table_fn(t, kind);
+    if (!fn)
+        return LPA_OK;
+    char what[32];
+    snprintf(what, sizeof(what), "%s callback", kind_name(kind));
+    struct lpa_borrow b = {.fn = fn,
+                           .ret_addr = t->ctx,
+                           .arena = st->area ? lpa_state_hdr(st)->shadow_arena : 0,
+                           .what = what,
+                           .how = "run the"};
+    uint64_t ret = 0;
+    int rc = lpa_borrow_call(pid, memfd, insn, &b, o, &ret, err);
+    if (rc != LPA_OK)
+        return rc;
+    int is_pre = kind == LP_HOOK_PRE_APPLY || kind == LP_HOOK_PRE_REVERT;
+    if (is_pre && (int32_t)ret != 0) {
+        char msg[256] = "";
+        struct lp_hook_ctx ctx;
+        if (lpa_mem_read(memfd, t->ctx, &ctx, sizeof(ctx)) == 0 && ctx.veto_msg) {
+            if (lpa_mem_read(memfd, ctx.veto_msg, msg, sizeof(msg) - 1) != 0)
+                msg[0] = 0;
+            msg[sizeof(msg) - 1] = 0;
+            uint64_t zero = 0; /* the next veto starts clean */
+            lpa_mem_write(memfd, t->ctx + offsetof(struct lp_hook_ctx, veto_msg), &zero, 8);
+        }
+        lpa_err(err, "process %d: the %s callback vetoed: %s", (int)pid, kind_name(kind),
+                *msg ? msg : "(no message)");
+        return LPA_REFUSED;
+    }
+    return LPA_OK;
 }

@@ -29,11 +29,23 @@ int lpa_hooks_run(pid_t pid, int memfd, uint64_t insn, const struct lpa_state *s
                   const struct lp_hook_table *t, unsigned kind, const struct lpa_opts *o,
                   char *err);
 
-/* 0 if held thread `tid` (registers r) may run code for lpatch now (the
- * rules above), else 1 with why (LP_ERR_MAX).  arena: the shadow store's
- * address, or 0. */
-struct user_regs_struct;
-int lpa_hooks_borrowable(pid_t pid, pid_t tid, const struct user_regs_struct *r, int memfd,
-                         uint64_t arena, char *why);
+/* A function called in the target for lpatch on a borrowed thread: the
+ * rules above (not in the allocator or the loader, not holding the shadow
+ * store's lock), plus no frame in a file named by `avoid`. */
+struct lpa_borrow {
+    uint64_t fn, arg;
+    uint64_t ret_addr;        /* mapped, not executable (lpa_rcall) */
+    uint64_t arena;           /* the shadow store, or 0 */
+    const char *const *avoid; /* file name prefixes (NULL-ended), or NULL */
+    const char *what;         /* "pre-apply callback", "__register_frame" */
+    const char *how;          /* "no thread to HOW WHAT on": "run the", "call" */
+};
+
+/* Call b->fn(b->arg) on a borrowed thread (o->retries tries with backoff);
+ * its return value in *ret.  LPA_OK; LPA_REFUSED with err when it crashed,
+ * hung or no thread could be borrowed; another exit code if the process
+ * died.  The thread is back as it was in every case. */
+int lpa_borrow_call(pid_t pid, int memfd, uint64_t insn, const struct lpa_borrow *b,
+                    const struct lpa_opts *o, uint64_t *ret, char *err);
 
 #endif

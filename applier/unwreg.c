@@ -34,21 +34,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libunwind-ptrace.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/ptrace.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/user.h>
-#include <time.h>
 #include <unistd.h>
 
-#define CALL_STACK_SIZE (256u << 10)
-#define MAX_FRAMES      128
 /* libunwind's UNW_INFO_FORMAT_IP_OFFSET (libunwind-dynamic.h, 1.6) */
 #define UNW_FORMAT_IP_OFFSET 4
 
@@ -58,126 +51,22 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-static int is_unwinder(const char *path)
-{
-    const char *b = base_name(path);
-    return !strncmp(b, "libgcc_s.so", 11) || !strncmp(b, "libunwind", 9);
-}
-
-/* 1 (with why) if held thread tid has a frame in libgcc_s or libunwind. */
-static int in_unwinder(pid_t pid, pid_t tid, char *why)
-{
-    struct lpa_maps m;
-    if (lpa_maps_read(pid, &m, why) != 0)
-        return 1;
-    unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
-    void *upt = as ? _UPT_create(tid) : NULL;
-    unw_cursor_t c;
-    int verdict = 0;
-    if (!as || !upt || unw_init_remote(&c, as, upt) != 0) {
-        snprintf(why, LP_ERR_MAX, "thread %d: cannot walk its stack", (int)tid);
-        verdict = 1;
-    } else {
-        for (int depth = 0; depth < MAX_FRAMES; depth++) {
-            unw_word_t ip = 0;
-            unw_get_reg(&c, UNW_REG_IP, &ip);
-            const struct lpa_map *mp = lpa_maps_find(&m, ip);
-            if (mp && is_unwinder(mp->path)) {
-                snprintf(why, LP_ERR_MAX, "thread %d is in %s", (int)tid, base_name(mp->path));
-                verdict = 1;
-                break;
-            }
-            if (unw_step(&c) <= 0)
-                break;
-        }
-    }
-    if (upt)
-        _UPT_destroy(upt);
-    if (as)
-        unw_destroy_addr_space(as);
-    lpa_maps_free(&m);
-    return verdict;
-}
-
-static void backoff(const struct lpa_opts *o, int attempt)
-{
-    uint64_t us = o->backoff_us ? o->backoff_us : 1000;
-    for (int i = 0; i < attempt && us < o->backoff_max_us; i++)
-        us *= 2;
-    if (o->backoff_max_us && us > o->backoff_max_us)
-        us = o->backoff_max_us;
-    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
-}
-
-static int64_t rsys(struct lpa_world *w, uint64_t insn, long nr, uint64_t a0, uint64_t a1,
-                    uint64_t a2, uint64_t a3, char *err)
-{
-    const uint64_t args[6] = {a0, a1, a2, a3, (uint64_t)-1, 0};
-    int64_t ret;
-    if (lpa_rsys(w, 0, insn, nr, args, &ret, err) != 0)
-        return INT64_MIN;
-    return ret;
-}
-
-/* fn(arg) in the target on a borrowed thread, returning into ret_addr
- * (mapped, not executable).  LPA_OK, or an exit code with err. */
+/* fn(arg) in the target on a borrowed thread (lpa_borrow_call), which
+ * also has no frame in libgcc_s or libunwind, whose locks these calls take;
+ * it returns into ret_addr (mapped, not executable).  LPA_OK, or an exit
+ * code with err. */
 static int call_in(pid_t pid, int memfd, uint64_t insn, uint64_t fn, uint64_t arg,
                    uint64_t ret_addr, const char *what, const struct lpa_opts *o, char *err)
 {
-    char why[LP_ERR_MAX] = "";
-    int attempts = o->retries > 0 ? o->retries : 1;
-    for (int attempt = 0; attempt < attempts; attempt++) {
-        if (attempt)
-            backoff(o, attempt);
-        struct lpa_world w;
-        enum lpa_stop_err se = lpa_stop(&w, pid, 1, o->timeout_ms, err);
-        if (se != LPA_STOP_OK)
-            return lpa_stop_code(se);
-        struct user_regs_struct r;
-        if (ptrace(PTRACE_GETREGS, w.t[0].tid, 0, &r) != 0) {
-            lpa_err(err, "thread %d: reading registers: %s", (int)w.t[0].tid, strerror(errno));
-            lpa_release(&w);
-            return LPA_USAGE;
-        }
-        if (lpa_hooks_borrowable(pid, w.t[0].tid, &r, memfd, 0, why) ||
-            in_unwinder(pid, w.t[0].tid, why)) {
-            lpa_release(&w);
-            continue;
-        }
-        int64_t stack = rsys(&w, insn, SYS_mmap, 0, CALL_STACK_SIZE, PROT_READ | PROT_WRITE,
-                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, err);
-        if (stack < 0) {
-            if (stack != INT64_MIN)
-                lpa_err(err, "process %d: remote mmap of a stack: %s", (int)pid,
-                        strerror((int)-stack));
-            lpa_release(&w);
-            return LPA_REFUSED;
-        }
-        struct lpa_rcall c = {.fn = fn,
-                              .arg = arg,
-                              .stack_top = (uint64_t)stack + CALL_STACK_SIZE,
-                              .ret_addr = ret_addr,
-                              .timeout_ms = o->timeout_ms};
-        uint64_t ret = 0;
-        char cerr[LP_ERR_MAX];
-        int rc = lpa_rcall(&w, 0, memfd, &c, &ret, cerr);
-        if (rc >= 0 && w.n)
-            rsys(&w, insn, SYS_munmap, (uint64_t)stack, CALL_STACK_SIZE, 0, 0, why);
-        lpa_release(&w);
-        if (rc < 0) {
-            lpa_err(err, "process %d: %s: %s", (int)pid, what, cerr);
-            return LPA_USAGE;
-        }
-        if (rc != LPA_RCALL_OK) {
-            lpa_err(err, "process %d: %s %s", (int)pid, what, cerr);
-            return LPA_REFUSED;
-        }
-        return LPA_OK;
-    }
-    lpa_err(err, "process %d: no thread to call %s on after %d tries: %s", (int)pid, what, attempts,
-            why);
-    return LPA_REFUSED;
+    static const char *const unwinders[] = {"libgcc_s.so", "libunwind", NULL};
+    struct lpa_borrow b = {.fn = fn,
+                           .arg = arg,
+                           .ret_addr = ret_addr,
+                           .avoid = unwinders,
+                           .what = what,
+                           .how = "call"};
+    uint64_t ret;
+    return lpa_borrow_call(pid, memfd, insn, &b, o, &ret, err);
 }
 
 /* Runtime address of `name` defined in the first module of t whose file
