@@ -14,15 +14,32 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The ELF file at `path`, read-only: NULL with *fd < 0 if it cannot be
+ * opened, NULL with *fd open if it is no ELF file (close with elf_done). */
+static Elf *elf_open_ro(const char *path, int *fd)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return NULL;
+    elf_version(EV_CURRENT);
+    return elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+}
+
+static void elf_done(Elf *e, int fd)
+{
+    if (e)
+        elf_end(e);
+    close(fd);
+}
+
 /* Look a defined symbol up by name in `path` (.dynsym only if dyn_only). */
 int lpa_elf_find_sym(const char *path, const char *name, int dyn_only, struct lpa_elf_sym *out)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
+    Elf *e = elf_open_ro(path, &fd);
     if (fd < 0)
         return -1;
-    elf_version(EV_CURRENT);
-    Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     Elf_Scn *scn = NULL;
     int have_symtab = 0;
     while (e && (scn = elf_nextscn(e, scn))) {
@@ -56,19 +73,16 @@ int lpa_elf_find_sym(const char *path, const char *name, int dyn_only, struct lp
             }
         }
     }
-    if (e)
-        elf_end(e);
-    close(fd);
+    elf_done(e, fd);
     return 0;
 }
 
 int lpa_elf_each_rela(const char *path, lpa_rela_cb cb, void *ctx)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
+    Elf *e = elf_open_ro(path, &fd);
     if (fd < 0)
         return -1;
-    elf_version(EV_CURRENT);
-    Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     Elf_Scn *scn = NULL;
     int stop = 0;
     while (e && !stop && (scn = elf_nextscn(e, scn))) {
@@ -93,22 +107,19 @@ int lpa_elf_each_rela(const char *path, lpa_rela_cb cb, void *ctx)
                       r.r_addend);
         }
     }
-    if (e)
-        elf_end(e);
-    close(fd);
+    elf_done(e, fd);
     return 0;
 }
 
 int lpa_elf_identify(const char *path, struct lpa_module *mod, uint64_t *first_load_vaddr,
                      uint64_t *first_load_off, char *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
+    Elf *e = elf_open_ro(path, &fd);
     if (fd < 0) {
         lpa_err(err, "%s: %s", path, strerror(errno));
         return -1;
     }
-    elf_version(EV_CURRENT);
-    Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     GElf_Ehdr eh;
     size_t nph = 0;
     int rc = -1, have_load = 0;
@@ -144,19 +155,16 @@ int lpa_elf_identify(const char *path, struct lpa_module *mod, uint64_t *first_l
     }
     rc = 0;
 out:
-    if (e)
-        elf_end(e);
-    close(fd);
+    elf_done(e, fd);
     return rc;
 }
 
 int lpa_elf_needed(const char *path, int (*cb)(void *ctx, const char *name), void *ctx)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
+    Elf *e = elf_open_ro(path, &fd);
     if (fd < 0)
         return -1;
-    elf_version(EV_CURRENT);
-    Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     Elf_Scn *scn = NULL;
     int rc = 0;
     while (e && !rc && (scn = elf_nextscn(e, scn))) {
@@ -172,8 +180,6 @@ int lpa_elf_needed(const char *path, int (*cb)(void *ctx, const char *name), voi
                 rc = cb(ctx, s);
         }
     }
-    if (e)
-        elf_end(e);
-    close(fd);
+    elf_done(e, fd);
     return rc;
 }
