@@ -35,7 +35,6 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
-#include <time.h>
 
 #include "livepatch-hooks.h"
 
@@ -244,25 +243,15 @@ static int64_t rsys(struct lpa_world *w, uint64_t insn, long nr, uint64_t a0, ui
     return ret;
 }
 
-static void backoff(const struct lpa_opts *o, int attempt)
-{
-    uint64_t us = o->backoff_us ? o->backoff_us : 1000;
-    for (int i = 0; i < attempt && us < o->backoff_max_us; i++)
-        us *= 2;
-    if (o->backoff_max_us && us > o->backoff_max_us)
-        us = o->backoff_max_us;
-    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
-}
-
 int lpa_borrow_call(pid_t pid, int memfd, uint64_t insn, const struct lpa_borrow *b,
                     const struct lpa_opts *o, uint64_t *ret, char *err)
 {
     char why[LP_ERR_MAX] = "";
+    unsigned backoff = o->backoff_us;
     int attempts = o->retries > 0 ? o->retries : 1;
     for (int attempt = 0; attempt < attempts; attempt++) {
         if (attempt)
-            backoff(o, attempt);
+            lpa_backoff_wait(o, &backoff);
         struct lpa_world w;
         enum lpa_stop_err se = lpa_stop(&w, pid, 1, o->timeout_ms, err);
         if (se != LPA_STOP_OK)

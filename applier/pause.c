@@ -57,6 +57,12 @@ void lpa_realtime(const struct lpa_opts *o, int on)
         lpa_fifo_restore(&whole);
 }
 
+void lpa_backoff_wait(const struct lpa_opts *o, unsigned *us)
+{
+    usleep(*us);
+    *us = *us * 2 > o->backoff_max_us ? o->backoff_max_us : *us * 2;
+}
+
 /* Stop every thread, then check them all at once (registers, one batched
  * read of every stack, unwinding only where that fails, stepping threads
  * out of replaced code together), retrying with backoff.  Checking only
@@ -99,10 +105,8 @@ int lpa_stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf, const s
             lpa_err(err, "%s", why);
             return LPA_USAGE;
         }
-        if (i + 1 < tries) {
-            usleep(backoff);
-            backoff = backoff * 2 > o->backoff_max_us ? o->backoff_max_us : backoff * 2;
-        }
+        if (i + 1 < tries)
+            lpa_backoff_wait(o, &backoff);
     }
     lpa_err(err, "process %d: not safe after %d tries: %s", (int)pid, tries, why);
     return LPA_REFUSED;

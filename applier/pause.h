@@ -27,6 +27,10 @@ struct lpa_sched {
 void lpa_fifo_raise(struct lpa_sched *s, const struct lpa_opts *o);
 void lpa_fifo_restore(struct lpa_sched *s);
 
+/* Wait *us microseconds between two attempts, then double *us, up to
+ * o->backoff_max_us (start from o->backoff_us). */
+void lpa_backoff_wait(const struct lpa_opts *o, unsigned *us);
+
 /* Stop every thread and check them all (lpa_safety_all), retrying with
  * backoff: LPA_OK with every thread held, else an exit code and err. */
 int lpa_stop_safe(struct lpa_world *w, pid_t pid, struct lpa_safety *sf, const struct lpa_range *r,
