@@ -233,16 +233,6 @@ static const char *kind_name(unsigned kind)
     return "?";
 }
 
-static int64_t rsys(struct lpa_world *w, uint64_t insn, long nr, uint64_t a0, uint64_t a1,
-                    uint64_t a2, uint64_t a3, char *err)
-{
-    const uint64_t args[6] = {a0, a1, a2, a3, (uint64_t)-1, 0};
-    int64_t ret;
-    if (lpa_rsys(w, 0, insn, nr, args, &ret, err) != 0)
-        return INT64_MIN;
-    return ret;
-}
-
 int lpa_borrow_call(pid_t pid, int memfd, uint64_t insn, const struct lpa_borrow *b,
                     const struct lpa_opts *o, uint64_t *ret, char *err)
 {
@@ -266,8 +256,9 @@ int lpa_borrow_call(pid_t pid, int memfd, uint64_t insn, const struct lpa_borrow
             lpa_release(&w);
             continue;
         }
-        int64_t stack = rsys(&w, insn, SYS_mmap, 0, CALL_STACK_SIZE, PROT_READ | PROT_WRITE,
-                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, err);
+        int64_t stack =
+            lpa_rsys_val(&w, insn, SYS_mmap, 0, CALL_STACK_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, (uint64_t)-1, 0, err);
         if (stack < 0) {
             if (stack != INT64_MIN)
                 lpa_err(err, "process %d: remote mmap of a stack: %s", (int)pid,
@@ -283,7 +274,7 @@ int lpa_borrow_call(pid_t pid, int memfd, uint64_t insn, const struct lpa_borrow
         char cerr[LP_ERR_MAX];
         int rc = lpa_rcall(&w, 0, memfd, &c, ret, cerr);
         if (rc >= 0 && w.n) /* the thread is held again: drop its stack */
-            rsys(&w, insn, SYS_munmap, (uint64_t)stack, CALL_STACK_SIZE, 0, 0, why);
+            lpa_rsys_val(&w, insn, SYS_munmap, (uint64_t)stack, CALL_STACK_SIZE, 0, 0, 0, 0, why);
         lpa_release(&w);
         if (rc < 0) {
             lpa_err(err, "process %d: %s: %s", (int)pid, b->what, cerr);

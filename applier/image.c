@@ -22,21 +22,11 @@
 #define MFD_CLOEXEC 1u
 #endif
 
-static int64_t rcall(struct lpa_world *w, uint64_t insn, long nr, uint64_t a0, uint64_t a1,
-                     uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, char *err)
-{
-    const uint64_t args[6] = {a0, a1, a2, a3, a4, a5};
-    int64_t ret;
-    if (lpa_rsys(w, 0, insn, nr, args, &ret, err) != 0)
-        return INT64_MIN;
-    return ret;
-}
-
 /* memfd "livepatch-state", mapped private, so later runs find it by name. */
 static uint64_t create_state(struct lpa_world *w, uint64_t insn, int memfd, char *err)
 {
-    int64_t scratch = rcall(w, insn, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0, err);
+    int64_t scratch = lpa_rsys_val(w, insn, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0, err);
     if (scratch == INT64_MIN)
         return 0;
     if (scratch < 0 && scratch > -4096) {
@@ -49,16 +39,16 @@ static uint64_t create_state(struct lpa_world *w, uint64_t insn, int memfd, char
         lpa_err(err, "process %d: writing memory: %s", (int)w->pid, strerror(errno));
         goto out;
     }
-    fd = rcall(w, insn, SYS_memfd_create, (uint64_t)scratch, MFD_CLOEXEC, 0, 0, 0, 0, err);
+    fd = lpa_rsys_val(w, insn, SYS_memfd_create, (uint64_t)scratch, MFD_CLOEXEC, 0, 0, 0, 0, err);
     if (fd < 0) {
         if (fd != INT64_MIN)
             lpa_err(err, "process %d: remote memfd_create: %s", (int)w->pid, strerror((int)-fd));
         goto out;
     }
-    int64_t r = rcall(w, insn, SYS_ftruncate, (uint64_t)fd, LPS_AREA_SIZE, 0, 0, 0, 0, err);
+    int64_t r = lpa_rsys_val(w, insn, SYS_ftruncate, (uint64_t)fd, LPS_AREA_SIZE, 0, 0, 0, 0, err);
     if (r == 0)
-        r = rcall(w, insn, SYS_mmap, 0, LPS_AREA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
-                  (uint64_t)fd, 0, err);
+        r = lpa_rsys_val(w, insn, SYS_mmap, 0, LPS_AREA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                         (uint64_t)fd, 0, err);
     if (r < 0 || (uint64_t)r < 4096) {
         if (r != INT64_MIN)
             lpa_err(err, "process %d: creating the patch state area: %s", (int)w->pid,
@@ -68,8 +58,8 @@ static uint64_t create_state(struct lpa_world *w, uint64_t insn, int memfd, char
     addr = (uint64_t)r;
 out:
     if (fd >= 0)
-        rcall(w, insn, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, err);
-    rcall(w, insn, SYS_munmap, (uint64_t)scratch, 4096, 0, 0, 0, 0, err);
+        lpa_rsys_val(w, insn, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, err);
+    lpa_rsys_val(w, insn, SYS_munmap, (uint64_t)scratch, 4096, 0, 0, 0, 0, err);
     return addr;
 }
 
@@ -152,8 +142,9 @@ int lpa_image_map(struct lpa_target *t, const struct lp_layout *lay, uint64_t in
         !lpa_state_hdr(&t->state)->shadow_arena) {
         /* The shadow store every patch with hooks shares; recorded with the
          * state when the record is stored. */
-        int64_t a = rcall(&w, insn, SYS_mmap, 0, LP_SHADOW_ARENA_SIZE, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, (uint64_t)-1, 0, err);
+        int64_t a =
+            lpa_rsys_val(&w, insn, SYS_mmap, 0, LP_SHADOW_ARENA_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, (uint64_t)-1, 0, err);
         if (a == INT64_MIN)
             goto out;
         if (a < 0 && a > -4096) {
@@ -166,8 +157,9 @@ int lpa_image_map(struct lpa_target *t, const struct lp_layout *lay, uint64_t in
     for (int attempt = 0; attempt < 4; attempt++) {
         if (attempt && relocate_near(t, lay, 1, img, &hint, err) != 0)
             goto out;
-        int64_t a = rcall(&w, insn, SYS_mmap, hint, lay->size, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0, err);
+        int64_t a =
+            lpa_rsys_val(&w, insn, SYS_mmap, hint, lay->size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0, err);
         if (a == INT64_MIN)
             goto out;
         if (a == -EEXIST)
@@ -178,27 +170,27 @@ int lpa_image_map(struct lpa_target *t, const struct lp_layout *lay, uint64_t in
             goto out;
         }
         if ((uint64_t)a != hint) { /* kernel without MAP_FIXED_NOREPLACE */
-            rcall(&w, insn, SYS_munmap, (uint64_t)a, lay->size, 0, 0, 0, 0, err);
+            lpa_rsys_val(&w, insn, SYS_munmap, (uint64_t)a, lay->size, 0, 0, 0, 0, err);
             continue;
         }
         if (fill_hook_ctx(t, lay, img, hint, err) != 0) {
-            rcall(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
+            lpa_rsys_val(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
             goto out;
         }
         if (lpa_mem_write(t->memfd, hint, img, lay->size) != 0) {
             lpa_err(err, "process %d: writing the patch image: %s", (int)t->pid, strerror(errno));
-            rcall(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
+            lpa_rsys_val(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
             goto out;
         }
         lpa_test_point("image-write");
         if (lay->exec_size) {
-            int64_t m = rcall(&w, insn, SYS_mprotect, hint, lay->exec_size, PROT_READ | PROT_EXEC,
-                              0, 0, 0, err);
+            int64_t m = lpa_rsys_val(&w, insn, SYS_mprotect, hint, lay->exec_size,
+                                     PROT_READ | PROT_EXEC, 0, 0, 0, err);
             if (m != 0) {
                 if (m != INT64_MIN)
                     lpa_err(err, "process %d: mprotect of the patch text: %s", (int)t->pid,
                             strerror((int)-m));
-                rcall(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
+                lpa_rsys_val(&w, insn, SYS_munmap, hint, lay->size, 0, 0, 0, 0, err);
                 goto out;
             }
         }
@@ -221,6 +213,6 @@ void lpa_image_unmap(pid_t pid, uint64_t insn, uint64_t addr, uint64_t size,
     char e[LP_ERR_MAX];
     if (lpa_stop(&w, pid, 1, o->timeout_ms, e) != LPA_STOP_OK)
         return;
-    rcall(&w, insn, SYS_munmap, addr, size, 0, 0, 0, 0, e);
+    lpa_rsys_val(&w, insn, SYS_munmap, addr, size, 0, 0, 0, 0, e);
     lpa_release(&w);
 }

@@ -558,6 +558,16 @@ int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint6
     return 0;
 }
 
+int64_t lpa_rsys_val(struct lpa_world *w, uint64_t insn, long nr, uint64_t a0, uint64_t a1,
+                     uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, char *err)
+{
+    const uint64_t args[6] = {a0, a1, a2, a3, a4, a5};
+    int64_t ret;
+    if (lpa_rsys(w, 0, insn, nr, args, &ret, err) != 0)
+        return INT64_MIN;
+    return ret;
+}
+
 /* ---- a function call in a held thread ----------------------------------- */
 
 #ifndef PTRACE_GETSIGMASK

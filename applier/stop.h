@@ -53,6 +53,12 @@ void lpa_release(struct lpa_world *w);
 int lpa_rsys(struct lpa_world *w, size_t ti, uint64_t insn, long nr, const uint64_t args[6],
              int64_t *ret, char *err);
 
+/* lpa_rsys in the first held thread with the arguments spelled out: the
+ * syscall's return value (-errno on failure), INT64_MIN with err when it
+ * could not be run. */
+int64_t lpa_rsys_val(struct lpa_world *w, uint64_t insn, long nr, uint64_t a0, uint64_t a1,
+                     uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, char *err);
+
 /* Call a function in held thread `ti`: fn(arg) on the stack below
  * stack_top (16-byte aligned), returning to ret_addr, which must be
  * mapped but not executable (the return is the fault there).  Registers,
